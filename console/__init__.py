@@ -1,0 +1,1 @@
+"""What a person touches: the Textual console and the command-line interface."""

@@ -1,0 +1,1 @@
+"""What runs on its own: router client, provisioning engine, scheduler jobs and the RouterOS simulator (no UI)."""
