@@ -1,0 +1,250 @@
+"""Settings: a TOML file, overridden by environment variables, secrets only from the environment.
+
+Order of precedence (last wins): built-in defaults, the TOML file, `WISP_<SECTION>_<KEY>` environment
+variables (and a `.env` file beside the config, loaded without overriding the real environment).
+Every problem is reported as one `ConfigError` sentence naming the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_CONFIG = "config.toml"
+SECRET_KEY_ENV = "WISP_SECRET_KEY"
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one sentence."""
+
+
+@dataclass
+class DatabaseSettings:
+    """Where the data lives."""
+
+    url: str = "sqlite:///wisp.db"
+    """SQLAlchemy URL: sqlite:///path.db, postgresql+psycopg://user@host/db or
+    mariadb+pymysql://user@host/db. Put a URL holding a password in WISP_DATABASE_URL instead."""
+    echo: bool = False
+    """Log every SQL statement (for debugging only)."""
+
+
+@dataclass
+class QueueSettings:
+    """How the provisioning queue retries."""
+
+    max_attempts: int = 5
+    """Router errors a job may meet before it is marked failed (an unreachable router spends none)."""
+    backoff_base: float = 5.0
+    """Seconds before the first retry; doubles with each attempt, with jitter."""
+    backoff_max: float = 900.0
+    """Longest wait between two attempts, in seconds."""
+    lease_seconds: int = 120
+    """How long a claimed job stays with its worker before the reaper returns it to pending."""
+    batch_size: int = 200
+    """Jobs one drain claims per router at a time."""
+
+
+@dataclass
+class SchedulerSettings:
+    """Timers of the embedded and headless scheduler."""
+
+    drain_interval: float = 1.0
+    """Seconds between queue drains (an enqueue in the same process drains at once)."""
+    expiry_interval: float = 30.0
+    """Seconds between sweeps for expired subscriptions."""
+    reaper_interval: float = 30.0
+    """Seconds between sweeps for jobs whose worker died."""
+    health_interval: float = 30.0
+    """Seconds between router health checks."""
+    expiry_action: str = "deactivate"
+    """What expiry does to a router account: "deactivate" (disable, kick, drop cookie) or "remove"."""
+    worker_name: str = ""
+    """Name this process claims jobs under; empty means host:pid."""
+
+
+@dataclass
+class RouterSettings:
+    """How the console talks to RouterOS."""
+
+    connect_timeout: float = 5.0
+    """Seconds to wait for a router to accept the connection and the login."""
+    command_timeout: float = 10.0
+    """Seconds to wait for a router to answer one command."""
+    encoding: str = "utf-8"
+    """Character set of names and comments on the routers (utf-8, or latin-1/cp1252 to match Winbox)."""
+
+
+@dataclass
+class ConsoleSettings:
+    """The terminal console."""
+
+    timezone: str = "Africa/Nairobi"
+    """Zone dates are shown in (stored dates are always UTC)."""
+    refresh_interval: float = 1.0
+    """Seconds between pane refreshes."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Rebind keys: binding id = "key", e.g. activate = "ctrl+a"."""
+
+
+@dataclass
+class LoggingSettings:
+    """Python logging of the headless runner and the CLI."""
+
+    level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR."""
+
+
+@dataclass
+class Settings:
+    """Every setting of WISP Console; `config.example.toml` documents each one."""
+
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    routers: RouterSettings = field(default_factory=RouterSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    source: str = "(defaults)"
+    """The file the settings came from."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.console.timezone)
+
+
+SECTIONS = ("database", "queue", "scheduler", "routers", "console", "logging")
+CHOICES = {
+    ("scheduler", "expiry_action"): ("deactivate", "remove"),
+    ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: --config, then WISP_CONFIG, then ./config.toml."""
+    return Path(explicit or os.environ.get("WISP_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, *, required: bool = False) -> Settings:
+    """Read settings from `path` (see `config_path`) and the environment.
+
+    A missing file is fine (defaults apply) unless `required` or the path was given explicitly.
+    """
+    explicit = path is not None or "WISP_CONFIG" in os.environ
+    file = config_path(path)
+    load_dotenv_beside(file)
+    settings = Settings(source=str(file))
+    if file.exists():
+        _apply(settings, _read_toml(file), str(file))
+    elif required or explicit:
+        raise ConfigError(f"{file}: the config file does not exist (run `wisp init` to write one).")
+    _apply_environment(settings)
+    _check(settings, str(file))
+    return settings
+
+
+def load_dotenv_beside(file: Path) -> None:
+    """Load `.env` from the config's folder and the working folder; the real environment wins."""
+    for env_file in {file.parent / ".env", Path(".env")}:
+        if env_file.is_file():
+            for key, value in dotenv_values(env_file).items():
+                if value is not None:
+                    os.environ.setdefault(key, value)
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc}).") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror}).") from None
+
+
+def _apply(settings: Settings, data: dict[str, Any], where: str) -> None:
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)}).")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table of settings.")
+        target = getattr(settings, section)
+        for key, value in values.items():
+            _set(target, section, key, value, where)
+
+
+def _set(target: Any, section: str, key: str, value: Any, where: str) -> None:
+    hints = get_type_hints(type(target))
+    if key not in hints:
+        known = ", ".join(f.name for f in fields(target))
+        raise ConfigError(f"{where}: unknown key {section}.{key} (known in [{section}]: {known}).")
+    setattr(target, key, _coerce(hints[key], value, f"{section}.{key}", where))
+
+
+def _coerce(kind: Any, value: Any, name: str, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: {name} must be true or false, not {value!r}.")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: {name} must be a whole number, not {value!r}.")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: {name} must be a number, not {value!r}.")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: {name} must be a string, not {value!r}.")
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    raise ConfigError(f"{where}: {name} must be a table of strings, not {value!r}.")
+
+
+def _apply_environment(settings: Settings) -> None:
+    """WISP_<SECTION>_<KEY>=value overrides; values are parsed as TOML scalars where possible."""
+    for section in SECTIONS:
+        target = getattr(settings, section)
+        for f in fields(target):
+            env = f"WISP_{section}_{f.name}".upper()
+            if env in os.environ and not is_dataclass(f.type):
+                raw = os.environ[env]
+                _set(target, section, f.name, _env_value(raw, f.type), f"environment variable {env}")
+
+
+def _env_value(raw: str, kind: Any) -> Any:
+    if kind in ("str", str):
+        return raw
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _check(settings: Settings, where: str) -> None:
+    for (section, key), allowed in CHOICES.items():
+        value = getattr(getattr(settings, section), key)
+        if value not in allowed:
+            raise ConfigError(
+                f"{where}: {section}.{key} must be one of {', '.join(allowed)}, not {value!r}."
+            )
+    for section, key in (("queue", "max_attempts"), ("queue", "batch_size"), ("queue", "lease_seconds")):
+        if getattr(getattr(settings, section), key) < 1:
+            raise ConfigError(f"{where}: {section}.{key} must be at least 1.")
+    for key in ("drain_interval", "expiry_interval", "reaper_interval", "health_interval"):
+        if getattr(settings.scheduler, key) <= 0:
+            raise ConfigError(f"{where}: scheduler.{key} must be above 0 seconds.")
+    try:
+        ZoneInfo(settings.console.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: console.timezone {settings.console.timezone!r} is not a known time zone."
+        ) from None

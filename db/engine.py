@@ -1,0 +1,180 @@
+"""Engines for SQLite, PostgreSQL and MariaDB from one URL, and the schema's Alembic upgrade."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 30_000
+
+
+class DatabaseError(Exception):
+    """The database cannot be used, told in one sentence (without the password)."""
+
+
+def parse_url(url: str) -> URL:
+    """A SQLAlchemy URL with the short driver names filled in."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"database.url {url!r} is not a database URL.") from None
+    driver = {
+        "postgresql": "postgresql+psycopg",
+        "postgres": "postgresql+psycopg",
+        "mariadb": "mariadb+pymysql",
+        "mysql": "mysql+pymysql",
+    }.get(parsed.drivername)
+    if driver:
+        parsed = parsed.set(drivername=driver)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "mysql", "mariadb"):
+        raise DatabaseError(
+            f"database.url uses {parsed.get_backend_name()!r}; use sqlite, postgresql or mariadb."
+        )
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as it may be shown: the password masked."""
+    try:
+        return make_url(str(url) if isinstance(url, URL) else url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
+    """An engine tuned for its backend. SQLite gets WAL, a busy timeout and foreign keys."""
+    parsed = parse_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo}
+    if backend == "sqlite":
+        _prepare_sqlite_file(parsed)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs["pool_pre_ping"] = True
+        if not pool:
+            kwargs["poolclass"] = NullPool
+    if backend in ("mysql", "mariadb"):
+        kwargs.setdefault("connect_args", {})["charset"] = "utf8mb4"
+        kwargs["isolation_level"] = "READ COMMITTED"
+    if backend == "postgresql":
+        kwargs.setdefault("connect_args", {})["connect_timeout"] = 10
+    engine = create_engine(parsed, **kwargs)
+    if backend == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    if url.database and url.database != ":memory:":
+        folder = Path(url.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise DatabaseError(f"database folder {folder} does not exist.")
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy-managed transactions start as we say (BEGIN / BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "BEGIN")
+        connection.exec_driver_sql(mode)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def immediate(engine: Engine) -> Engine:
+    """The same engine, but SQLite transactions take the write lock at BEGIN (no upgrade deadlock)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")  # type: ignore[return-value]
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; an unreachable database becomes one DatabaseError sentence."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseError(describe_operational_error(engine, exc)) from None
+
+
+def describe_operational_error(engine: Engine, exc: OperationalError) -> str:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+    return f"the database at {safe_url(engine.url)} cannot be reached: {reason}"
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to `revision` with Alembic."""
+    from alembic import command
+
+    check_connection(engine)
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stamped in the database, or None if it was never created."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to run on a database that was never created or is behind this version."""
+    check_connection(engine)
+    current = current_revision(engine)
+    if current is None:
+        if inspect(engine).has_table("routers"):
+            raise DatabaseError("the database has tables but no schema revision; run `wisp db upgrade`.")
+        raise DatabaseError(f"the database at {safe_url(engine.url)} is empty; run `wisp init` first.")
+    if current != head_revision():
+        raise DatabaseError(
+            f"the database schema is at revision {current}, this version needs {head_revision()}; "
+            "run `wisp db upgrade`."
+        )

@@ -1,0 +1,206 @@
+"""Tables of WISP Console. Names follow the PHP/MySQL system it replaces, so operators know them.
+
+Every timestamp is timezone-aware UTC (`UTCDateTime`); secrets are stored encrypted (`*_encrypted`)
+or referenced by an environment variable name (`password_env`), never in clear.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+SERVICE_TYPES = ("hotspot", "pppoe")
+ACCOUNT_TYPES = ("personal", "business")
+DURATION_UNITS = ("minutes", "hours", "days", "months")
+BANDWIDTH_UNITS = ("Kbps", "Mbps")
+ACTIONS = ("activate", "deactivate", "remove")
+JOB_STATUSES = ("pending", "processing", "completed", "failed")
+SUBSCRIPTION_STATUSES = ("active", "expired", "cancelled")
+CLIENT_STATUSES = ("active", "suspended", "inactive")
+HEALTH = ("unknown", "up", "down", "auth_failed")
+LOG_TYPES = ("Activation", "Router", "Subscription", "Payment", "General")
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _updated() -> Any:
+    return Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+
+def _when(index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+
+
+class Router(SQLModel, table=True):
+    """A MikroTik reached over the RouterOS API."""
+
+    __tablename__ = "routers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    host: str = Field(max_length=255)
+    port: int = 8728
+    use_tls: bool = False
+    tls_verify: bool = True
+    tls_fingerprint: str | None = Field(default=None, max_length=95)
+    username: str = Field(max_length=64)
+    password_encrypted: str | None = Field(default=None, sa_type=Text)
+    password_env: str | None = Field(default=None, max_length=128)
+    status: str = Field(default="active", max_length=16)
+    health: str = Field(default="unknown", max_length=16)
+    health_since: datetime | None = _when()
+    last_seen: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    identity: str | None = Field(default=None, max_length=128)
+    version: str | None = Field(default=None, max_length=64)
+    uptime: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class Package(SQLModel, table=True):
+    """A time-limited internet package; `router_profile` is derived from its shaping."""
+
+    __tablename__ = "packages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    type: str = Field(max_length=16)
+    account_type: str = Field(default="personal", max_length=16)
+    price: Decimal = Field(default=Decimal("0"), sa_type=Numeric(12, 2))
+    duration_length: int
+    duration_unit: str = Field(max_length=16)
+    router_id: int | None = Field(default=None, foreign_key="routers.id", index=True)
+    router_profile: str = Field(max_length=128)
+    rate_limit: str = Field(max_length=128)
+    bandwidth_value: int
+    bandwidth_unit: str = Field(default="Mbps", max_length=8)
+    upload_value: int | None = None
+    burst_enabled: bool = False
+    burst_upload_rate_kbps: int | None = None
+    burst_download_rate_kbps: int | None = None
+    burst_upload_threshold_kbps: int | None = None
+    burst_download_threshold_kbps: int | None = None
+    burst_upload_time: int | None = None
+    burst_download_time: int | None = None
+    hotspot_plan_type: str = Field(default="unlimited", max_length=16)
+    hotspot_data_limit: int | None = Field(default=None, sa_type=BigInteger)
+    hotspot_device_limit: int | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class Client(SQLModel, table=True):
+    """A customer; `username` is their login on the router."""
+
+    __tablename__ = "clients"
+
+    id: int | None = Field(default=None, primary_key=True)
+    full_name: str = Field(max_length=128)
+    username: str = Field(max_length=64, unique=True)
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    email: str | None = Field(default=None, max_length=128)
+    account_type: str = Field(default="personal", max_length=16)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class Payment(SQLModel, table=True):
+    """Money received; a `reference` (e.g. the M-Pesa receipt) activates at most once."""
+
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    package_id: int = Field(foreign_key="packages.id")
+    amount: Decimal = Field(sa_type=Numeric(12, 2))
+    method: str = Field(default="mpesa", max_length=16)
+    reference: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(default="completed", max_length=16)
+    transaction_date: datetime = _created()
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class Subscription(SQLModel, table=True):
+    """A client's package for a period of time."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_status_expires_on", "status", "expires_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    package_id: int = Field(foreign_key="packages.id")
+    router_id: int | None = Field(default=None, foreign_key="routers.id")
+    payment_id: int | None = Field(default=None, foreign_key="payments.id")
+    provisioning_id: int | None = Field(default=None, foreign_key="router_provisionings.id")
+    start_date: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_on: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class RouterProvisioning(SQLModel, table=True):
+    """One router account and its desired state; the queue of what still has to reach a router.
+
+    `revision` grows each time the desired state changes, so a worker that finishes an older
+    revision puts the row back to pending instead of marking it completed.
+    """
+
+    __tablename__ = "router_provisionings"
+    __table_args__ = (
+        UniqueConstraint("router_id", "router_username", name="uq_router_provisionings_account"),
+        Index("ix_router_provisionings_due", "status", "next_attempt_at"),
+        Index("ix_router_provisionings_router_status", "router_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int | None = Field(default=None, foreign_key="clients.id", index=True)
+    router_id: int = Field(foreign_key="routers.id")
+    package_id: int | None = Field(default=None, foreign_key="packages.id")
+    subscription_id: int | None = Field(default=None)
+    service_type: str = Field(max_length=16)
+    action: str = Field(default="activate", max_length=16)
+    router_username: str = Field(max_length=64)
+    router_password: str | None = Field(default=None, sa_type=Text)
+    router_profile: str | None = Field(default=None, max_length=128)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    revision: int = 1
+    last_error: str | None = Field(default=None, sa_type=Text)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    locked_at: datetime | None = _when()
+    locked_by: str | None = Field(default=None, max_length=128)
+    completed_at: datetime | None = _when()
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+class SystemLog(SQLModel, table=True):
+    """The LogService's table: what happened, for the operator and for audit. No secrets, ever."""
+
+    __tablename__ = "system_logs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    level: str = Field(max_length=16)
+    type: str = Field(max_length=16, index=True)
+    message: str = Field(sa_type=Text)
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    client_id: int | None = Field(default=None, index=True)
+    provisioning_id: int | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)

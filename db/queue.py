@@ -1,0 +1,280 @@
+"""The provisioning queue: `router_provisionings` rows and their state machine.
+
+    pending ──claim (atomic, lease)──► processing ──router converged──► completed
+       ▲                                   │
+       └── error, attempts < max, backoff ─┤
+                                           └── attempts exhausted ──► failed (operator retry → pending)
+
+A row is one router account holding its desired state. Claiming is atomic on every backend, so any
+number of drainers on any number of hosts never hold one row at once; a claim is a lease that the
+reaper hands back when a worker dies. `revision` guards against a desired state that changed while a
+worker was busy: finishing an older revision puts the row back to pending.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db import logs
+from db.engine import immediate
+from db.models import ACTIONS, RouterProvisioning
+from db.types import utcnow
+
+T = RouterProvisioning.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed job: a snapshot of the row as it was claimed."""
+
+    id: int
+    revision: int
+    router_id: int
+    client_id: int | None
+    package_id: int | None
+    subscription_id: int | None
+    service_type: str
+    action: str
+    router_username: str
+    router_password: str | None
+    router_profile: str | None
+    attempts: int
+
+
+JOB_COLUMNS = [T.c[name] for name in Job.__dataclass_fields__]
+
+
+def queue_account(
+    session: Session,
+    *,
+    router_id: int,
+    router_username: str,
+    service_type: str,
+    action: str,
+    router_profile: str | None = None,
+    router_password: str | None = None,
+    client_id: int | None = None,
+    package_id: int | None = None,
+    subscription_id: int | None = None,
+    now: datetime | None = None,
+) -> RouterProvisioning:
+    """Create the account row or re-queue the existing one with a new desired state.
+
+    `router_password` is the encrypted password; None keeps the stored one.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    now = now or utcnow()
+    row = session.scalars(
+        select(RouterProvisioning)
+        .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
+        .where(RouterProvisioning.router_username == router_username)  # type: ignore[arg-type]
+        .with_for_update()
+    ).first()
+    if row is None:
+        row = RouterProvisioning(router_id=router_id, router_username=router_username, revision=0)
+    row.service_type = service_type
+    row.action = action
+    row.router_profile = router_profile or row.router_profile
+    row.router_password = router_password or row.router_password
+    row.client_id = client_id if client_id is not None else row.client_id
+    row.package_id = package_id if package_id is not None else row.package_id
+    row.subscription_id = subscription_id if subscription_id is not None else row.subscription_id
+    row.revision += 1
+    if row.status != "processing":
+        # A busy row stays with its worker; the new revision sends it back to pending afterwards.
+        row.status = "pending"
+    row.attempts = 0
+    row.last_error = None
+    row.next_attempt_at = now
+    row.completed_at = None
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim(
+    engine: Engine,
+    *,
+    worker: str,
+    limit: int,
+    router_id: int | None = None,
+    now: datetime | None = None,
+) -> list[Job]:
+    """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`."""
+    now = now or utcnow()
+    due = and_(T.c.status == "pending", T.c.next_attempt_at <= now)
+    if router_id is not None:
+        due = and_(due, T.c.router_id == router_id)
+    pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
+    take = {"status": "processing", "locked_at": now, "locked_by": worker, "updated_at": now}
+    backend = engine.dialect.name
+    with immediate(engine).begin() as conn:
+        if backend == "sqlite":
+            # BEGIN IMMEDIATE holds the write lock; the UPDATE … RETURNING is the whole claim.
+            rows = conn.execute(
+                update(T).where(T.c.id.in_(pick.scalar_subquery())).values(take).returning(*JOB_COLUMNS)
+            ).all()
+        elif backend == "postgresql":
+            locked = pick.with_for_update(skip_locked=True).scalar_subquery()
+            rows = conn.execute(
+                update(T).where(T.c.id.in_(locked)).values(take).returning(*JOB_COLUMNS)
+            ).all()
+        else:
+            # MariaDB/MySQL: no UPDATE … RETURNING and no LIMIT in an IN subquery.
+            ids = conn.execute(pick.with_for_update(skip_locked=True)).scalars().all()
+            if not ids:
+                return []
+            conn.execute(update(T).where(T.c.id.in_(ids)).values(take))
+            rows = conn.execute(select(*JOB_COLUMNS).where(T.c.id.in_(ids))).all()
+    jobs = [Job(**row._mapping) for row in rows]
+    return sorted(jobs, key=lambda job: job.id)
+
+
+def _mine(job: Job, worker: str) -> object:
+    return and_(T.c.id == job.id, T.c.status == "processing", T.c.locked_by == worker)
+
+
+def complete(session: Session, job: Job, *, worker: str, now: datetime | None = None) -> bool:
+    """Mark the job done; False if the lease was lost. A newer revision goes back to pending."""
+    now = now or utcnow()
+    stale = T.c.revision != job.revision
+    result = session.execute(
+        update(T)
+        .where(_mine(job, worker))
+        .values(
+            status=case((stale, "pending"), else_="completed"),
+            completed_at=case((stale, None), else_=now),
+            next_attempt_at=now,
+            locked_at=None,
+            locked_by=None,
+            last_error=None,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with 'equal jitter': half fixed, half random, never above `cap`."""
+    delay = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+def fail(
+    session: Session,
+    job: Job,
+    error: str,
+    *,
+    worker: str,
+    max_attempts: int,
+    backoff_base: float,
+    backoff_max: float,
+    now: datetime | None = None,
+) -> str:
+    """Spend one attempt on a router error; returns the new status (pending or failed)."""
+    now = now or utcnow()
+    attempts = job.attempts + 1
+    final = attempts >= max_attempts
+    delay = backoff_delay(attempts, base=backoff_base, cap=backoff_max)
+    stale = T.c.revision != job.revision
+    status = "failed" if final else "pending"
+    result = session.execute(
+        update(T)
+        .where(_mine(job, worker))
+        .values(
+            # A desired state that changed meanwhile deserves a fresh try, not this job's verdict.
+            status=case((stale, "pending"), else_=status),
+            attempts=case((stale, 0), else_=attempts),
+            next_attempt_at=case((stale, now), else_=now + timedelta(seconds=delay)),
+            last_error=error[:4000],
+            locked_at=None,
+            locked_by=None,
+            updated_at=now,
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return "lost"
+    return status
+
+
+def release(
+    session: Session, jobs: list[Job], *, worker: str, error: str | None, retry_at: datetime
+) -> int:
+    """Hand jobs back to pending without spending an attempt (their router is down)."""
+    if not jobs:
+        return 0
+    result = session.execute(
+        update(T)
+        .where(T.c.id.in_([job.id for job in jobs]), T.c.status == "processing", T.c.locked_by == worker)
+        .values(
+            status="pending",
+            next_attempt_at=retry_at,
+            last_error=error,
+            locked_at=None,
+            locked_by=None,
+            updated_at=utcnow(),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -> int:
+    """Return jobs whose lease expired (their worker died) to pending. A separate statement."""
+    now = now or utcnow()
+    result = session.execute(
+        update(T)
+        .where(T.c.status == "processing", T.c.locked_at < now - timedelta(seconds=lease_seconds))
+        .values(status="pending", locked_at=None, locked_by=None, next_attempt_at=now, updated_at=now)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        logs.warning(session, "Router", f"Returned {count} job(s) from a worker that stopped to pending.",
+                     {"count": count})
+    return count
+
+
+def retry(session: Session, job_id: int | None = None, *, now: datetime | None = None) -> list[int]:
+    """Operator retry: failed → pending with attempts reset. `job_id=None` retries every failed job."""
+    now = now or utcnow()
+    query = select(T.c.id).where(T.c.status == "failed")
+    if job_id is not None:
+        query = query.where(T.c.id == job_id)
+    ids = list(session.execute(query).scalars())
+    if ids:
+        session.execute(
+            update(T)
+            .where(T.c.id.in_(ids), T.c.status == "failed")
+            .values(status="pending", attempts=0, next_attempt_at=now, locked_at=None,
+                    locked_by=None, updated_at=now)
+        )
+        for job in ids:
+            logs.info(session, "Router", f"Operator retry of job {job}: failed → pending.",
+                      provisioning_id=job)
+    return ids
+
+
+def counts(session: Session, *, since: datetime | None = None) -> dict[str, int]:
+    """How many jobs are in each status; `completed` counts only those completed since `since`."""
+    rows = session.execute(select(T.c.status, func.count()).group_by(T.c.status)).all()
+    result = {status: 0 for status in ("pending", "processing", "failed", "completed")}
+    result.update({status: int(n) for status, n in rows})
+    if since is not None:
+        result["completed"] = int(
+            session.execute(
+                select(func.count()).where(T.c.status == "completed", T.c.completed_at >= since)
+            ).scalar_one()
+        )
+    return result
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending job becomes due."""
+    return session.execute(select(func.min(T.c.next_attempt_at)).where(T.c.status == "pending")).scalar()
