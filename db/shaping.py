@@ -371,7 +371,7 @@ def _burst_for(
     if not burst:
         for label, value in (("burst threshold", threshold), ("burst time", seconds)):
             if value:
-                raise ShapeError(f"{direction} {label} is set without a {direction} burst rate")
+                raise ShapeError(f"{direction} {label} is set without the {direction} burst rate")
         return dict.fromkeys(keys)
     if not threshold:
         raise ShapeError(
