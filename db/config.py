@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from db.errors import UserError
+
 DEFAULT_CONFIG = "config.toml"
 SECRET_KEY_ENV = "WISP_SECRET_KEY"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A configuration problem, told in one sentence."""
 
 
@@ -131,7 +133,9 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get("WISP_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, *, required: bool = False) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, required: bool = False
+) -> Settings:
     """Read settings from `path` (see `config_path`) and the environment.
 
     A missing file is fine (defaults apply) unless `required` or the path was given explicitly.
@@ -171,7 +175,9 @@ def _read_toml(file: Path) -> dict[str, Any]:
 def _apply(settings: Settings, data: dict[str, Any], where: str) -> None:
     for section, values in data.items():
         if section not in SECTIONS:
-            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)}).")
+            raise ConfigError(
+                f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)})."
+            )
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: [{section}] must be a table of settings.")
         target = getattr(settings, section)
@@ -217,7 +223,9 @@ def _apply_environment(settings: Settings) -> None:
             env = f"WISP_{section}_{f.name}".upper()
             if env in os.environ and not is_dataclass(f.type):
                 raw = os.environ[env]
-                _set(target, section, f.name, _env_value(raw, f.type), f"environment variable {env}")
+                _set(
+                    target, section, f.name, _env_value(raw, f.type), f"environment variable {env}"
+                )
 
 
 def _env_value(raw: str, kind: Any) -> Any:
@@ -236,7 +244,11 @@ def _check(settings: Settings, where: str) -> None:
             raise ConfigError(
                 f"{where}: {section}.{key} must be one of {', '.join(allowed)}, not {value!r}."
             )
-    for section, key in (("queue", "max_attempts"), ("queue", "batch_size"), ("queue", "lease_seconds")):
+    for section, key in (
+        ("queue", "max_attempts"),
+        ("queue", "batch_size"),
+        ("queue", "lease_seconds"),
+    ):
         if getattr(getattr(settings, section), key) < 1:
             raise ConfigError(f"{where}: {section}.{key} must be at least 1.")
     for key in ("drain_interval", "expiry_interval", "reaper_interval", "health_interval"):

@@ -15,11 +15,13 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from db.errors import UserError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000
 
 
-class DatabaseError(Exception):
+class DatabaseError(UserError):
     """The database cannot be used, told in one sentence (without the password)."""
 
 
@@ -47,7 +49,9 @@ def parse_url(url: str) -> URL:
 def safe_url(url: str | URL) -> str:
     """The URL as it may be shown: the password masked."""
     try:
-        return make_url(str(url) if isinstance(url, URL) else url).render_as_string(hide_password=True)
+        return make_url(str(url) if isinstance(url, URL) else url).render_as_string(
+            hide_password=True
+        )
     except ArgumentError:
         return "(unparseable URL)"
 
@@ -171,8 +175,12 @@ def require_schema(engine: Engine) -> None:
     current = current_revision(engine)
     if current is None:
         if inspect(engine).has_table("routers"):
-            raise DatabaseError("the database has tables but no schema revision; run `wisp db upgrade`.")
-        raise DatabaseError(f"the database at {safe_url(engine.url)} is empty; run `wisp init` first.")
+            raise DatabaseError(
+                "the database has tables but no schema revision; run `wisp db upgrade`."
+            )
+        raise DatabaseError(
+            f"the database at {safe_url(engine.url)} is empty; run `wisp init` first."
+        )
     if current != head_revision():
         raise DatabaseError(
             f"the database schema is at revision {current}, this version needs {head_revision()}; "

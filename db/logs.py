@@ -16,7 +16,12 @@ from db.models import LOG_TYPES, SystemLog
 from db.secrets import MASK, mask
 
 SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|credential|private", re.I)
-LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+}
 
 logger = logging.getLogger("wisp")
 
@@ -64,13 +69,19 @@ def log(
     return entry
 
 
-def info(session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any) -> SystemLog:
+def info(
+    session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
+) -> SystemLog:
     return log(session, "INFO", type, message, context, **ids)
 
 
-def warning(session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any) -> SystemLog:
+def warning(
+    session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
+) -> SystemLog:
     return log(session, "WARNING", type, message, context, **ids)
 
 
-def error(session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any) -> SystemLog:
+def error(
+    session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
+) -> SystemLog:
     return log(session, "ERROR", type, message, context, **ids)

@@ -203,4 +203,6 @@ class SystemLog(SQLModel, table=True):
     context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     client_id: int | None = Field(default=None, index=True)
     provisioning_id: int | None = Field(default=None, index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )

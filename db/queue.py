@@ -120,7 +120,10 @@ def claim(
         if backend == "sqlite":
             # BEGIN IMMEDIATE holds the write lock; the UPDATE … RETURNING is the whole claim.
             rows = conn.execute(
-                update(T).where(T.c.id.in_(pick.scalar_subquery())).values(take).returning(*JOB_COLUMNS)
+                update(T)
+                .where(T.c.id.in_(pick.scalar_subquery()))
+                .values(take)
+                .returning(*JOB_COLUMNS)
             ).all()
         elif backend == "postgresql":
             locked = pick.with_for_update(skip_locked=True).scalar_subquery()
@@ -162,7 +165,9 @@ def complete(session: Session, job: Job, *, worker: str, now: datetime | None = 
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempts: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
     """Exponential backoff with 'equal jitter': half fixed, half random, never above `cap`."""
     delay = min(cap, base * (2 ** max(attempts - 1, 0)))
     return delay / 2 + (rng or random).uniform(0, delay / 2)
@@ -213,7 +218,11 @@ def release(
         return 0
     result = session.execute(
         update(T)
-        .where(T.c.id.in_([job.id for job in jobs]), T.c.status == "processing", T.c.locked_by == worker)
+        .where(
+            T.c.id.in_([job.id for job in jobs]),
+            T.c.status == "processing",
+            T.c.locked_by == worker,
+        )
         .values(
             status="pending",
             next_attempt_at=retry_at,
@@ -232,12 +241,18 @@ def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -
     result = session.execute(
         update(T)
         .where(T.c.status == "processing", T.c.locked_at < now - timedelta(seconds=lease_seconds))
-        .values(status="pending", locked_at=None, locked_by=None, next_attempt_at=now, updated_at=now)
+        .values(
+            status="pending", locked_at=None, locked_by=None, next_attempt_at=now, updated_at=now
+        )
     )
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
-        logs.warning(session, "Router", f"Returned {count} job(s) from a worker that stopped to pending.",
-                     {"count": count})
+        logs.warning(
+            session,
+            "Router",
+            f"Returned {count} job(s) from a worker that stopped to pending.",
+            {"count": count},
+        )
     return count
 
 
@@ -252,12 +267,22 @@ def retry(session: Session, job_id: int | None = None, *, now: datetime | None =
         session.execute(
             update(T)
             .where(T.c.id.in_(ids), T.c.status == "failed")
-            .values(status="pending", attempts=0, next_attempt_at=now, locked_at=None,
-                    locked_by=None, updated_at=now)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                locked_at=None,
+                locked_by=None,
+                updated_at=now,
+            )
         )
         for job in ids:
-            logs.info(session, "Router", f"Operator retry of job {job}: failed → pending.",
-                      provisioning_id=job)
+            logs.info(
+                session,
+                "Router",
+                f"Operator retry of job {job}: failed → pending.",
+                provisioning_id=job,
+            )
     return ids
 
 
@@ -277,4 +302,6 @@ def counts(session: Session, *, since: datetime | None = None) -> dict[str, int]
 
 def next_due(session: Session) -> datetime | None:
     """When the earliest pending job becomes due."""
-    return session.execute(select(func.min(T.c.next_attempt_at)).where(T.c.status == "pending")).scalar()
+    return session.execute(
+        select(func.min(T.c.next_attempt_at)).where(T.c.status == "pending")
+    ).scalar()

@@ -16,13 +16,14 @@ import threading
 from cryptography.fernet import Fernet, InvalidToken
 
 from db.config import SECRET_KEY_ENV
+from db.errors import UserError
 
 MASK = "********"
 _known: set[str] = set()
 _known_lock = threading.Lock()
 
 
-class SecretError(Exception):
+class SecretError(UserError):
     """A secret cannot be used: missing key, wrong key, or missing environment variable."""
 
 
@@ -68,7 +69,9 @@ def from_env(variable: str) -> str:
     """Read a secret that is referenced by the name of an environment variable."""
     value = os.environ.get(variable)
     if not value:
-        raise SecretError(f"environment variable {variable} (holding a router password) is not set.")
+        raise SecretError(
+            f"environment variable {variable} (holding a router password) is not set."
+        )
     remember(value)
     return value
 

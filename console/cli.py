@@ -1,0 +1,51 @@
+"""The `wisp` command. Subcommands live in `console.commands.*`; each registers its own parsers.
+
+Nothing here imports Textual: only `wisp console` and `wisp demo` load it, when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from console.commands import catalog, common, engine, queue, setup, sim, tui
+
+MODULES = (setup, catalog, queue, engine, sim, tui)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wisp",
+        description="WISP Console: sell internet packages and deliver them to MikroTik routers.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $WISP_CONFIG or ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `wisp` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    common.setup_logging(args)
+    try:
+        return int(args.handler(args) or 0)
+    except common.USER_ERRORS as exc:
+        common.fail(exc)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        logging.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

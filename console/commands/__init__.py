@@ -1,0 +1,1 @@
+"""Subcommands of `wisp`, one module per family; each has `register(subparsers)`."""

@@ -1,0 +1,92 @@
+"""`wisp init` and `wisp db upgrade`: files and schema."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from console.commands import common
+from db.config import SECRET_KEY_ENV, config_path
+from db.engine import current_revision, head_revision, safe_url, upgrade
+from db.secrets import new_key
+
+CONFIG_SKELETON = """\
+# WISP Console settings. config.example.toml documents every setting.
+# Secrets never go here: put them in the environment or in .env beside this file.
+
+[database]
+url = "sqlite:///wisp.db"
+
+[console]
+timezone = "Africa/Nairobi"
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    init = commands.add_parser(
+        "init", help="write config.toml and .env if absent, create or upgrade the database"
+    )
+    init.set_defaults(handler=run_init)
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser(
+        "upgrade", help="create or upgrade the schema to this version"
+    ).set_defaults(handler=run_upgrade)
+    db_commands.add_parser("status", help="show the schema revision").set_defaults(
+        handler=run_status
+    )
+
+
+def run_init(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(CONFIG_SKELETON)
+        print(f"wrote {path}")
+    env_file = path.parent / ".env"
+    if not os.environ.get(SECRET_KEY_ENV) and not _has_key(env_file):
+        _write_key(env_file)
+        print(f"wrote {env_file} with a new {SECRET_KEY_ENV} (keep it: stored passwords need it)")
+    return run_upgrade(args)
+
+
+def _has_key(env_file: Path) -> bool:
+    return env_file.exists() and any(
+        line.strip().startswith(f"{SECRET_KEY_ENV}=") for line in env_file.read_text().splitlines()
+    )
+
+
+def _write_key(env_file: Path) -> None:
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as fh:
+        fh.write(f"{SECRET_KEY_ENV}={new_key()}\n")
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    engine = common.engine(args, check_schema=False)
+    before = current_revision_or_none(engine)
+    upgrade(engine)
+    after = head_revision()
+    where = safe_url(engine.url)
+    print(
+        f"database {where} is at revision {after}"
+        + ("" if before == after else f" (was {before or 'empty'})")
+    )
+    return 0
+
+
+def current_revision_or_none(engine):  # type: ignore[no-untyped-def]
+    from db.engine import check_connection
+
+    check_connection(engine)
+    return current_revision(engine)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    engine = common.engine(args, check_schema=False)
+    current = current_revision_or_none(engine)
+    head = head_revision()
+    state = "up to date" if current == head else f"behind (this version needs {head})"
+    print(f"database {safe_url(engine.url)}: revision {current or 'none'}, {state}")
+    return 0 if current == head else 1

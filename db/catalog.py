@@ -1,0 +1,375 @@
+"""Routers, packages and clients: creating them with their rules, and finding them by name.
+
+Plain keyword-only functions on an explicit session. Every refusal is a `Refused` sentence that
+names the value and what is wrong with it; nothing is written when one is raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from db import logs, secrets
+from db.errors import UserError
+from db.models import ACCOUNT_TYPES, SERVICE_TYPES, Client, Package, Router
+from db.shaping import (
+    Shape,
+    ShapeError,
+    build_rate_limit,
+    parse_bytes,
+    parse_duration_seconds,
+    parse_rate,
+    parse_validity,
+    router_profile_name,
+)
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Refused(UserError):
+    """An operator request that the rules refuse, told in one sentence."""
+
+
+# ---------------------------------------------------------------------------------------- routers
+
+
+def add_router(
+    session: Session,
+    *,
+    name: str,
+    host: str,
+    port: int | None = None,
+    username: str = "admin",
+    password: str | None = None,
+    password_env: str | None = None,
+    use_tls: bool = False,
+    tls_verify: bool = True,
+    tls_fingerprint: str | None = None,
+) -> Router:
+    """Register a router; its password is encrypted, or referenced by an environment variable."""
+    if not name.strip() or not host.strip():
+        raise Refused("a router needs a name and a host.")
+    if find_router(session, name) is not None:
+        raise Refused(f"a router named {name!r} already exists.")
+    if (password is None) == (password_env is None):
+        raise Refused(
+            "give the router password either through --password-env VAR or --password-stdin."
+        )
+    if password_env is not None and not ENV_NAME.match(password_env):
+        raise Refused(f"{password_env!r} is not a valid environment variable name.")
+    port = port or (8729 if use_tls else 8728)
+    if not 0 < port < 65536:
+        raise Refused(f"port {port} is not a TCP port (1-65535).")
+    router = Router(
+        name=name.strip(),
+        host=host.strip(),
+        port=port,
+        username=username,
+        password_encrypted=secrets.encrypt(password) if password is not None else None,
+        password_env=password_env,
+        use_tls=use_tls,
+        tls_verify=tls_verify,
+        tls_fingerprint=tls_fingerprint,
+    )
+    session.add(router)
+    session.flush()
+    logs.info(
+        session,
+        "Router",
+        f"Router {router.name} added ({router.host}:{router.port}).",
+        {"router_id": router.id, "tls": use_tls},
+    )
+    return router
+
+
+def router_password(router: Router) -> str:
+    """The router's API password, decrypted or read from its environment variable."""
+    if router.password_env:
+        return secrets.from_env(router.password_env)
+    if router.password_encrypted:
+        return secrets.decrypt(router.password_encrypted)
+    return ""
+
+
+def find_router(session: Session, name: str) -> Router | None:
+    return session.scalars(select(Router).where(Router.name == name)).first()  # type: ignore[arg-type]
+
+
+def get_router(session: Session, name: str) -> Router:
+    router = find_router(session, name)
+    if router is None:
+        known = ", ".join(session.scalars(select(Router.name).order_by(Router.name))) or "none yet"
+        raise Refused(f"there is no router named {name!r} (known: {known}).")
+    return router
+
+
+# --------------------------------------------------------------------------------------- packages
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """A package as an operator describes it: rates like "10M", validity like "30d"."""
+
+    name: str
+    type: str
+    router: str | None
+    price: str
+    validity: str
+    rate: str
+    upload: str | None = None
+    burst: str | None = None
+    burst_threshold: str | None = None
+    burst_time: str | None = None
+    upload_burst: str | None = None
+    upload_burst_threshold: str | None = None
+    upload_burst_time: str | None = None
+    account_type: str = "personal"
+    devices: int | None = None
+    data_limit: str | None = None
+
+
+def _checked(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args)
+    except ShapeError as exc:
+        raise Refused(str(exc)) from None
+
+
+def spec_shape(spec: PackageSpec) -> Shape:
+    """The traffic shape a package spec asks for (burst values default to the download's)."""
+    download = _checked(parse_rate, spec.rate)
+    upload = _checked(parse_rate, spec.upload) if spec.upload else download
+    parts = (spec.burst, spec.burst_threshold, spec.burst_time)
+    if any(parts) and not all(parts):
+        raise Refused("a burst needs all three of --burst, --burst-threshold and --burst-time.")
+    if not any(parts):
+        if spec.upload_burst or spec.upload_burst_threshold or spec.upload_burst_time:
+            raise Refused("an upload burst needs the download burst (--burst …) as well.")
+        return Shape(upload_bps=upload, download_bps=download)
+    burst, threshold = _checked(parse_rate, spec.burst), _checked(parse_rate, spec.burst_threshold)
+    seconds = _checked(parse_duration_seconds, spec.burst_time)
+    return Shape(
+        upload_bps=upload,
+        download_bps=download,
+        burst_download_bps=burst,
+        threshold_download_bps=threshold,
+        burst_time_download_s=seconds,
+        burst_upload_bps=_checked(parse_rate, spec.upload_burst) if spec.upload_burst else burst,
+        threshold_upload_bps=(
+            _checked(parse_rate, spec.upload_burst_threshold)
+            if spec.upload_burst_threshold
+            else threshold
+        ),
+        burst_time_upload_s=(
+            _checked(parse_duration_seconds, spec.upload_burst_time)
+            if spec.upload_burst_time
+            else seconds
+        ),
+    )
+
+
+def package_shape(package: Package) -> Shape:
+    """The traffic shape a stored package configures."""
+    scale = 1_000_000 if package.bandwidth_unit == "Mbps" else 1_000
+    download = package.bandwidth_value * scale
+    upload = (package.upload_value * scale) if package.upload_value is not None else download
+    if not package.burst_enabled:
+        return Shape(upload_bps=upload, download_bps=download)
+
+    def kbps(value: int | None) -> int | None:
+        return value * 1000 if value is not None else None
+
+    return Shape(
+        upload_bps=upload,
+        download_bps=download,
+        burst_upload_bps=kbps(package.burst_upload_rate_kbps),
+        burst_download_bps=kbps(package.burst_download_rate_kbps),
+        threshold_upload_bps=kbps(package.burst_upload_threshold_kbps),
+        threshold_download_bps=kbps(package.burst_download_threshold_kbps),
+        burst_time_upload_s=package.burst_upload_time,
+        burst_time_download_s=package.burst_download_time,
+    )
+
+
+def _bandwidth(shape: Shape) -> tuple[int, str, int | None]:
+    for bps in (
+        shape.download_bps,
+        shape.upload_bps,
+        *(
+            v
+            for v in (
+                shape.burst_download_bps,
+                shape.burst_upload_bps,
+                shape.threshold_download_bps,
+                shape.threshold_upload_bps,
+            )
+            if v
+        ),
+    ):
+        if bps % 1000:
+            raise Refused(f"rate {bps} bit/s is not a whole number of kbit/s.")
+    unit, scale = (
+        ("Mbps", 1_000_000)
+        if not (shape.download_bps % 1_000_000 or shape.upload_bps % 1_000_000)
+        else ("Kbps", 1000)
+    )
+    upload = shape.upload_bps // scale if shape.upload_bps != shape.download_bps else None
+    return shape.download_bps // scale, unit, upload
+
+
+def apply_shaping(package: Package, shape: Shape) -> None:
+    """Store `shape` on the package and derive its rate-limit string and router profile."""
+    value, unit, upload = _bandwidth(shape)
+    package.bandwidth_value, package.bandwidth_unit, package.upload_value = value, unit, upload
+    package.burst_enabled = shape.burst_enabled
+
+    def kbps(bps: int | None) -> int | None:
+        return bps // 1000 if bps is not None else None
+
+    package.burst_upload_rate_kbps = kbps(shape.burst_upload_bps)
+    package.burst_download_rate_kbps = kbps(shape.burst_download_bps)
+    package.burst_upload_threshold_kbps = kbps(shape.threshold_upload_bps)
+    package.burst_download_threshold_kbps = kbps(shape.threshold_download_bps)
+    package.burst_upload_time = shape.burst_time_upload_s
+    package.burst_download_time = shape.burst_time_download_s
+    package.rate_limit = _checked(build_rate_limit, shape)
+    package.router_profile = _checked(
+        lambda: router_profile_name(
+            service_type=package.type,
+            account_type=package.account_type,
+            shape=shape,
+            shared_users=package.hotspot_device_limit,
+        )
+    )
+
+
+def _price(text: str) -> Decimal:
+    try:
+        price = Decimal(str(text).replace(",", ""))
+    except InvalidOperation:
+        raise Refused(f"price {text!r} is not a number.") from None
+    if not price.is_finite() or price < 0 or price.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise Refused(f"price {text!r} must be zero or more, with at most two decimals.")
+    return price
+
+
+def add_package(session: Session, spec: PackageSpec) -> Package:
+    """Create a package from an operator's description, validated as RouterOS would."""
+    if not spec.name.strip():
+        raise Refused("a package needs a name.")
+    if spec.type not in SERVICE_TYPES:
+        raise Refused(f"package type {spec.type!r} must be hotspot or pppoe.")
+    if spec.account_type not in ACCOUNT_TYPES:
+        raise Refused(f"account type {spec.account_type!r} must be personal or business.")
+    if session.scalars(select(Package).where(Package.name == spec.name)).first():  # type: ignore[arg-type]
+        raise Refused(f"a package named {spec.name!r} already exists.")
+    if spec.type == "pppoe" and (spec.devices is not None or spec.data_limit):
+        raise Refused("device and data limits apply to hotspot packages only.")
+    if spec.devices is not None and spec.devices < 1:
+        raise Refused(f"--devices must be 1 or more, not {spec.devices}.")
+    router = get_router(session, spec.router) if spec.router else None
+    length, unit = _checked(parse_validity, spec.validity)
+    package = Package(
+        name=spec.name.strip(),
+        type=spec.type,
+        account_type=spec.account_type,
+        price=_price(spec.price),
+        duration_length=length,
+        duration_unit=unit,
+        router_id=router.id if router else None,
+        hotspot_device_limit=spec.devices,
+        hotspot_plan_type="data" if spec.data_limit else "unlimited",
+        hotspot_data_limit=_checked(parse_bytes, spec.data_limit) if spec.data_limit else None,
+        router_profile="",
+        rate_limit="",
+        bandwidth_value=0,
+    )
+    apply_shaping(package, spec_shape(spec))
+    session.add(package)
+    session.flush()
+    logs.info(
+        session,
+        "General",
+        f"Package {package.name} added: {package.rate_limit} as {package.router_profile}.",
+        {
+            "package_id": package.id,
+            "rate_limit": package.rate_limit,
+            "profile": package.router_profile,
+        },
+    )
+    return package
+
+
+def find_package(session: Session, name: str) -> Package | None:
+    return session.scalars(select(Package).where(Package.name == name)).first()  # type: ignore[arg-type]
+
+
+def get_package(session: Session, name: str) -> Package:
+    package = find_package(session, name)
+    if package is None:
+        raise Refused(f"there is no package named {name!r} (see `wisp package list`).")
+    return package
+
+
+# ---------------------------------------------------------------------------------------- clients
+
+
+def add_client(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    account_type: str = "personal",
+) -> Client:
+    """Register a client; `username` becomes their login on the router."""
+    if not USERNAME.match(username):
+        raise Refused(
+            f"username {username!r} must be 1-64 letters, digits or . _ @ + - and start with a letter or digit."
+        )
+    if account_type not in ACCOUNT_TYPES:
+        raise Refused(f"account type {account_type!r} must be personal or business.")
+    if not full_name.strip():
+        raise Refused("a client needs a full name (--name).")
+    if find_client(session, username) is not None:
+        raise Refused(f"a client with username {username!r} already exists.")
+    client = Client(
+        username=username,
+        full_name=full_name.strip(),
+        phone=phone,
+        email=email,
+        account_type=account_type,
+    )
+    session.add(client)
+    session.flush()
+    logs.info(
+        session,
+        "General",
+        f"Client {username} added.",
+        {"client_id": client.id},
+        client_id=client.id,
+    )
+    return client
+
+
+def find_client(session: Session, username: str) -> Client | None:
+    return session.scalars(select(Client).where(Client.username == username)).first()  # type: ignore[arg-type]
+
+
+def get_client(session: Session, username: str) -> Client:
+    client = find_client(session, username)
+    if client is None:
+        hint = session.scalars(
+            select(Client.username)
+            .where(func.lower(Client.username).like(f"%{username.lower()[:4]}%"))
+            .limit(3)
+        ).all()
+        also = f" (did you mean {', '.join(hint)}?)" if hint else ""
+        raise Refused(f"there is no client with username {username!r}{also}.")
+    return client
