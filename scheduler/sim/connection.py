@@ -1,0 +1,206 @@
+"""One API connection: reads sentences, logs in, runs commands, writes replies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from scheduler.sim import traps
+from scheduler.sim.behaviour import Behaviour
+from scheduler.sim.codec import CodecError, SentenceDecoder
+from scheduler.sim.engine import MenuEngine
+from scheduler.sim.faults import Faults
+from scheduler.sim.login import Account, Login, LoginFailed
+from scheduler.sim.reply import Reply
+from scheduler.sim.request import Request, parse_sentence
+from scheduler.sim.table import RE, encode_attribute
+from scheduler.sim.traps import Trap
+
+
+@dataclass
+class RouterCore:
+    """What every connection of one router shares."""
+
+    engine: MenuEngine
+    behaviour: Behaviour
+    account: Account
+    faults: Faults
+    connections: set[Connection] = field(default_factory=set)
+
+
+class Connection:
+    """Serves one client until it quits, the fault injector drops it, or the router goes down."""
+
+    def __init__(self, core: RouterCore, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._core = core
+        self._reader = reader
+        self._writer = writer
+        self._login = Login(core.account, core.behaviour)
+        self._running: dict[str | None, asyncio.Task[None]] = {}
+        self._sent = 0
+        self._arming = 0
+        self._before_login = 0
+        self.closed = False
+
+    async def serve(self) -> None:
+        """Read and answer sentences until the connection ends."""
+        self._core.connections.add(self)
+        decoder = SentenceDecoder()
+        try:
+            while not self.closed:
+                data = await self._reader.read(1 << 16)
+                if not data:
+                    break
+                for words in decoder.feed(data):
+                    await self._on_sentence(words)
+                    if self.closed:
+                        break
+        except (CodecError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            await self._finish()
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (router down, drop fault)."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._writer.transport.abort()
+
+    async def _finish(self) -> None:
+        self._core.connections.discard(self)
+        for task in self._running.values():
+            task.cancel()
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+    async def _on_sentence(self, words: list[bytes]) -> None:
+        if self._core.faults.half_open:
+            return
+        request = parse_sentence(words)
+        self._core.engine.stats[request.command] += 1
+        if self._core.faults.latency:
+            await asyncio.sleep(self._core.faults.latency)
+        reply = Reply(request.tag)
+        await self._dispatch(request, reply)
+        await self.send(reply)
+
+    async def _dispatch(self, request: Request, reply: Reply) -> None:
+        command = request.command
+        if command == "/quit":
+            reply.fatal(traps.SESSION_TERMINATED)
+            self.closed = True
+        elif command == "/login":
+            self._on_login(request, reply)
+        elif command == "/cancel":
+            await self._cancel(request, reply)
+        elif not self._login.logged_in:
+            self._before_login_command(reply)
+        elif request.verb == "listen":
+            self._listen(request, reply)
+        else:
+            self._run(request, reply)
+
+    def _run(self, request: Request, reply: Reply) -> None:
+        try:
+            rule = self._core.faults.take_trap(request.command)
+            if rule is not None:
+                raise Trap(rule.message, rule.category)
+            self._core.engine.execute(request, reply)
+        except Trap as trap:
+            self._trap(reply, trap)
+
+    def _trap(self, reply: Reply, trap: Trap) -> None:
+        message, category = self._core.behaviour.trap_text(trap.message, trap.category)
+        reply.trap(message, category)
+        reply.done()
+
+    def _on_login(self, request: Request, reply: Reply) -> None:
+        try:
+            ret = self._login.answer(request.attributes, self._core.faults.refuse_logins)
+        except LoginFailed as failure:
+            self._trap(reply, failure)
+            if self._core.behaviour.close_after_failed_login:
+                self.closed = True
+            return
+        reply.done(ret)
+
+    def _before_login_command(self, reply: Reply) -> None:
+        self._before_login += 1
+        limit = self._core.behaviour.sentences_before_login
+        if limit is not None and self._before_login > limit:
+            reply.fatal("too many commands before login")
+            self.closed = True
+            return
+        self._trap(reply, Trap(traps.NOT_LOGGED_IN))
+
+    def _listen(self, request: Request, reply: Reply) -> None:
+        table = self._core.engine.tables.get(request.path)
+        if table is None or request.tag in self._running:
+            self._trap(reply, Trap(traps.NO_SUCH_COMMAND))
+            return
+        queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+
+        def changed(row_id: str, row: object, removed: bool) -> None:
+            queue.put_nowait((row_id, removed))
+
+        async def follow() -> None:
+            table.listeners.append(changed)
+            try:
+                while True:
+                    row_id, gone = await queue.get()
+                    update = Reply(request.tag)
+                    if gone:
+                        update.row(RE + encode_attribute(".id", row_id) + encode_attribute(".dead", "yes"))
+                    elif row_id in table.rows:
+                        update.row(table.encoded(row_id))
+                    await self.send(update)
+            finally:
+                table.listeners.remove(changed)
+
+        self._running[request.tag] = asyncio.ensure_future(follow())
+
+    async def _cancel(self, request: Request, reply: Reply) -> None:
+        wanted = request.attributes.get("tag")
+        tags = [t for t in self._running if wanted is None or t == wanted]
+        for tag in tags:
+            task = self._running.pop(tag)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            interrupted = Reply(tag)
+            interrupted.trap(traps.INTERRUPTED, traps.INTERRUPTED_CATEGORY)
+            await self.send(interrupted)
+        reply.done()
+        # The cancelled command ends with its own !done after the cancel's (MT-API trace).
+        for tag in tags:
+            finished = Reply(tag)
+            finished.done()
+            reply.extend(finished)
+
+    async def send(self, reply: Reply) -> None:
+        """Write a reply, honouring the drop-after-sentences fault."""
+        if self.closed and not reply.sentences:
+            return
+        allowed = self._drop_budget(reply.sentences)
+        data = reply.data(allowed)
+        if data:
+            self._writer.write(data)
+            with contextlib.suppress(ConnectionError):
+                await self._writer.drain()
+        if allowed is not None and allowed < reply.sentences:
+            self.abort()
+        elif self.closed:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
+    def _drop_budget(self, count: int) -> int | None:
+        faults = self._core.faults
+        if faults.drop_after_sentences is None:
+            return None
+        if self._arming != faults.drop_arming:
+            self._arming, self._sent = faults.drop_arming, 0
+        allowed = max(0, faults.drop_after_sentences - self._sent)
+        self._sent += min(count, allowed)
+        return allowed

@@ -1,0 +1,77 @@
+"""Faults a test or a demo can switch on at start-up or at run time."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class TrapRule:
+    """Make commands matching `command` trap with `message` (`times` None: until cleared)."""
+
+    command: str
+    message: str
+    category: int | None = None
+    times: int | None = None
+
+
+class Faults:
+    """Switches read by the server on every connection, command and sentence."""
+
+    def __init__(self, on_listener_change: Callable[[], None] = lambda: None) -> None:
+        self._on_listener_change = on_listener_change
+        self._refuse_connections = False
+        self._drop_after: int | None = None
+        # Changes whenever drop_after_sentences is set, so each arming counts afresh.
+        self.drop_arming = 0
+        self._armings = itertools.count(1)
+        self.latency = 0.0
+        self.half_open = False
+        self.refuse_logins = False
+        self.rules: list[TrapRule] = []
+
+    @property
+    def refuse_connections(self) -> bool:
+        """While true the listening socket is closed: new connections are refused."""
+        return self._refuse_connections
+
+    @refuse_connections.setter
+    def refuse_connections(self, value: bool) -> None:
+        self._refuse_connections = bool(value)
+        self._on_listener_change()
+
+    @property
+    def drop_after_sentences(self) -> int | None:
+        """Close each connection after it has sent this many more reply sentences."""
+        return self._drop_after
+
+    @drop_after_sentences.setter
+    def drop_after_sentences(self, value: int | None) -> None:
+        self._drop_after = value
+        self.drop_arming = next(self._armings)
+
+    def trap(self, command: str, message: str, category: int | None = None, times: int | None = None) -> None:
+        """Make the next commands `command` (e.g. /ip/hotspot/user/add) answer this trap."""
+        self.rules.append(TrapRule(command, message, category, times))
+
+    def take_trap(self, command: str) -> TrapRule | None:
+        """The rule for a command about to run, counting it down; None if none applies."""
+        for rule in self.rules:
+            if rule.command == command:
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self.rules.remove(rule)
+                return rule
+        return None
+
+    def clear(self) -> None:
+        """Switch every fault off."""
+        self.latency = 0.0
+        self.half_open = False
+        self.refuse_logins = False
+        self.rules.clear()
+        self.drop_after_sentences = None
+        self.refuse_connections = False
