@@ -1,0 +1,1 @@
+"""WISP Console test suite."""

@@ -1,0 +1,184 @@
+"""ActivationService: payments, subscriptions and the router account row, on every backend."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from db import secrets
+from db.activation import ActivationService, DuplicatePayment
+from db.catalog import Refused
+from db.engine import make_engine, session_scope
+from db.models import Client, Payment, RouterProvisioning, Subscription, SystemLog
+from tests import factories
+
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+
+
+def count(engine, model) -> int:
+    with session_scope(engine) as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_first_activation_creates_payment_subscription_and_pending_account(engine):
+    factories.setup(engine)
+    result = ActivationService(engine).activate("jdoe", "Home 10M", "QK12AB34CD", now=T0)
+    assert result.expires_on == T0 + timedelta(days=30)
+    assert not result.renewed
+    with session_scope(engine) as session:
+        payment = session.scalars(select(Payment)).one()
+        assert (payment.reference, payment.method, payment.amount) == ("QK12AB34CD", "mpesa", Decimal("1500.00"))
+        account = session.get(RouterProvisioning, result.job_id)
+        assert (account.status, account.action, account.router_username) == ("pending", "activate", "jdoe")
+        assert account.router_profile == "HOTSPOT_10M_PERSONAL"
+        assert account.service_type == "hotspot"
+        sub = session.get(Subscription, result.subscription_id)
+        assert sub.provisioning_id == account.id and sub.status == "active"
+
+
+def test_renewal_extends_from_current_expiry(engine):
+    factories.setup(engine)
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", "REF-1", now=T0)
+    second = service.activate("jdoe", "Home 10M", "REF-2", now=T0 + timedelta(days=10))
+    assert second.renewed
+    assert second.subscription_id == first.subscription_id
+    assert second.expires_on == T0 + timedelta(days=60)
+    assert count(engine, Subscription) == 1
+    assert count(engine, Payment) == 2
+
+
+def test_renewal_of_monthly_package_clamps_to_month_end(engine):
+    factories.setup(engine)
+    factories.package(engine, "Monthly", validity="1mo")
+    result = ActivationService(engine).activate("jdoe", "Monthly", now=T0)
+    assert result.expires_on == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
+
+
+def test_activation_after_expiry_starts_from_now(engine):
+    factories.setup(engine)
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", now=T0)
+    later = T0 + timedelta(days=45)
+    second = service.activate("jdoe", "Home 10M", now=later)
+    assert not second.renewed
+    assert second.subscription_id != first.subscription_id
+    assert second.expires_on == later + timedelta(days=30)
+    with session_scope(engine) as session:
+        assert session.get(Subscription, first.subscription_id).status == "expired"
+
+
+def test_second_activation_for_same_username_requeues_the_existing_row(engine):
+    factories.setup(engine)
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", now=T0)
+    with session_scope(engine) as session:
+        row = session.get(RouterProvisioning, first.job_id)
+        password = row.router_password
+        row.status, row.attempts, row.last_error = "failed", 5, "failure: something"
+    second = service.activate("jdoe", "Home 10M", now=T0 + timedelta(hours=1))
+    assert second.job_id == first.job_id
+    assert count(engine, RouterProvisioning) == 1
+    with session_scope(engine) as session:
+        row = session.get(RouterProvisioning, first.job_id)
+        assert (row.status, row.attempts, row.last_error, row.revision) == ("pending", 0, None, 2)
+        assert row.router_password == password  # the client keeps their login password
+
+
+def test_switching_package_cancels_the_old_subscription_and_requeues_new_profile(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M")
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", now=T0)
+    second = service.activate("jdoe", "Home 20M", now=T0 + timedelta(days=1))
+    assert second.job_id == first.job_id
+    with session_scope(engine) as session:
+        assert session.get(Subscription, first.subscription_id).status == "cancelled"
+        assert session.get(RouterProvisioning, first.job_id).router_profile == "HOTSPOT_20M_PERSONAL"
+
+
+def test_repeated_payment_reference_is_reported_and_not_applied_twice(engine):
+    factories.setup(engine)
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", "QK12AB34CD", now=T0)
+    with pytest.raises(DuplicatePayment, match="QK12AB34CD was already applied .* to jdoe"):
+        service.activate("jdoe", "Home 10M", "QK12AB34CD", now=T0 + timedelta(minutes=1))
+    with session_scope(engine) as session:
+        assert session.get(Subscription, first.subscription_id).expires_on == first.expires_on
+    assert count(engine, Payment) == 1
+
+
+def _activate_in_process(url: str, barrier, reference: str) -> str:
+    engine = make_engine(url)
+    barrier.wait()
+    try:
+        ActivationService(engine).activate("jdoe", "Home 10M", reference)
+        return "activated"
+    except DuplicatePayment:
+        return "duplicate"
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_activations_of_one_payment_from_several_processes_activate_once(db_url, engine):
+    factories.setup(engine)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(4, mp_context=context) as pool:
+        barrier = manager.Barrier(4)
+        outcomes = sorted(pool.map(_activate_in_process, [db_url] * 4, [barrier] * 4, ["QK99RACE00"] * 4))
+    assert outcomes == ["activated", "duplicate", "duplicate", "duplicate"]
+    assert count(engine, Payment) == 1
+    assert count(engine, Subscription) == 1
+    with session_scope(engine) as session:
+        sub = session.scalars(select(Subscription)).one()
+        assert sub.expires_on - sub.start_date == timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("client", "package", "message"),
+    [
+        ("nobody", "Home 10M", "there is no client with username 'nobody'"),
+        ("jdoe", "Gold", "there is no package named 'Gold'"),
+    ],
+)
+def test_unknown_client_or_package_is_refused_and_writes_nothing(engine, client, package, message):
+    factories.setup(engine)
+    logs_before = count(engine, SystemLog)
+    with pytest.raises(Refused, match=message):
+        ActivationService(engine).activate(client, package, "REF")
+    assert count(engine, Payment) == 0
+    assert count(engine, RouterProvisioning) == 0
+    assert count(engine, SystemLog) == logs_before
+
+
+def test_inactive_client_is_refused(engine):
+    factories.setup(engine)
+    with session_scope(engine) as session:
+        session.scalars(select(Client)).one().status = "suspended"
+    with pytest.raises(Refused, match="client jdoe is suspended"):
+        ActivationService(engine).activate("jdoe", "Home 10M", "REF")
+    assert count(engine, Payment) == 0
+
+
+def test_package_without_router_is_refused(engine):
+    factories.setup(engine)
+    factories.package(engine, "Loose", router=None)
+    with pytest.raises(Refused, match="package Loose has no router"):
+        ActivationService(engine).activate("jdoe", "Loose", "REF")
+    assert count(engine, Subscription) == 0
+
+
+def test_each_step_is_logged_without_the_client_password(engine):
+    factories.setup(engine)
+    result = ActivationService(engine).activate("jdoe", "Home 10M", "QK12AB34CD")
+    with session_scope(engine) as session:
+        password = secrets.decrypt(session.get(RouterProvisioning, result.job_id).router_password)
+        entries = session.scalars(select(SystemLog).where(SystemLog.client_id.is_not(None))).all()
+    assert {e.type for e in entries} >= {"Payment", "Subscription", "Activation"}
+    dump = " ".join(f"{e.message} {e.context}" for e in entries)
+    assert password not in dump
