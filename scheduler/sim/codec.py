@@ -85,7 +85,8 @@ class SentenceDecoder:
                 self._words.append(word)
                 continue
             sentence, self._words = self._words, []
-            yield sentence
+            if sentence:  # "Empty sentences are ignored" (MT-API)
+                yield sentence
         # Drop consumed bytes once in a while rather than on every word.
         if self._pos:
             del self._buffer[: self._pos]
