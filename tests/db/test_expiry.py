@@ -1,0 +1,63 @@
+"""Expiry from our own clock: subscriptions past their end re-queue their accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from db.activation import ActivationService
+from db.engine import session_scope
+from db.expiry import expire_due
+from db.models import RouterProvisioning, Subscription
+from tests import factories
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def complete_all(engine) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(RouterProvisioning).values(status="completed"))
+
+
+def test_expired_subscription_requeues_its_account_to_deactivate(engine):
+    factories.setup(engine)
+    result = ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    complete_all(engine)
+    assert expire_due(engine, now=T0 + timedelta(days=29)) == 0
+    assert expire_due(engine, now=T0 + timedelta(days=30)) == 1
+    with session_scope(engine) as session:
+        assert session.get(Subscription, result.subscription_id).status == "expired"
+        row = session.get(RouterProvisioning, result.job_id)
+        assert (row.action, row.status) == ("deactivate", "pending")
+
+
+def test_expiry_is_idempotent(engine):
+    factories.setup(engine)
+    ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    complete_all(engine)
+    later = T0 + timedelta(days=31)
+    assert expire_due(engine, now=later) == 1
+    complete_all(engine)
+    assert expire_due(engine, now=later) == 0
+    with session_scope(engine) as session:
+        assert session.scalars(select(RouterProvisioning)).one().status == "completed"
+
+
+def test_expiry_runs_in_batches_until_none_are_due(engine):
+    factories.setup(engine)
+    for i in range(7):
+        factories.client(engine, f"c{i}")
+        ActivationService(engine).activate(f"c{i}", "Home 10M", now=T0)
+    assert expire_due(engine, now=T0 + timedelta(days=31), batch_size=3) == 7
+    with session_scope(engine) as session:
+        actions = session.scalars(select(RouterProvisioning.action)).all()
+    assert actions == ["deactivate"] * 7
+
+
+def test_expiry_action_remove_is_queued_when_configured(engine):
+    factories.setup(engine)
+    ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    expire_due(engine, now=T0 + timedelta(days=31), action="remove")
+    with session_scope(engine) as session:
+        assert session.scalars(select(RouterProvisioning.action)).one() == "remove"
