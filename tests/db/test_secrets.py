@@ -1,0 +1,58 @@
+"""Secrets at rest and in logs: encrypted with the environment's key, never written in clear."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from db import logs, secrets
+from db.engine import session_scope
+from db.models import SystemLog
+
+
+def test_encryption_round_trips_and_hides_the_value():
+    token = secrets.encrypt("s3cret-pass")
+    assert "s3cret" not in token
+    assert secrets.decrypt(token) == "s3cret-pass"
+
+
+def test_missing_key_is_a_clear_error_not_plaintext(monkeypatch):
+    monkeypatch.delenv("WISP_SECRET_KEY")
+    with pytest.raises(secrets.SecretError, match="WISP_SECRET_KEY is not set"):
+        secrets.encrypt("anything")
+
+
+def test_wrong_key_is_reported(monkeypatch):
+    token = secrets.encrypt("value-1234")
+    monkeypatch.setenv("WISP_SECRET_KEY", secrets.new_key())
+    with pytest.raises(secrets.SecretError, match="cannot be decrypted with this WISP_SECRET_KEY"):
+        secrets.decrypt(token)
+
+
+def test_logs_never_contain_a_secret_even_when_passed_in(engine, caplog):
+    client_password = secrets.generate_password()
+    api_password = "R0uterAdm1n!"
+    secrets.remember(api_password)
+    with caplog.at_level(logging.INFO), session_scope(engine) as session:
+        logs.info(session, "Router", f"login as admin with {api_password} failed",
+                  {"password": "plain-in-context", "nested": {"api_key": "k-123"}, "note": f"pw={client_password}",
+                   "list": [client_password]})
+    with session_scope(engine) as session:
+        entry = session.scalars(select(SystemLog)).one()
+    stored = f"{entry.message} {entry.context}"
+    for secret in (client_password, api_password, "plain-in-context", "k-123"):
+        assert secret not in stored
+        assert secret not in caplog.text
+    assert entry.context["password"] == secrets.MASK
+    assert entry.context["nested"]["api_key"] == secrets.MASK
+
+
+def test_log_filter_masks_known_secrets_in_any_record(caplog):
+    secrets.remember("hunter2-long")
+    handler = logging.StreamHandler()
+    handler.addFilter(secrets.MaskSecretsFilter())
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting with %s", ("hunter2-long",), None)
+    handler.filter(record)
+    assert record.getMessage() == f"connecting with {secrets.MASK}"
