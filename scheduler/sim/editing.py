@@ -89,7 +89,7 @@ class Editor:
         return field
 
     def _apply(self, row: Row, field: Field, value: str) -> None:
-        if value == "" and field.kind is not values.text:
+        if value == "" and (field.kind is not values.text or not field.shown_by_default):
             # An empty value (routeros-api sends =key) clears the property.
             self._reset(row, field)
             return
