@@ -67,3 +67,19 @@ def test_bad_environment_value_names_the_variable(tmp_path, monkeypatch):
 def test_explicit_missing_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="nope.toml: the config file does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_the_example_config_is_valid_and_documents_every_setting():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from db.config import SECTIONS, Settings
+
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    settings = load_settings(example)
+    text = example.read_text()
+    for section in SECTIONS:
+        assert f"[{section}]" in text
+        for f in fields(getattr(settings, section)):
+            assert f"\n{f.name} = " in text or f"[{section}.{f.name}]" in text, f"{section}.{f.name} undocumented"
+    assert settings.database == Settings().database
