@@ -1,0 +1,37 @@
+"""Fixtures for the engine: a simulated router over real TCP and a client connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from db.config import RouterSettings
+from scheduler.routeros import Endpoint, RouterClient
+from scheduler.sim import SimRouter
+
+SIM_PASSWORD = "secret-pw"
+
+
+@pytest.fixture
+def sim() -> Iterator[SimRouter]:
+    """A started simulated router (RouterOS 7.18.2) whose admin password is SIM_PASSWORD."""
+    with SimRouter(password=SIM_PASSWORD) as router:
+        yield router
+
+
+def endpoint(sim: SimRouter, **changes: object) -> Endpoint:
+    """The endpoint of a simulated router, as the console would store it."""
+    values: dict[str, object] = {
+        "name": "r1", "host": "127.0.0.1", "port": sim.port, "username": "admin", "password": SIM_PASSWORD,
+    }
+    values.update(changes)
+    return Endpoint(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(sim: SimRouter) -> Iterator[RouterClient]:
+    """A router client for `sim` with short timeouts."""
+    settings = RouterSettings(connect_timeout=2.0, command_timeout=2.0)
+    with RouterClient(endpoint(sim), settings) as router_client:
+        yield router_client
