@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db import logs, secrets
 from db.errors import UserError
@@ -103,7 +103,10 @@ def find_router(session: Session, name: str) -> Router | None:
 def get_router(session: Session, name: str) -> Router:
     router = find_router(session, name)
     if router is None:
-        known = ", ".join(session.scalars(select(Router.name).order_by(Router.name))) or "none yet"
+        known = (
+            ", ".join(session.scalars(select(col(Router.name)).order_by(col(Router.name))))
+            or "none yet"
+        )
         raise Refused(f"there is no router named {name!r} (known: {known}).")
     return router
 
@@ -289,7 +292,16 @@ def add_package(session: Session, spec: PackageSpec) -> Package:
         rate_limit="",
         bandwidth_value=0,
     )
-    apply_shaping(package, spec_shape(spec))
+    try:
+        apply_shaping(package, spec_shape(spec))
+    except Refused as exc:
+        defaulted = spec.burst and not (spec.upload_burst or spec.upload_burst_threshold)
+        if defaulted and "upload" in str(exc):
+            raise Refused(
+                f"{exc}; the upload burst defaults to the download's, so set --upload-burst, "
+                "--upload-burst-threshold and --upload-burst-time for the upload side."
+            ) from None
+        raise
     session.add(package)
     session.flush()
     logs.info(
@@ -366,7 +378,7 @@ def get_client(session: Session, username: str) -> Client:
     client = find_client(session, username)
     if client is None:
         hint = session.scalars(
-            select(Client.username)
+            select(col(Client.username))
             .where(func.lower(Client.username).like(f"%{username.lower()[:4]}%"))
             .limit(3)
         ).all()

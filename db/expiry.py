@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db import logs
 from db.engine import immediate, session_scope
@@ -66,7 +66,7 @@ def _withdraw_account(
 ) -> None:
     client = session.get(Client, subscription.client_id)
     still_active = session.scalars(
-        select(Subscription.id).where(
+        select(col(Subscription.id)).where(
             Subscription.client_id == subscription.client_id,  # type: ignore[arg-type]
             Subscription.router_id == subscription.router_id,  # type: ignore[arg-type]
             Subscription.status == "active",  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -78,7 +78,12 @@ def queue_account(
         .with_for_update()
     ).first()
     if row is None:
-        row = RouterProvisioning(router_id=router_id, router_username=router_username, revision=0)
+        row = RouterProvisioning(
+            router_id=router_id,
+            router_username=router_username,
+            service_type=service_type,
+            revision=0,
+        )
     row.service_type = service_type
     row.action = action
     row.router_profile = router_profile or row.router_profile
@@ -141,7 +146,7 @@ def claim(
     return sorted(jobs, key=lambda job: job.id)
 
 
-def _mine(job: Job, worker: str) -> object:
+def _mine(job: Job, worker: str) -> ColumnElement[bool]:
     return and_(T.c.id == job.id, T.c.status == "processing", T.c.locked_by == worker)
 
 

@@ -16,8 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def wisp(tmp_path: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WISP_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True, text=True,
-                          cwd=tmp_path, input=stdin, env={**environment, "PYTHONPATH": str(ROOT)}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        input=stdin,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
 
 
 def ok(tmp_path: Path, *args: str, **kw) -> str:
@@ -44,16 +51,44 @@ def test_init_writes_config_and_key_once_and_creates_the_database(tmp_path):
 
 
 def test_operator_flow_from_router_to_queued_job(workdir):
-    ok(workdir, "router", "add", "tower1", "--host", "10.9.0.1", "--password-stdin", stdin="adm1n-pass\n")
-    out = ok(workdir, "package", "add", "Daily 5M", "--type", "hotspot", "--router", "tower1", "--price", "50",
-             "--validity", "1d", "--rate", "5M", "--upload", "2M", "--devices", "2")
+    ok(
+        workdir,
+        "router",
+        "add",
+        "tower1",
+        "--host",
+        "10.9.0.1",
+        "--password-stdin",
+        stdin="adm1n-pass\n",
+    )
+    out = ok(
+        workdir,
+        "package",
+        "add",
+        "Daily 5M",
+        "--type",
+        "hotspot",
+        "--router",
+        "tower1",
+        "--price",
+        "50",
+        "--validity",
+        "1d",
+        "--rate",
+        "5M",
+        "--upload",
+        "2M",
+        "--devices",
+        "2",
+    )
     assert "rate-limit '2M/5M'" in out and "HOTSPOT_5M_2MUP_PERSONAL_2DEV" in out
     ok(workdir, "client", "add", "amina", "--name", "Amina W", "--phone", "0722000111")
     out = ok(workdir, "activate", "amina", "Daily 5M", "--payment-ref", "SJK8XYZ123")
     assert "amina activated on Daily 5M until" in out and "job 1" in out
     jobs = json.loads(ok(workdir, "jobs", "--json"))
     assert [(j["account"], j["router"], j["status"], j["action"]) for j in jobs] == [
-        ("amina", "tower1", "pending", "activate")]
+        ("amina", "tower1", "pending", "activate")
+    ]
     routers = ok(workdir, "router", "list")
     assert "tower1" in routers and "adm1n-pass" not in routers
     listed = json.loads(ok(workdir, "package", "list", "--json"))
@@ -65,11 +100,48 @@ def test_operator_flow_from_router_to_queued_job(workdir):
     [
         (["activate", "ghost", "Daily"], "wisp: there is no client with username 'ghost'.\n"),
         (["retry", "42"], "wisp: there is no job 42.\n"),
-        (["package", "add", "X", "--type", "hotspot", "--router", "none", "--price", "1", "--validity", "1d",
-          "--rate", "1M"], "wisp: there is no router named 'none' (known: none yet).\n"),
-        (["package", "add", "X", "--type", "hotspot", "--router", "none", "--price", "1", "--validity", "1d",
-          "--rate", "1M", "--burst", "512k", "--burst-threshold", "256k", "--burst-time", "5"],
-         "wisp: there is no router named 'none' (known: none yet).\n"),
+        (
+            [
+                "package",
+                "add",
+                "X",
+                "--type",
+                "hotspot",
+                "--router",
+                "none",
+                "--price",
+                "1",
+                "--validity",
+                "1d",
+                "--rate",
+                "1M",
+            ],
+            "wisp: there is no router named 'none' (known: none yet).\n",
+        ),
+        (
+            [
+                "package",
+                "add",
+                "X",
+                "--type",
+                "hotspot",
+                "--router",
+                "none",
+                "--price",
+                "1",
+                "--validity",
+                "1d",
+                "--rate",
+                "1M",
+                "--burst",
+                "512k",
+                "--burst-threshold",
+                "256k",
+                "--burst-time",
+                "5",
+            ],
+            "wisp: there is no router named 'none' (known: none yet).\n",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(workdir, args, message):
@@ -80,10 +152,24 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(workdir, args, message):
 
 def test_repeated_payment_reference_exits_non_zero_and_changes_nothing(workdir):
     ok(workdir, "router", "add", "r1", "--host", "10.0.0.1", "--password-env", "R1_PW")
-    ok(workdir, "package", "add", "P", "--type", "pppoe", "--router", "r1", "--price", "10", "--validity", "30d",
-       "--rate", "10M")
+    ok(
+        workdir,
+        "package",
+        "add",
+        "P",
+        "--type",
+        "pppoe",
+        "--router",
+        "r1",
+        "--price",
+        "10",
+        "--validity",
+        "30d",
+        "--rate",
+        "10M",
+    )
     ok(workdir, "client", "add", "bob", "--name", "Bob")
-    first = ok(workdir, "activate", "bob", "P", "--payment-ref", "RCPT1")
+    ok(workdir, "activate", "bob", "P", "--payment-ref", "RCPT1")
     result = wisp(workdir, "activate", "bob", "P", "--payment-ref", "RCPT1")
     assert result.returncode == 1
     assert "payment reference RCPT1 was already applied" in result.stderr
@@ -100,9 +186,15 @@ def test_malformed_config_names_file_and_key(tmp_path):
 
 def test_database_down_is_one_sentence_without_the_password(tmp_path):
     (tmp_path / "config.toml").write_text("")
-    result = wisp(tmp_path, "jobs", env={"WISP_DATABASE_URL": "postgresql://wisp:hunter2pass@127.0.0.1:1/wisp"})
+    result = wisp(
+        tmp_path,
+        "jobs",
+        env={"WISP_DATABASE_URL": "postgresql://wisp:hunter2pass@127.0.0.1:1/wisp"},
+    )
     assert result.returncode == 1
-    assert result.stderr.startswith("wisp: the database at postgresql+psycopg://wisp:***@127.0.0.1:1/wisp cannot be reached")
+    assert result.stderr.startswith(
+        "wisp: the database at postgresql+psycopg://wisp:***@127.0.0.1:1/wisp cannot be reached"
+    )
     assert "hunter2pass" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
