@@ -83,6 +83,9 @@ class Connection:
         if self._core.faults.latency:
             await asyncio.sleep(self._core.faults.latency)
         reply = Reply(request.tag)
+        if self._core.faults.drop_after_sentences is None:
+            # Long prints go out while still being encoded; the drop fault needs whole counts.
+            reply.sink = self._writer.write
         await self._dispatch(request, reply)
         await self.send(reply)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scheduler.sim.codec import encode_length
 from scheduler.sim.request import ENCODING, ERRORS
 from scheduler.sim.table import encode_attribute
@@ -11,6 +13,9 @@ def _word(text: str) -> bytes:
     raw = text.encode(ENCODING, ERRORS)
     return encode_length(len(raw)) + raw
 
+
+# Stream a long reply in pieces of about this size so the client decodes while we encode.
+FLUSH_BYTES = 1 << 16
 
 DONE = _word("!done")
 TRAP = _word("!trap")
@@ -28,6 +33,8 @@ class Reply:
         self.sentences = 0
         # Offset just after each sentence, so a fault can cut the stream between sentences.
         self.ends: list[int] = []
+        # Where full pieces go as they fill (the socket); None keeps everything for data().
+        self.sink: Callable[[bytes], object] | None = None
 
     def add_encoded(self, head_and_words: bytes) -> None:
         """Append a sentence whose reply word and attributes are already encoded."""
@@ -35,6 +42,10 @@ class Reply:
         self.buffer += self._tail
         self.sentences += 1
         self.ends.append(len(self.buffer))
+        if self.sink is not None and len(self.buffer) >= FLUSH_BYTES:
+            self.sink(bytes(self.buffer))
+            self.buffer.clear()
+            self.ends.clear()
 
     def row(self, head_and_words: bytes) -> None:
         """Append one `!re` sentence."""
@@ -67,7 +78,7 @@ class Reply:
         self.sentences += other.sentences
 
     def data(self, sentences: int | None = None) -> bytes:
-        """The encoded bytes, or only those of the first `sentences` sentences."""
+        """The bytes not yet streamed, or only those of the first `sentences` sentences."""
         if sentences is None or sentences >= len(self.ends):
             return bytes(self.buffer)
         return bytes(self.buffer[: self.ends[sentences - 1]]) if sentences > 0 else b""
