@@ -18,7 +18,6 @@ import re
 import signal
 import socket
 import subprocess
-import statistics
 import sys
 import threading
 import time
@@ -103,8 +102,21 @@ def _best(run: Callable[[], int], repeat: int) -> tuple[float, int]:
 def _start_simulator(users: int) -> tuple[subprocess.Popen[str], int]:
     """`wisp sim` in its own process, as a router is its own machine (no shared GIL)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "", "--seed-users", str(users)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "scheduler.sim",
+            "--port",
+            "0",
+            "--password",
+            "",
+            "--seed-users",
+            str(users),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
     banner = process.stdout.readline() if process.stdout else ""
     match = re.search(r"api://127\.0\.0\.1:(\d+)", banner)
@@ -121,14 +133,18 @@ def _bench_size(users: int, repeat: int) -> None:
     try:
         api = librouteros.connect("127.0.0.1", "admin", "", port=port, encoding="utf-8")
         print(f"\n{users:,} hotspot users (simulator started and seeded in {seeded:.2f} s)")
-        print(f"  {'':16} {'rows':>6} {'served':>9} {'floor mem':>10} {'floor sock':>11} {'x mem':>6} {'x sock':>7}")
+        print(
+            f"  {'':16} {'rows':>6} {'served':>9} {'floor mem':>10} {'floor sock':>11} {'x mem':>6} {'x sock':>7}"
+        )
         for label, words in PRINTS.items():
             served, rows = _best(lambda w=words: len(list(api.rawCmd(*w))), repeat)
             data = _record(port, words)
             memory, _ = _best(lambda d=data: _decode_from_memory(d), repeat)
             sock, _ = _best(lambda d=data: _decode_from_socket(d), repeat)
-            print(f"  {label:16} {rows:6d} {served * 1000:7.1f}ms {memory * 1000:8.1f}ms {sock * 1000:9.1f}ms"
-                  f" {served / memory:6.2f} {served / sock:7.2f}")
+            print(
+                f"  {label:16} {rows:6d} {served * 1000:7.1f}ms {memory * 1000:8.1f}ms {sock * 1000:9.1f}ms"
+                f" {served / memory:6.2f} {served / sock:7.2f}"
+            )
         api.close()
     finally:
         process.send_signal(signal.SIGTERM)

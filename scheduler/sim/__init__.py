@@ -1,8 +1,8 @@
 """A RouterOS API simulator: lab routers that real API clients cannot tell from MikroTik ones.
 
-    from scheduler.sim import SimRouter, SimFleet
-    with SimRouter(seed_users=100) as router:
-        librouteros.connect("127.0.0.1", "admin", "", port=router.port)
+from scheduler.sim import SimRouter, SimFleet
+with SimRouter(seed_users=100) as router:
+    librouteros.connect("127.0.0.1", "admin", "", port=router.port)
 """
 
 from scheduler.sim.behaviour import Behaviour, LoginMode

@@ -8,7 +8,9 @@ from scheduler.sim.cli import configure_parser, run
 
 def main() -> int:
     """Parse the command line and run the simulator."""
-    parser = argparse.ArgumentParser(prog="wisp sim", description="Simulated MikroTik router (RouterOS API)")
+    parser = argparse.ArgumentParser(
+        prog="wisp sim", description="Simulated MikroTik router (RouterOS API)"
+    )
     configure_parser(parser)
     return run(parser.parse_args())
 

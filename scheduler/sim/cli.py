@@ -16,18 +16,35 @@ VERSIONS = ("7.18.2", "7.10", "6.45.1", "6.43", "6.33.3")
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of `wisp sim` to parser."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (loopback by default)"
+    )
     parser.add_argument("--port", type=int, default=8728, help="API port (0 picks a free one)")
     parser.add_argument("--user", default="admin", help="API user name")
     parser.add_argument("--password", default=None, help="API password (generated when omitted)")
-    parser.add_argument("--ros-version", default="7.18.2", choices=VERSIONS,
-                        help="RouterOS version to behave as (login style, !empty, dates)")
+    parser.add_argument(
+        "--ros-version",
+        default="7.18.2",
+        choices=VERSIONS,
+        help="RouterOS version to behave as (login style, !empty, dates)",
+    )
     parser.add_argument("--tls", action="store_true", help="also serve api-ssl")
     parser.add_argument("--tls-port", type=int, default=8729, help="api-ssl port")
-    parser.add_argument("--tls-mode", default="cert", choices=("cert", "adh"),
-                        help="self-signed certificate, or anonymous Diffie-Hellman")
-    parser.add_argument("--seed-users", type=int, default=0, metavar="N", help="add N realistic hotspot users")
-    parser.add_argument("--state", default=None, metavar="FILE", help="load configuration from FILE and save it on exit")
+    parser.add_argument(
+        "--tls-mode",
+        default="cert",
+        choices=("cert", "adh"),
+        help="self-signed certificate, or anonymous Diffie-Hellman",
+    )
+    parser.add_argument(
+        "--seed-users", type=int, default=0, metavar="N", help="add N realistic hotspot users"
+    )
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="load configuration from FILE and save it on exit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,9 +52,16 @@ def run(args: argparse.Namespace) -> int:
     generated = args.password is None
     password = secrets.token_urlsafe(9) if generated else args.password
     router = SimRouter(
-        host=args.host, port=args.port, username=args.user, password=password,
-        ros_version=args.ros_version, tls=args.tls, tls_port=args.tls_port if args.tls else None,
-        tls_mode=args.tls_mode, seed_users=args.seed_users, state_file=args.state,
+        host=args.host,
+        port=args.port,
+        username=args.user,
+        password=password,
+        ros_version=args.ros_version,
+        tls=args.tls,
+        tls_port=args.tls_port if args.tls else None,
+        tls_mode=args.tls_mode,
+        seed_users=args.seed_users,
+        state_file=args.state,
     )
     try:
         router.start()
@@ -63,7 +87,9 @@ def _banner(router: SimRouter, args: argparse.Namespace, shown_password: str | N
 def _bind_error(args: argparse.Namespace, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
         ports = f"{args.port}" + (f" or {args.tls_port}" if args.tls else "")
-        return f"wisp sim: port {ports} on {args.host} is already in use; choose another with --port."
+        return (
+            f"wisp sim: port {ports} on {args.host} is already in use; choose another with --port."
+        )
     return f"wisp sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}."
 
 

@@ -32,7 +32,9 @@ class RouterCore:
 class Connection:
     """Serves one client until it quits, the fault injector drops it, or the router goes down."""
 
-    def __init__(self, core: RouterCore, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, core: RouterCore, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self._core = core
         self._reader = reader
         self._writer = writer
@@ -155,7 +157,9 @@ class Connection:
                     row_id, gone = await queue.get()
                     update = Reply(request.tag)
                     if gone:
-                        update.row(RE + encode_attribute(".id", row_id) + encode_attribute(".dead", "yes"))
+                        update.row(
+                            RE + encode_attribute(".id", row_id) + encode_attribute(".dead", "yes")
+                        )
                     elif row_id in table.rows:
                         update.row(table.encoded(row_id))
                     await self.send(update)

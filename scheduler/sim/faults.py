@@ -52,7 +52,9 @@ class Faults:
         self._drop_after = value
         self.drop_arming = next(self._armings)
 
-    def trap(self, command: str, message: str, category: int | None = None, times: int | None = None) -> None:
+    def trap(
+        self, command: str, message: str, category: int | None = None, times: int | None = None
+    ) -> None:
         """Make the next commands `command` (e.g. /ip/hotspot/user/add) answer this trap."""
         self.rules.append(TrapRule(command, message, category, times))
 

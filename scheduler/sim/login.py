@@ -45,9 +45,11 @@ class Login:
         """Handle /login; returns the =ret= challenge to send, or None for a bare !done."""
         mode = self._behaviour.login_mode
         if "response" in attributes:
-            return self._check_response(attributes, refuse, mode)
+            self._check_response(attributes, refuse, mode)
+            return None
         if "password" in attributes and mode is not LoginMode.CHALLENGE:
-            return self._check_plain(attributes, refuse)
+            self._check_plain(attributes, refuse)
+            return None
         if mode is LoginMode.PLAIN and not self._behaviour.bare_login_challenge:
             raise LoginFailed(traps.PLAIN_LOGIN_FAILED)
         # Pre-6.43 routers ignore name/password here and hand out a challenge.
@@ -62,7 +64,6 @@ class Login:
         if refuse or not ok:
             raise LoginFailed(traps.PLAIN_LOGIN_FAILED)
         self.logged_in = True
-        return None
 
     def _check_response(self, attributes: dict[str, str], refuse: bool, mode: LoginMode) -> None:
         if mode is LoginMode.PLAIN:
@@ -79,7 +80,6 @@ class Login:
         if refuse or not ok:
             raise LoginFailed(traps.CHALLENGE_LOGIN_FAILED)
         self.logged_in = True
-        return None
 
     def _name_ok(self, attributes: dict[str, str]) -> bool:
         return attributes.get("name") == self._account.username

@@ -77,7 +77,9 @@ HOTSPOT_USER_PROFILE = Menu(
         Field("mac-cookie-timeout", v.duration, "3d", shown_by_default=True),
         Field("rate-limit"),
         Field("session-timeout", v.duration),
-        Field("open-status-page", v.one_of("always", "http-login"), "always", shown_by_default=True),
+        Field(
+            "open-status-page", v.one_of("always", "http-login"), "always", shown_by_default=True
+        ),
         Field("address-list"),
         Field("incoming-filter"),
         Field("outgoing-filter"),
@@ -149,11 +151,25 @@ PPP_PROFILE = Menu(
         Field("idle-timeout", v.duration),
         Field("only-one", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
         Field("change-tcp-mss", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field("use-compression", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field("use-encryption", v.one_of("yes", "no", "default", "required"), "default", shown_by_default=True),
-        Field("use-mpls", v.one_of("yes", "no", "default", "required"), "default", shown_by_default=True),
+        Field(
+            "use-compression", v.one_of("yes", "no", "default"), "default", shown_by_default=True
+        ),
+        Field(
+            "use-encryption",
+            v.one_of("yes", "no", "default", "required"),
+            "default",
+            shown_by_default=True,
+        ),
+        Field(
+            "use-mpls",
+            v.one_of("yes", "no", "default", "required"),
+            "default",
+            shown_by_default=True,
+        ),
         Field("use-upnp", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field("use-ipv6", v.one_of("yes", "no", "default", "required"), "yes", shown_by_default=True),
+        Field(
+            "use-ipv6", v.one_of("yes", "no", "default", "required"), "yes", shown_by_default=True
+        ),
         Field("address-list"),
         Field("parent-queue"),
         Field("queue-type"),
@@ -263,15 +279,38 @@ SYSTEM_RESOURCE = Menu(
     fields=tuple(
         _status(name)
         for name in (
-            "uptime", "version", "build-time", "factory-software", "free-memory",
-            "total-memory", "cpu", "cpu-count", "cpu-frequency", "cpu-load",
-            "free-hdd-space", "total-hdd-space", "write-sect-since-reboot",
-            "write-sect-total", "bad-blocks", "architecture-name", "board-name", "platform",
+            "uptime",
+            "version",
+            "build-time",
+            "factory-software",
+            "free-memory",
+            "total-memory",
+            "cpu",
+            "cpu-count",
+            "cpu-frequency",
+            "cpu-load",
+            "free-hdd-space",
+            "total-hdd-space",
+            "write-sect-since-reboot",
+            "write-sect-total",
+            "bad-blocks",
+            "architecture-name",
+            "board-name",
+            "platform",
         )
     ),
 )
 
 ALL_MENUS: tuple[Menu, ...] = (
-    HOTSPOT_USER, HOTSPOT_USER_PROFILE, HOTSPOT_ACTIVE, HOTSPOT_COOKIE, PPP_PROFILE,
-    PPP_SECRET, PPP_ACTIVE, INTERFACE, IP_ADDRESS, SYSTEM_IDENTITY, SYSTEM_RESOURCE,
+    HOTSPOT_USER,
+    HOTSPOT_USER_PROFILE,
+    HOTSPOT_ACTIVE,
+    HOTSPOT_COOKIE,
+    PPP_PROFILE,
+    PPP_SECRET,
+    PPP_ACTIVE,
+    INTERFACE,
+    IP_ADDRESS,
+    SYSTEM_IDENTITY,
+    SYSTEM_RESOURCE,
 )

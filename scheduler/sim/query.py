@@ -70,8 +70,9 @@ class Query:
             have = row.get(name)
             if have is None:
                 return False
-            left, right = _comparable(have, value, self._numeric)
-            return left < right if op == "<" else left > right
+            if self._numeric and _is_integer(have) and _is_integer(value):
+                return int(have) < int(value) if op == "<" else int(have) > int(value)
+            return have < value if op == "<" else have > value
 
         return test
 
@@ -93,10 +94,8 @@ def _split(body: str) -> tuple[str, str]:
     return name, value
 
 
-def _comparable(a: str, b: str, numeric: bool) -> tuple[int, int] | tuple[str, str]:
-    if numeric and a.lstrip("-").isdigit() and b.lstrip("-").isdigit():
-        return int(a), int(b)
-    return a, b
+def _is_integer(text: str) -> bool:
+    return text.lstrip("-").isdigit()
 
 
 def _pop(stack: list[bool]) -> bool:

@@ -28,7 +28,9 @@ class SessionControl:
         self._sessions = sessions
         self._loop = loop
 
-    def login_hotspot(self, user: str, mac_address: str | None = None, address: str | None = None) -> str:
+    def login_hotspot(
+        self, user: str, mac_address: str | None = None, address: str | None = None
+    ) -> str:
         """Create /ip/hotspot/active and /ip/hotspot/cookie entries; returns the active id."""
         return self._loop.call(lambda: self._sessions.login_hotspot(user, mac_address, address))
 
@@ -69,7 +71,9 @@ class SimRouter:
         self._own_loop = loop_thread is None
         self._loop = loop_thread or LoopThread()
         self._engine = MenuEngine(self.behaviour)
-        self._core = RouterCore(self._engine, self.behaviour, Account(username, password), self.faults)
+        self._core = RouterCore(
+            self._engine, self.behaviour, Account(username, password), self.faults
+        )
         self._sessions = Sessions(self._engine, self.behaviour)
         self.sessions = SessionControl(self._sessions, self._loop)
         self._servers: list[asyncio.Server] = []
@@ -140,8 +144,9 @@ class SimRouter:
 
     def _listener_changed(self) -> None:
         if self._started:
-            self._loop.run(self._sync_listeners()) if not self._loop.in_loop() else \
-                asyncio.ensure_future(self._sync_listeners())
+            self._loop.run(
+                self._sync_listeners()
+            ) if not self._loop.in_loop() else asyncio.ensure_future(self._sync_listeners())
 
     async def _sync_listeners(self) -> None:
         wanted = self._started and not self._down and not self.faults.refuse_connections

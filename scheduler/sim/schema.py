@@ -71,9 +71,7 @@ class Menu:
     def initial_values(self) -> dict[str, str]:
         """Values a new row starts with: the defaults that print shows."""
         return {
-            f.name: f.default
-            for f in self.fields
-            if f.shown_by_default and f.default is not None
+            f.name: f.default for f in self.fields if f.shown_by_default and f.default is not None
         }
 
     @property

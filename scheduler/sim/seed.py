@@ -8,9 +8,32 @@ from scheduler.sim.engine import MenuEngine
 from scheduler.sim.sessions import SessionRefused, Sessions
 
 FIRST_NAMES = (
-    "wanjiku", "otieno", "achieng", "kamau", "njeri", "mwangi", "akinyi", "kiprono", "chebet",
-    "omondi", "wambui", "mutua", "nafula", "barasa", "halima", "juma", "amina", "baraka",
-    "zawadi", "kipchoge", "atieno", "muthoni", "odhiambo", "wairimu", "nekesa", "said",
+    "wanjiku",
+    "otieno",
+    "achieng",
+    "kamau",
+    "njeri",
+    "mwangi",
+    "akinyi",
+    "kiprono",
+    "chebet",
+    "omondi",
+    "wambui",
+    "mutua",
+    "nafula",
+    "barasa",
+    "halima",
+    "juma",
+    "amina",
+    "baraka",
+    "zawadi",
+    "kipchoge",
+    "atieno",
+    "muthoni",
+    "odhiambo",
+    "wairimu",
+    "nekesa",
+    "said",
 )
 PROFILES = (
     ("HOTSPOT_5M_PERSONAL", "2M/5M", "1"),
@@ -55,7 +78,9 @@ def _user(rand: random.Random, number: int) -> dict[str, str]:
 
 
 def _log_some_in(engine: MenuEngine, sessions: Sessions, rand: random.Random, count: int) -> None:
-    users = [row["name"] for row in engine.table("/ip/hotspot/user") if row.get("disabled") != "true"]
+    users = [
+        row["name"] for row in engine.table("/ip/hotspot/user") if row.get("disabled") != "true"
+    ]
     for name in rand.sample(users, min(len(users), max(1, min(25, count // 20)))):
         try:
             sessions.login_hotspot(name)

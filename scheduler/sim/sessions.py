@@ -50,7 +50,9 @@ class _Traffic:
 class Sessions:
     """Logs simulated users in and keeps their sessions moving."""
 
-    def __init__(self, engine: MenuEngine, behaviour: Behaviour, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: MenuEngine, behaviour: Behaviour, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._engine = engine
         self._behaviour = behaviour
         self._clock = clock
@@ -65,7 +67,9 @@ class Sessions:
         engine.table(PPP_ACTIVE).listeners.append(self._ppp_changed)
         engine.table(HOTSPOT_USER).listeners.append(self._user_changed)
 
-    def login_hotspot(self, user: str, mac_address: str | None = None, address: str | None = None) -> str:
+    def login_hotspot(
+        self, user: str, mac_address: str | None = None, address: str | None = None
+    ) -> str:
         """Log a hotspot user in; returns the /ip/hotspot/active id."""
         account = self._account(HOTSPOT_USER, user)
         self._check_shared_users(account)
@@ -81,11 +85,17 @@ class Sessions:
             "keepalive-timeout": "2m",
             "radius": "false",
         }
-        values |= {k: account[k] for k in ("limit-bytes-in", "limit-bytes-out", "limit-bytes-total") if k in account}
+        values |= {
+            k: account[k]
+            for k in ("limit-bytes-in", "limit-bytes-out", "limit-bytes-total")
+            if k in account
+        }
         if "limit-uptime" in account:
             values["session-time-left"] = account["limit-uptime"]
         row_id = self._start(HOTSPOT_ACTIVE, values)
-        self._start(HOTSPOT_COOKIE, {"user": user, "mac-address": mac.upper(), "mac-cookie": "true"})
+        self._start(
+            HOTSPOT_COOKIE, {"user": user, "mac-address": mac.upper(), "mac-cookie": "true"}
+        )
         return row_id
 
     def login_ppp(self, name: str, address: str | None = None) -> str:
@@ -118,7 +128,9 @@ class Sessions:
         profiles = self._engine.table("/ip/hotspot/user/profile")
         profile_id = profiles.find(account.get("profile", "default"))
         shared = profiles.rows[profile_id].get("shared-users", "1") if profile_id else "1"
-        active = sum(1 for row in self._engine.table(HOTSPOT_ACTIVE) if row["user"] == account["name"])
+        active = sum(
+            1 for row in self._engine.table(HOTSPOT_ACTIVE) if row["user"] == account["name"]
+        )
         if shared.isdigit() and active >= int(shared):
             raise SessionRefused("no more sessions are allowed for user")
 
@@ -157,11 +169,14 @@ class Sessions:
         secrets = self._engine.table(PPP_SECRET)
         secret_id = secrets.find(session.get("name", ""))
         if secret_id is not None:
-            secrets.update(secret_id, {
-                "last-logged-out": self._behaviour.format_date(time.time()),
-                "last-caller-id": session.get("caller-id", ""),
-                "last-disconnect-reason": "hung-up",
-            })
+            secrets.update(
+                secret_id,
+                {
+                    "last-logged-out": self._behaviour.format_date(time.time()),
+                    "last-caller-id": session.get("caller-id", ""),
+                    "last-disconnect-reason": "hung-up",
+                },
+            )
 
     def _user_changed(self, row_id: str, row: Row, removed: bool) -> None:
         if not removed or not self._behaviour.remove_user_kicks_session:
@@ -178,7 +193,9 @@ class Sessions:
             return
         row = users.rows[row_id]
         changes: dict[str, str | None] = {
-            "uptime": format_duration(parse_duration(row.get("uptime", "0s")) + parse_duration(counters["uptime"]))
+            "uptime": format_duration(
+                parse_duration(row.get("uptime", "0s")) + parse_duration(counters["uptime"])
+            )
         }
         for key in ("bytes-in", "bytes-out", "packets-in", "packets-out"):
             changes[key] = str(int(row.get(key, "0")) + int(counters[key]))

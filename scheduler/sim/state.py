@@ -12,7 +12,9 @@ from pathlib import Path
 from scheduler.sim.engine import MenuEngine
 
 FORMAT = 1
-SESSION_MENUS = frozenset({"/ip/hotspot/active", "/ip/hotspot/cookie", "/ppp/active", "/system/resource"})
+SESSION_MENUS = frozenset(
+    {"/ip/hotspot/active", "/ip/hotspot/cookie", "/ppp/active", "/system/resource"}
+)
 
 
 def save_state(engine: MenuEngine, path: Path) -> None:

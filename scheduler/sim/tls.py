@@ -31,7 +31,7 @@ def self_signed_pem(common_name: str) -> tuple[bytes, bytes]:
     """A new EC key and a self-signed certificate for it, both PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

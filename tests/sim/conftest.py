@@ -26,14 +26,18 @@ def router() -> Iterator[SimRouter]:
 
 @pytest.fixture
 def api(router: SimRouter) -> Iterator[librouteros.api.Api]:
-    connection = librouteros.connect("127.0.0.1", "admin", "secret", port=router.port, timeout=5, encoding="utf-8")
+    connection = librouteros.connect(
+        "127.0.0.1", "admin", "secret", port=router.port, timeout=5, encoding="utf-8"
+    )
     yield connection
     connection.close()
 
 
 @pytest.fixture
 def ra(router: SimRouter) -> Iterator[routeros_api.api.RouterOsApi]:
-    pool = routeros_api.RouterOsApiPool("127.0.0.1", username="admin", password="secret", port=router.port, plaintext_login=True)
+    pool = routeros_api.RouterOsApiPool(
+        "127.0.0.1", username="admin", password="secret", port=router.port, plaintext_login=True
+    )
     yield pool.get_api()
     pool.disconnect()
 

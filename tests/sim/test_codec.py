@@ -61,8 +61,13 @@ def test_256_byte_word_has_a_zero_byte_inside_its_length() -> None:
     assert encode_length(256) == b"\x81\x00"
 
 
-@given(st.lists(st.lists(st.text(min_size=1, max_size=40), max_size=6), min_size=1, max_size=5), st.data())
-def test_sentences_survive_any_segmentation(sentences: list[list[str]], data: st.DataObject) -> None:
+@given(
+    st.lists(st.lists(st.text(min_size=1, max_size=40), max_size=6), min_size=1, max_size=5),
+    st.data(),
+)
+def test_sentences_survive_any_segmentation(
+    sentences: list[list[str]], data: st.DataObject
+) -> None:
     stream = b"".join(lr.encode_sentence(*s, encoding="utf-8") for s in sentences)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
     decoder, got = SentenceDecoder(), []

@@ -19,7 +19,9 @@ CHALLENGE_FAILED = "cannot log in"
 
 
 def _connect(router: SimRouter, password: str = "secret", **options: object) -> librouteros.api.Api:
-    return librouteros.connect("127.0.0.1", "admin", password, port=router.port, timeout=5, **options)
+    return librouteros.connect(
+        "127.0.0.1", "admin", password, port=router.port, timeout=5, **options
+    )
 
 
 def _identity(api: librouteros.api.Api) -> str:
@@ -27,8 +29,14 @@ def _identity(api: librouteros.api.Api) -> str:
 
 
 def test_challenge_response_matches_published_vectors() -> None:
-    assert challenge_response("test", "259e0bc05acd6f46926dc2f809ed1bba") == "00c7fd865183a43a772dde231f6d0bff13"
-    assert challenge_response("", "856780b7411eefd3abadee2058c149a3") == "005062f7a5ef124d34675bf3e81f56c556"
+    assert (
+        challenge_response("test", "259e0bc05acd6f46926dc2f809ed1bba")
+        == "00c7fd865183a43a772dde231f6d0bff13"
+    )
+    assert (
+        challenge_response("", "856780b7411eefd3abadee2058c149a3")
+        == "005062f7a5ef124d34675bf3e81f56c556"
+    )
 
 
 def test_plain_login_success_is_a_single_done_word(router: SimRouter) -> None:
@@ -97,7 +105,9 @@ def test_legacy_router_ignores_plain_credentials_and_stays_logged_out() -> None:
 
 
 def test_routeros_api_plaintext_login_with_tags(router: SimRouter) -> None:
-    pool = routeros_api.RouterOsApiPool("127.0.0.1", username="admin", password="secret", port=router.port, plaintext_login=True)
+    pool = routeros_api.RouterOsApiPool(
+        "127.0.0.1", username="admin", password="secret", port=router.port, plaintext_login=True
+    )
     rows = pool.get_api().get_resource("/system/identity").get()
     assert rows == [{"name": "MikroTik"}]
     pool.disconnect()
@@ -105,13 +115,17 @@ def test_routeros_api_plaintext_login_with_tags(router: SimRouter) -> None:
 
 def test_routeros_api_md5_login_on_legacy_router() -> None:
     with SimRouter(password="secret", ros_version="6.33.3") as router:
-        pool = routeros_api.RouterOsApiPool("127.0.0.1", username="admin", password="secret", port=router.port)
+        pool = routeros_api.RouterOsApiPool(
+            "127.0.0.1", username="admin", password="secret", port=router.port
+        )
         assert pool.get_api().get_resource("/system/identity").get() == [{"name": "MikroTik"}]
         pool.disconnect()
 
 
 def test_routeros_api_md5_login_refused_on_modern_router(router: SimRouter) -> None:
-    pool = routeros_api.RouterOsApiPool("127.0.0.1", username="admin", password="secret", port=router.port)
+    pool = routeros_api.RouterOsApiPool(
+        "127.0.0.1", username="admin", password="secret", port=router.port
+    )
     with pytest.raises(routeros_api.exceptions.RouterOsApiCommunicationError) as failure:
         pool.get_api()
     assert PLAIN_FAILED in str(failure.value)
@@ -119,7 +133,9 @@ def test_routeros_api_md5_login_refused_on_modern_router(router: SimRouter) -> N
 
 def test_async_librouteros_plain_login(router: SimRouter) -> None:
     async def scenario() -> list[dict]:
-        api = await librouteros.async_connect("127.0.0.1", "admin", "secret", port=router.port, timeout=5)
+        api = await librouteros.async_connect(
+            "127.0.0.1", "admin", "secret", port=router.port, timeout=5
+        )
         rows = [row async for row in api.path("system", "identity")]
         await api.close()
         return rows
@@ -129,9 +145,15 @@ def test_async_librouteros_plain_login(router: SimRouter) -> None:
 
 def test_async_librouteros_token_login_on_6_43() -> None:
     with SimRouter(password="secret", ros_version="6.43") as router:
+
         async def scenario() -> list[dict]:
             api = await librouteros.async_connect(
-                "127.0.0.1", "admin", "secret", port=router.port, timeout=5, login_method=async_token
+                "127.0.0.1",
+                "admin",
+                "secret",
+                port=router.port,
+                timeout=5,
+                login_method=async_token,
             )
             rows = [row async for row in api.path("system", "identity")]
             await api.close()

@@ -22,14 +22,24 @@ def _trap(call) -> TrapError:
     return failure.value
 
 
-def test_hotspot_user_add_returns_hex_id_and_prints_without_defaults(api: Api, router: SimRouter) -> None:
+def test_hotspot_user_add_returns_hex_id_and_prints_without_defaults(
+    api: Api, router: SimRouter
+) -> None:
     users = api.path("ip", "hotspot", "user")
     assert users.add(name="amina", password="pw1") == "*1"
     assert users.add(name="juma", password="pw2", **{"limit-bytes-total": "5368709120"}) == "*2"
     assert router.rows("/ip/hotspot/user")[0] == {
-        ".id": "*1", "name": "amina", "password": "pw1", "profile": "default", "uptime": "0s",
-        "bytes-in": "0", "bytes-out": "0", "packets-in": "0", "packets-out": "0",
-        "dynamic": "false", "disabled": "false",
+        ".id": "*1",
+        "name": "amina",
+        "password": "pw1",
+        "profile": "default",
+        "uptime": "0s",
+        "bytes-in": "0",
+        "bytes-out": "0",
+        "packets-in": "0",
+        "packets-out": "0",
+        "dynamic": "false",
+        "disabled": "false",
     }
     assert router.rows("/ip/hotspot/user")[1]["limit-bytes-total"] == "5368709120"
 
@@ -45,7 +55,10 @@ def test_ids_are_allocated_monotonically_after_removal(api: Api) -> None:
 def test_duplicate_hotspot_user_trap(api: Api) -> None:
     api.path("ip", "hotspot", "user").add(name="amina")
     error = _trap(lambda: api.path("ip", "hotspot", "user").add(name="amina"))
-    assert (error.message, error.category) == ("failure: already have user with this name for this server", None)
+    assert (error.message, error.category) == (
+        "failure: already have user with this name for this server",
+        None,
+    )
 
 
 def test_duplicate_ppp_secret_trap(api: Api) -> None:
@@ -90,13 +103,21 @@ def test_provisioning_flow_find_add_set_disable(api: Api, router: SimRouter) -> 
     users = api.path("ip", "hotspot", "user")
     found = _rows(api, "/ip/hotspot/user/print", "=.proplist=.id,name,profile", "?=name=wanjiku")
     assert found == []
-    new_id = users.add(name="wanjiku", password="123456", profile="HOTSPOT_10M_PERSONAL",
-                       **{"limit-bytes-total": 1073741824, "comment": "wisp:7", "disabled": False})
+    new_id = users.add(
+        name="wanjiku",
+        password="123456",
+        profile="HOTSPOT_10M_PERSONAL",
+        **{"limit-bytes-total": 1073741824, "comment": "wisp:7", "disabled": False},
+    )
     found = _rows(api, "/ip/hotspot/user/print", "=.proplist=.id,name,profile", "?=name=wanjiku")
     assert found == [{".id": new_id, "name": "wanjiku", "profile": "HOTSPOT_10M_PERSONAL"}]
     users.update(**{".id": new_id, "password": "654321", "disabled": True})
     row = router.rows("/ip/hotspot/user")[0]
-    assert (row["password"], row["disabled"], row["limit-bytes-total"]) == ("654321", "true", "1073741824")
+    assert (row["password"], row["disabled"], row["limit-bytes-total"]) == (
+        "654321",
+        "true",
+        "1073741824",
+    )
 
 
 def test_enable_disable_and_numbers(api: Api, router: SimRouter) -> None:
@@ -132,15 +153,26 @@ def test_booleans_accept_yes_no_and_print_true_false(raw: RawClient) -> None:
     assert raw.until_done() == [["!re", "=disabled=true"], ["!done"]]
 
 
-def test_hotspot_profile_defaults_and_default_profile_is_protected(api: Api, router: SimRouter) -> None:
+def test_hotspot_profile_defaults_and_default_profile_is_protected(
+    api: Api, router: SimRouter
+) -> None:
     profiles = api.path("ip", "hotspot", "user", "profile")
     new_id = profiles.add(name="P1", **{"rate-limit": "2M/5M", "shared-users": 3})
     row = router.rows("/ip/hotspot/user/profile")[1]
     assert row == {
-        ".id": new_id, "name": "P1", "address-pool": "none", "idle-timeout": "none",
-        "keepalive-timeout": "2m", "status-autorefresh": "1m", "shared-users": "3",
-        "transparent-proxy": "false", "add-mac-cookie": "true", "mac-cookie-timeout": "3d",
-        "rate-limit": "2M/5M", "open-status-page": "always", "default": "false",
+        ".id": new_id,
+        "name": "P1",
+        "address-pool": "none",
+        "idle-timeout": "none",
+        "keepalive-timeout": "2m",
+        "status-autorefresh": "1m",
+        "shared-users": "3",
+        "transparent-proxy": "false",
+        "add-mac-cookie": "true",
+        "mac-cookie-timeout": "3d",
+        "rate-limit": "2M/5M",
+        "open-status-page": "always",
+        "default": "false",
     }
     assert _trap(lambda: profiles.remove("*0")).message == "failure: can not remove default profile"
     profiles.update(**{".id": new_id, "rate-limit": "5M/10M"})
@@ -151,26 +183,49 @@ def test_hotspot_profile_defaults_and_default_profile_is_protected(api: Api, rou
 def test_ppp_profiles_builtin_and_crud(api: Api, router: SimRouter) -> None:
     rows = router.rows("/ppp/profile")
     assert [(r[".id"], r["name"], r["default"]) for r in rows] == [
-        ("*0", "default", "true"), ("*FFFFFFFE", "default-encryption", "true")]
+        ("*0", "default", "true"),
+        ("*FFFFFFFE", "default-encryption", "true"),
+    ]
     profiles = api.path("ppp", "profile")
     assert profiles.add(name="PPPOE_10M", **{"rate-limit": "5M/10M"}) == "*1"
     profiles.update(**{".id": "*1", "rate-limit": "10M/20M"})
     assert router.rows("/ppp/profile")[2]["rate-limit"] == "10M/20M"
-    assert _trap(lambda: profiles.remove("*FFFFFFFE")).message == "failure: can not remove default profile"
+    assert (
+        _trap(lambda: profiles.remove("*FFFFFFFE")).message
+        == "failure: can not remove default profile"
+    )
     profiles.remove("*1")
     assert len(router.rows("/ppp/profile")) == 2
 
 
 def test_ppp_secret_crud_and_print_shape(api: Api, router: SimRouter) -> None:
     secrets = api.path("ppp", "secret")
-    new_id = secrets.add(name="otieno", password="pw", profile="default-encryption", service="pppoe",
-                         comment="wisp:1", disabled=False, **{"remote-address": "10.10.10.5"})
-    assert router.rows("/ppp/secret") == [{
-        ".id": new_id, "name": "otieno", "password": "pw", "service": "pppoe", "caller-id": "",
-        "profile": "default-encryption", "remote-address": "10.10.10.5", "routes": "",
-        "ipv6-routes": "", "limit-bytes-in": "0", "limit-bytes-out": "0", "disabled": "false",
-        "comment": "wisp:1",
-    }]
+    new_id = secrets.add(
+        name="otieno",
+        password="pw",
+        profile="default-encryption",
+        service="pppoe",
+        comment="wisp:1",
+        disabled=False,
+        **{"remote-address": "10.10.10.5"},
+    )
+    assert router.rows("/ppp/secret") == [
+        {
+            ".id": new_id,
+            "name": "otieno",
+            "password": "pw",
+            "service": "pppoe",
+            "caller-id": "",
+            "profile": "default-encryption",
+            "remote-address": "10.10.10.5",
+            "routes": "",
+            "ipv6-routes": "",
+            "limit-bytes-in": "0",
+            "limit-bytes-out": "0",
+            "disabled": "false",
+            "comment": "wisp:1",
+        }
+    ]
     error = _trap(lambda: secrets.update(**{".id": new_id, "remote-address": "not-an-ip"}))
     assert error.message == "invalid value for argument remote-address"
     secrets.remove(new_id)
@@ -180,11 +235,18 @@ def test_ppp_secret_crud_and_print_shape(api: Api, router: SimRouter) -> None:
 def test_interface_print_and_set(api: Api, router: SimRouter) -> None:
     rows = list(api.path("interface"))
     assert [r["name"] for r in rows] == ["ether1", "ether2", "ether3", "ether4"]
-    assert (rows[0]["type"], rows[0]["mtu"], rows[0]["running"], rows[0]["disabled"]) == ("ether", 1500, True, False)
+    assert (rows[0]["type"], rows[0]["mtu"], rows[0]["running"], rows[0]["disabled"]) == (
+        "ether",
+        1500,
+        True,
+        False,
+    )
     api.path("interface").update(**{".id": "*2", "name": "wan", "mtu": 1480})
     assert router.rows("/interface")[1]["name"] == "wan"
-    assert _trap(lambda: api.path("interface").update(**{".id": "*3", "name": "wan"})).message == \
-        "failure: already have interface with such name"
+    assert (
+        _trap(lambda: api.path("interface").update(**{".id": "*3", "name": "wan"})).message
+        == "failure: already have interface with such name"
+    )
     assert _trap(lambda: api.path("interface").add(name="x")).message == "no such command"
 
 
@@ -192,9 +254,17 @@ def test_ip_address_crud_and_interface_reference(api: Api, router: SimRouter) ->
     addresses = api.path("ip", "address")
     new_id = addresses.add(address="10.5.50.1/24", interface="ether2", comment="hotspot")
     row = router.rows("/ip/address")[1]
-    assert row == {".id": new_id, "address": "10.5.50.1/24", "network": "10.5.50.0", "interface": "ether2",
-                   "actual-interface": "ether2", "invalid": "false", "dynamic": "false",
-                   "disabled": "false", "comment": "hotspot"}
+    assert row == {
+        ".id": new_id,
+        "address": "10.5.50.1/24",
+        "network": "10.5.50.0",
+        "interface": "ether2",
+        "actual-interface": "ether2",
+        "invalid": "false",
+        "dynamic": "false",
+        "disabled": "false",
+        "comment": "hotspot",
+    }
     addresses.update(**{".id": new_id, "address": "172.16.0.1/16"})
     assert router.rows("/ip/address")[1]["network"] == "172.16.0.0"
     error = _trap(lambda: addresses.add(address="10.0.0.1/24", interface="asdf"))

@@ -25,8 +25,14 @@ def test_tls_with_self_signed_certificate_verified_by_librouteros() -> None:
     with SimRouter(password="secret", tls=True) as router:
         context = ssl.create_default_context(cadata=router.certificate_pem.decode())
         context.check_hostname = False
-        api = librouteros.connect("127.0.0.1", "admin", "secret", port=router.tls_port, timeout=5,
-                                  ssl_wrapper=context.wrap_socket)
+        api = librouteros.connect(
+            "127.0.0.1",
+            "admin",
+            "secret",
+            port=router.tls_port,
+            timeout=5,
+            ssl_wrapper=context.wrap_socket,
+        )
         assert list(api.path("system", "identity")) == [{"name": "MikroTik"}]
         assert api.protocol.transport.sock.version() == "TLSv1.3"
         api.close()
@@ -34,9 +40,16 @@ def test_tls_with_self_signed_certificate_verified_by_librouteros() -> None:
 
 def test_tls_with_routeros_api_use_ssl() -> None:
     with SimRouter(password="secret", tls=True) as router:
-        pool = routeros_api.RouterOsApiPool("127.0.0.1", username="admin", password="secret", port=router.tls_port,
-                                            use_ssl=True, ssl_verify=False, ssl_verify_hostname=False,
-                                            plaintext_login=True)
+        pool = routeros_api.RouterOsApiPool(
+            "127.0.0.1",
+            username="admin",
+            password="secret",
+            port=router.tls_port,
+            use_ssl=True,
+            ssl_verify=False,
+            ssl_verify_hostname=False,
+            plaintext_login=True,
+        )
         assert pool.get_api().get_resource("/system/identity").get() == [{"name": "MikroTik"}]
         pool.disconnect()
 
@@ -47,8 +60,14 @@ def test_tls_anonymous_diffie_hellman() -> None:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         context.set_ciphers("ADH:@SECLEVEL=0")
-        api = librouteros.connect("127.0.0.1", "admin", "secret", port=router.tls_port, timeout=5,
-                                  ssl_wrapper=context.wrap_socket)
+        api = librouteros.connect(
+            "127.0.0.1",
+            "admin",
+            "secret",
+            port=router.tls_port,
+            timeout=5,
+            ssl_wrapper=context.wrap_socket,
+        )
         assert api.protocol.transport.sock.cipher()[0].startswith("ADH-")
         assert list(api.path("system", "identity")) == [{"name": "MikroTik"}]
         api.close()
@@ -77,7 +96,11 @@ def test_seeded_users_look_like_a_real_hotspot() -> None:
     with SimRouter(seed_users=100) as router:
         users = router.rows("/ip/hotspot/user")
         assert len(users) == 100
-        assert {u["profile"] for u in users} == {"HOTSPOT_5M_PERSONAL", "HOTSPOT_10M_PERSONAL", "HOTSPOT_20M_BUSINESS"}
+        assert {u["profile"] for u in users} == {
+            "HOTSPOT_5M_PERSONAL",
+            "HOTSPOT_10M_PERSONAL",
+            "HOTSPOT_20M_BUSINESS",
+        }
         assert 0 < sum(u["disabled"] == "true" for u in users) < 30
         assert all(u["comment"].startswith("M-Pesa ") for u in users)
         assert len(router.rows("/ip/hotspot/active")) == 5
@@ -102,16 +125,35 @@ def _parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_cli_reports_a_taken_port_in_one_sentence(router: SimRouter, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_a_taken_port_in_one_sentence(
+    router: SimRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(_parse("--port", str(router.port), "--password", "x")) == 1
     err = capsys.readouterr().err
-    assert err == f"wisp sim: port {router.port} on 127.0.0.1 is already in use; choose another with --port.\n"
+    assert (
+        err
+        == f"wisp sim: port {router.port} on 127.0.0.1 is already in use; choose another with --port.\n"
+    )
 
 
 def test_cli_serves_seeded_users_until_terminated() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "pw", "--seed-users", "100"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "scheduler.sim",
+            "--port",
+            "0",
+            "--password",
+            "pw",
+            "--seed-users",
+            "100",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
     try:
         banner = process.stdout.readline()
@@ -127,7 +169,10 @@ def test_cli_serves_seeded_users_until_terminated() -> None:
 
 def test_cli_banner_shows_a_generated_password() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sim", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "scheduler.sim", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
     try:

@@ -43,11 +43,18 @@ def test_add_print_set_remove(router: SimRouter, ra, path: str, values: dict, ch
 
 def test_trap_texts_reach_routeros_api_verbatim(router: SimRouter, ra) -> None:
     _add(ra, "/ip/hotspot/user", name="dup")
-    assert _trap_message(lambda: _add(ra, "/ip/hotspot/user", name="dup")) == \
-        b"failure: already have user with this name for this server"
-    assert _trap_message(lambda: _add(ra, "/ppp/secret", name="x", profile="nope")) == \
-        b"input does not match any value of profile"
-    assert _trap_message(lambda: ra.get_resource("/ip/hotspot/user").remove(id="*77")) == b"no such item"
+    assert (
+        _trap_message(lambda: _add(ra, "/ip/hotspot/user", name="dup"))
+        == b"failure: already have user with this name for this server"
+    )
+    assert (
+        _trap_message(lambda: _add(ra, "/ppp/secret", name="x", profile="nope"))
+        == b"input does not match any value of profile"
+    )
+    assert (
+        _trap_message(lambda: ra.get_resource("/ip/hotspot/user").remove(id="*77"))
+        == b"no such item"
+    )
 
 
 def test_interleaved_tagged_commands_get_their_own_replies(router: SimRouter, ra) -> None:
@@ -59,6 +66,11 @@ def test_interleaved_tagged_commands_get_their_own_replies(router: SimRouter, ra
 
 
 def test_interface_and_active_menus_print(router: SimRouter, ra) -> None:
-    assert [r["name"] for r in ra.get_resource("/interface").get()] == ["ether1", "ether2", "ether3", "ether4"]
+    assert [r["name"] for r in ra.get_resource("/interface").get()] == [
+        "ether1",
+        "ether2",
+        "ether3",
+        "ether4",
+    ]
     assert ra.get_resource("/ip/hotspot/active").get() == []
     assert ra.get_resource("/ppp/active").get() == []

@@ -21,14 +21,23 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
 
 @pytest.fixture
 def online(api: Api, router: SimRouter) -> str:
-    api.path("ip", "hotspot", "user").add(name="amina", password="pw", **{"limit-bytes-total": 1000000})
-    return router.sessions.login_hotspot("amina", mac_address="aa:bb:cc:dd:ee:01", address="10.5.50.9")
+    api.path("ip", "hotspot", "user").add(
+        name="amina", password="pw", **{"limit-bytes-total": 1000000}
+    )
+    return router.sessions.login_hotspot(
+        "amina", mac_address="aa:bb:cc:dd:ee:01", address="10.5.50.9"
+    )
 
 
 def test_hotspot_login_creates_active_entry_and_cookie(online: str, api: Api) -> None:
     (active,) = api.rawCmd("/ip/hotspot/active/print")
-    assert (active[".id"], active["user"], active["address"], active["mac-address"], active["server"]) == \
-        (online, "amina", "10.5.50.9", "AA:BB:CC:DD:EE:01", "hotspot1")
+    assert (
+        active[".id"],
+        active["user"],
+        active["address"],
+        active["mac-address"],
+        active["server"],
+    ) == (online, "amina", "10.5.50.9", "AA:BB:CC:DD:EE:01", "hotspot1")
     assert active["limit-bytes-total"] == 1000000
     (cookie,) = api.rawCmd("/ip/hotspot/cookie/print")
     assert (cookie["user"], cookie["mac-address"]) == ("amina", "AA:BB:CC:DD:EE:01")
@@ -41,7 +50,9 @@ def test_uptime_and_counters_move(online: str, router: SimRouter) -> None:
     assert int(later["bytes-out"]) > int(first["bytes-out"])
 
 
-def test_disabling_does_not_kick_but_removing_the_active_entry_does(online: str, api: Api, router: SimRouter) -> None:
+def test_disabling_does_not_kick_but_removing_the_active_entry_does(
+    online: str, api: Api, router: SimRouter
+) -> None:
     users = api.path("ip", "hotspot", "user")
     users.update(**{".id": "*1", "disabled": True})
     assert [r["user"] for r in router.rows("/ip/hotspot/active")] == ["amina"]
@@ -53,7 +64,9 @@ def test_disabling_does_not_kick_but_removing_the_active_entry_does(online: str,
 
 
 def test_kick_by_user_query_then_remove(online: str, api: Api, router: SimRouter) -> None:
-    ids = [r[".id"] for r in api.rawCmd("/ip/hotspot/active/print", "=.proplist=.id", "?=user=amina")]
+    ids = [
+        r[".id"] for r in api.rawCmd("/ip/hotspot/active/print", "=.proplist=.id", "?=user=amina")
+    ]
     api.path("ip", "hotspot", "active").remove(*ids)
     assert router.rows("/ip/hotspot/active") == []
 
@@ -77,7 +90,9 @@ def test_shared_users_limit(online: str, router: SimRouter) -> None:
         router.sessions.login_hotspot("amina")
 
 
-def test_removing_user_keeps_session_unless_switched(online: str, api: Api, router: SimRouter) -> None:
+def test_removing_user_keeps_session_unless_switched(
+    online: str, api: Api, router: SimRouter
+) -> None:
     api.path("ip", "hotspot", "user").remove("*1")
     assert len(router.rows("/ip/hotspot/active")) == 1
     router.behaviour.remove_user_kicks_session = True
@@ -91,8 +106,15 @@ def test_ppp_session_and_kick_records_logout(api: Api, router: SimRouter) -> Non
     api.path("ppp", "secret").add(name="kamau", password="pw", service="pppoe")
     session = router.sessions.login_ppp("kamau", address="10.10.10.20")
     (active,) = api.rawCmd("/ppp/active/print", "?=name=kamau")
-    assert (active[".id"], active["service"], active["address"]) == (session, "pppoe", "10.10.10.20")
+    assert (active[".id"], active["service"], active["address"]) == (
+        session,
+        "pppoe",
+        "10.10.10.20",
+    )
     api.path("ppp", "active").remove(session)
     secret = router.rows("/ppp/secret")[0]
     assert router.rows("/ppp/active") == []
-    assert secret["last-disconnect-reason"] == "hung-up" and secret["last-caller-id"] == active["caller-id"]
+    assert (
+        secret["last-disconnect-reason"] == "hung-up"
+        and secret["last-caller-id"] == active["caller-id"]
+    )
