@@ -1,0 +1,150 @@
+"""The WISP Console Textual app: settings, the database, the embedded scheduler, global keys.
+
+Build it with `build_app` (the production factory the CLI and the tests share).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from sqlalchemy.engine import Engine
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from console.screens.main import MainScreen
+from db.config import Settings
+from db.types import utcnow
+
+
+class Scheduler(Protocol):
+    """What the console needs of the embedded provisioning service."""
+
+    @property
+    def state(self) -> str: ...  # running | paused | off
+
+    @property
+    def last_drain(self) -> Any: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+
+class WispApp(App[int]):
+    """The operator console."""
+
+    TITLE = "WISP Console"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+    ]
+
+    class SchedulerEvent(Message):
+        """Something happened in the scheduler (posted from its threads)."""
+
+        def __init__(self, event: object) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, settings: Settings, engine: Engine, *, service: Scheduler | None = None,
+                 now: Callable[[], datetime] = utcnow, watch_terminal: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine = engine
+        self.service = service
+        self.now = now
+        self._watch_terminal = watch_terminal
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.settings.console.keymap)
+        self.push_screen(MainScreen())
+        if self._watch_terminal:
+            self._install_watchdog()
+
+    # ---------------------------------------------------------------------------- the scheduler
+
+    @property
+    def scheduler_state(self) -> str:
+        """running, paused or off (no scheduler in this console)."""
+        return self.service.state if self.service is not None else "off"
+
+    @property
+    def last_drain(self) -> datetime | None:
+        """When the embedded scheduler last drained the queue."""
+        drain = getattr(self.service, "last_drain", None)
+        return getattr(drain, "finished_at", drain) if drain is not None else None
+
+    def toggle_scheduler(self) -> None:
+        """Pause a running scheduler, resume a paused one."""
+        if self.service is None:
+            return
+        if self.service.state == "running":
+            self.service.pause()
+            self.notify("Scheduler paused: no job is sent to a router until you resume.")
+        else:
+            self.service.resume()
+            self.notify("Scheduler resumed.")
+
+    def wake_scheduler(self) -> None:
+        """Ask the embedded scheduler to drain now (after an activation or a retry)."""
+        if self.service is not None and self.service.state == "running":
+            self.service.wake()
+
+    def scheduler_event(self, event: object) -> None:
+        """Callback for the scheduler's threads: hand the event to the UI thread."""
+        self.post_message(self.SchedulerEvent(event))
+
+    @on(SchedulerEvent)
+    def _scheduler_event(self, _: SchedulerEvent) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.poll()
+
+    # -------------------------------------------------------------------------------- global keys
+
+    def action_help(self) -> None:
+        """Show every key and what it does."""
+        from console.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # ------------------------------------------------------------------------ the terminal going away
+
+    def _install_watchdog(self) -> None:
+        """Exit cleanly when the terminal goes away (an SSH session dropped), instead of spinning."""
+        if sys.platform != "win32":
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._terminal_gone)
+        self.set_interval(2.0, self._check_terminal, name="terminal watchdog")
+
+    def _check_terminal(self) -> None:
+        try:
+            alive = os.isatty(sys.__stdin__.fileno()) if sys.__stdin__ else False
+        except (OSError, ValueError):
+            alive = False
+        if not alive:
+            self._terminal_gone()
+
+    def _terminal_gone(self) -> None:
+        self.exit(129)
+
+
+def build_app(settings: Settings, engine: Engine, *, service: Scheduler | None = None,
+              now: Callable[[], datetime] = utcnow, watch_terminal: bool = True) -> WispApp:
+    """The console, as the CLI runs it and the tests drive it."""
+    return WispApp(settings, engine, service=service, now=now, watch_terminal=watch_terminal)

@@ -1,0 +1,122 @@
+"""The three panes of the main screen: packages, subscriptions and the provisioning queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.queries.format import ago, due, expires_in, first_line
+from console.queries.window import WINDOW, Row, Window, matching
+from db.models import Client, Package, Router, RouterProvisioning, Subscription
+from db.shaping import format_validity
+
+P = Package.__table__  # type: ignore[attr-defined]
+R = Router.__table__  # type: ignore[attr-defined]
+C = Client.__table__  # type: ignore[attr-defined]
+S = Subscription.__table__  # type: ignore[attr-defined]
+J = RouterProvisioning.__table__  # type: ignore[attr-defined]
+
+
+
+def _total(session: Session, query) -> int:  # type: ignore[no-untyped-def]
+    return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def packages(session: Session, text: str = "", limit: int = WINDOW) -> Window:
+    """Packages by name, with their rate-limit string and router profile."""
+    query = select(
+        P.c.id, P.c.name, P.c.type, P.c.price, P.c.duration_length, P.c.duration_unit,
+        P.c.rate_limit, P.c.router_profile, R.c.name.label("router"),
+    ).select_from(P.outerjoin(R, R.c.id == P.c.router_id))
+    where = matching(text, P.c.name, P.c.type, P.c.router_profile, P.c.rate_limit, R.c.name)
+    if where is not None:
+        query = query.where(where)
+    rows = [
+        Row(
+            key=r.name,
+            cells=(
+                r.name, r.type, f"{r.price:,.2f}", format_validity(r.duration_length, r.duration_unit),
+                r.rate_limit, r.router_profile, r.router or "-",
+            ),
+        )
+        for r in session.execute(query.order_by(P.c.name).limit(limit))
+    ]
+    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))
+
+
+def account_state(sub_status: str, job_status: str | None, action: str | None) -> str:
+    """What the router holds for a subscription, in the operator's words."""
+    if job_status is None:
+        return "not queued"
+    if job_status == "failed":
+        return "failed: not on router"
+    if job_status in ("pending", "processing"):
+        return "waiting for router"
+    if action == "activate":
+        return "on router" if sub_status == "active" else "still on router"
+    return "disabled on router" if action == "deactivate" else "removed from router"
+
+
+def _account_status(state: str, sub_status: str) -> str:
+    if state == "waiting for router":
+        return "waiting"
+    return "failed" if state.startswith("failed") else sub_status
+
+
+def subscriptions(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -> Window:
+    """Subscriptions, newest first, with whether their account has reached the router."""
+    query = select(
+        S.c.id, C.c.username, P.c.name.label("package"), R.c.name.label("router"), S.c.status,
+        S.c.expires_on, J.c.status.label("job_status"), J.c.action,
+    ).select_from(
+        S.join(C, C.c.id == S.c.client_id)
+        .join(P, P.c.id == S.c.package_id)
+        .outerjoin(R, R.c.id == S.c.router_id)
+        .outerjoin(J, J.c.id == S.c.provisioning_id)
+    )
+    where = matching(text, C.c.username, C.c.full_name, P.c.name, R.c.name, S.c.status)
+    if where is not None:
+        query = query.where(where)
+    rows = []
+    for r in session.execute(query.order_by(S.c.id.desc()).limit(limit)):
+        state = account_state(r.status, r.job_status, r.action)
+        rows.append(
+            Row(
+                key=str(r.id),
+                cells=(
+                    str(r.id), r.username, r.package, state,
+                    expires_in(r.expires_on, now) if r.status == "active" else "-", r.status,
+                    r.router or "-",
+                ),
+                status=_account_status(state, r.status),
+            )
+        )
+    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))
+
+
+def jobs(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -> Window:
+    """The provisioning queue, newest account first (ids are stable, so rows do not jump)."""
+    query = select(
+        J.c.id, J.c.router_username, R.c.name.label("router"), J.c.action, J.c.status,
+        J.c.attempts, J.c.next_attempt_at, J.c.created_at, J.c.last_error,
+    ).select_from(J.join(R, R.c.id == J.c.router_id))
+    where = matching(
+        text, J.c.router_username, R.c.name, J.c.action, J.c.status, J.c.service_type, J.c.id
+    )
+    if where is not None:
+        query = query.where(where)
+    rows = [
+        Row(
+            key=str(r.id),
+            cells=(
+                str(r.id), r.router_username, r.status, r.action, r.router, str(r.attempts),
+                due(r.next_attempt_at, now) if r.status == "pending" else "-",
+                ago(r.created_at, now), first_line(r.last_error),
+            ),
+            status=r.status,
+        )
+        for r in session.execute(query.order_by(J.c.id.desc()).limit(limit))
+    ]
+    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))

@@ -1,0 +1,98 @@
+"""What a router holds, read-only: hotspot users, PPPoE secrets and active sessions.
+
+Rows stream from the router in batches so the console shows the first ones at once. Passwords are
+never asked for (`.proplist` leaves them out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from console.queries.window import Row
+from db.config import RouterSettings
+from db.models import Router
+from scheduler.routeros import RouterClient, print_words
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One tab of the router users screen: the menus it reads and the columns it shows."""
+
+    kind: str
+    title: str
+    menus: tuple[tuple[str, str], ...]
+    """(service label, menu path) pairs; active sessions read two menus."""
+    columns: tuple[tuple[str, int | None], ...]
+    props: tuple[str, ...]
+
+
+LISTINGS = {
+    "hotspot": Listing(
+        "hotspot", "Hotspot users", (("hotspot", "/ip/hotspot/user"),),
+        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", None)),
+        ("name", "profile", "disabled", "uptime", "comment"),
+    ),
+    "pppoe": Listing(
+        "pppoe", "PPPoE secrets", (("pppoe", "/ppp/secret"),),
+        (("Name", 18), ("Profile", 24), ("Service", 8), ("Disabled", 8), ("Comment", None)),
+        ("name", "profile", "service", "disabled", "comment"),
+    ),
+    "active": Listing(
+        "active", "Active sessions", (("hotspot", "/ip/hotspot/active"), ("pppoe", "/ppp/active")),
+        (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", None)),
+        ("user", "address", "mac-address", "uptime"),
+    ),
+}
+PPP_ACTIVE_PROPS = ("name", "address", "caller-id", "uptime")
+
+
+def router_names(engine: Engine) -> list[str]:
+    """Routers to choose from, by name."""
+    with Session(engine) as session:
+        return list(session.scalars(select(Router.name).order_by(Router.name)))
+
+
+def open_router(engine: Engine, name: str, settings: RouterSettings) -> RouterClient:
+    """A client for the named router (nothing is connected yet)."""
+    with Session(engine) as session:
+        router = session.scalars(select(Router).where(Router.name == name)).one()  # type: ignore[arg-type]
+        return RouterClient.for_router(router, settings)
+
+
+def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:
+    """One router item as a table row, keyed by service and the router's .id."""
+    if listing.kind == "active":
+        user = item.get("user") or item.get("name", "")
+        mac = item.get("mac-address") or item.get("caller-id", "")
+        cells = (user, service, item.get("address", ""), mac, item.get("uptime", ""))
+    else:
+        cells = tuple(item.get(prop, "") for prop in listing.props)
+    disabled = item.get("disabled") == "true"
+    return Row(f"{service}:{item.get('.id', cells[0])}", cells, "cancelled" if disabled else "")
+
+
+def stream_rows(client: RouterClient, listing: Listing, batch: int = BATCH) -> Iterator[list[Row]]:
+    """The listing's rows in batches, straight from the router (raises RouterError)."""
+    pending: list[Row] = []
+    for service, path in listing.menus:
+        props = PPP_ACTIVE_PROPS if path == "/ppp/active" else listing.props
+        for item in client.stream(f"{path}/print", *print_words(None, (".id", *props))):
+            pending.append(to_row(listing, service, item))
+            if len(pending) >= batch:
+                yield pending
+                pending = []
+    if pending:
+        yield pending
+
+
+def matches(row: Row, text: str) -> bool:
+    """True when every word of `text` appears in some cell (case-insensitive)."""
+    haystack = " ".join(row.cells).lower()
+    return all(word in haystack for word in text.lower().split())

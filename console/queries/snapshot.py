@@ -1,0 +1,48 @@
+"""One poll of the main screen: every pane's window and the status figures, in one session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from console.queries import panes
+from console.queries.status import QueueStatus, queue_status
+from console.queries.window import Window
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The text each pane is filtered by (empty: no filter)."""
+
+    packages: str = ""
+    subscriptions: str = ""
+    jobs: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the main screen shows at one moment."""
+
+    packages: Window
+    subscriptions: Window
+    jobs: Window
+    status: QueueStatus
+    taken_at: datetime
+    filters: Filters = field(default_factory=Filters)
+
+
+def take(engine: Engine, now: datetime, zone: ZoneInfo, filters: Filters) -> Snapshot:
+    """Query every pane's window and the status bar (call from a worker thread)."""
+    with Session(engine) as session:
+        return Snapshot(
+            packages=panes.packages(session, filters.packages),
+            subscriptions=panes.subscriptions(session, now, filters.subscriptions),
+            jobs=panes.jobs(session, now, filters.jobs),
+            status=queue_status(session, now, zone),
+            taken_at=now,
+            filters=filters,
+        )

@@ -1,0 +1,85 @@
+"""The status bar's figures: queue counts, router health and the last hour of completions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import queue
+from db.models import Router, RouterProvisioning
+
+J = RouterProvisioning.__table__  # type: ignore[attr-defined]
+R = Router.__table__  # type: ignore[attr-defined]
+BUCKETS = 12
+"""Bars of the last-hour chart (five minutes each)."""
+CHART_SAMPLE = 20_000
+"""At most this many recent completions are counted into the chart."""
+
+
+@dataclass(frozen=True)
+class RouterHealth:
+    """One router's health as the scheduler last saw it."""
+
+    name: str
+    health: str
+    why: str | None
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Everything the status bar shows except the scheduler's own state."""
+
+    counts: dict[str, int]
+    routers: list[RouterHealth] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def start_of_day(now: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight of `now`'s day in the operator's zone (as an aware time)."""
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def buckets(moments: list[datetime], now: datetime, span: timedelta = timedelta(hours=1)) -> list[int]:
+    """Counts of `moments` in BUCKETS equal slices of the `span` before `now`, oldest first."""
+    width = span / BUCKETS
+    counts = [0] * BUCKETS
+    start = now - span
+    for moment in moments:
+        if start <= moment <= now:
+            counts[min(int((moment - start) / width), BUCKETS - 1)] += 1
+    return counts
+
+
+def _recent(session: Session, status: str, column, since: datetime) -> list[datetime]:  # type: ignore[no-untyped-def]
+    query = (
+        select(column)
+        .where(J.c.status == status, column >= since)
+        .order_by(column.desc())
+        .limit(CHART_SAMPLE)
+    )
+    return list(session.execute(query).scalars())
+
+
+def routers(session: Session) -> list[RouterHealth]:
+    """Every active router's health, by name."""
+    rows = session.execute(
+        select(R.c.name, R.c.health, R.c.last_error).where(R.c.status == "active").order_by(R.c.name)
+    )
+    return [RouterHealth(r.name, r.health, r.last_error if r.health != "up" else None) for r in rows]
+
+
+def queue_status(session: Session, now: datetime, zone: ZoneInfo) -> QueueStatus:
+    """Queue counts (completed = today, in the operator's zone), routers and the hour's chart."""
+    hour_ago = now - timedelta(hours=1)
+    return QueueStatus(
+        counts=queue.counts(session, since=start_of_day(now, zone)),
+        routers=routers(session),
+        completed=buckets(_recent(session, "completed", J.c.completed_at, hour_ago), now),
+        failed=buckets(_recent(session, "failed", J.c.updated_at, hour_ago), now),
+    )

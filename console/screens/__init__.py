@@ -1,0 +1,1 @@
+"""Screens of the console: the main panes, details, activation, router users, help."""

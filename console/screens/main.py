@@ -1,0 +1,164 @@
+"""The main screen: packages, subscriptions and the provisioning queue, refreshed live.
+
+The poll loop follows Dolphie: a thread worker queries every pane's window in one session and posts
+`PanesFetched`; the main thread applies it by key diff, then a one-shot timer arms the next poll, so
+polls never overlap. While another screen (a modal, the router users) is on top, polls are skipped.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer
+from textual.worker import Worker, WorkerState
+
+from console.queries.snapshot import Filters, Snapshot, take
+from console.screens.main_actions import MainActions
+from console.widgets.main.packages_pane import PackagesPane
+from console.widgets.main.pane import Pane
+from console.widgets.main.queue_pane import QueuePane
+from console.widgets.main.status_bar import StatusBar
+from console.widgets.main.subscriptions_pane import SubscriptionsPane
+
+
+class MainScreen(MainActions, Screen[None]):
+    """Three live panes and the status bar."""
+
+    BINDINGS = [
+        Binding("a", "activate", "Activate", id="activate",
+                tooltip="Activate a client on a package (queues the router account)"),
+        Binding("r", "retry", "Retry", id="retry", tooltip="Retry the selected failed job"),
+        Binding("R", "retry_all", "Retry all", id="retry_all", tooltip="Retry every failed job"),
+        Binding("u", "users", "Users", id="users", tooltip="Browse a router's users (read-only)"),
+        Binding("enter", "details", "Details", id="details", priority=True,
+                tooltip="Every field of the selected row, with its history"),
+        Binding("slash", "filter", "Filter", id="filter", key_display="/",
+                tooltip="Filter the focused pane as you type"),
+        Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume the scheduler"),
+        Binding("tab", "next_pane", "Next pane", show=False, id="next_pane"),
+        Binding("1", "pane(1)", "Packages", show=False, id="pane_packages"),
+        Binding("2", "pane(2)", "Subscriptions", show=False, id="pane_subscriptions"),
+        Binding("3", "pane(3)", "Queue", show=False, id="pane_queue"),
+    ]
+
+    class PanesFetched(Message):
+        """A poll finished: the panes' new windows and the status figures."""
+
+        def __init__(self, snapshot: Snapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self._timer: Timer | None = None
+        self._polling = False
+        self._again = False
+        self.snapshot: Snapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield PackagesPane(id="packages")
+        yield SubscriptionsPane(id="subscriptions")
+        yield QueuePane(id="queue")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(QueuePane).table.focus()
+        self.poll()
+
+    @property
+    def panes(self) -> list[Pane]:
+        """The three panes, in key order (1, 2, 3)."""
+        return [self.query_one(PackagesPane), self.query_one(SubscriptionsPane),
+                self.query_one(QueuePane)]
+
+    @property
+    def focused_pane(self) -> Pane | None:
+        """The pane holding the focus, if any."""
+        focused = self.focused
+        while focused is not None and not isinstance(focused, Pane):
+            focused = focused.parent  # type: ignore[assignment]
+        return focused
+
+    # ------------------------------------------------------------------------------- the poll loop
+
+    def poll(self) -> None:
+        """Query the panes now, unless a poll is in flight (then once more when it lands)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._polling:
+            self._again = True
+            return
+        if not self.is_current:
+            self._arm()
+            return
+        self._polling = True
+        self._fetch(self._filters())
+
+    def _filters(self) -> Filters:
+        packages, subscriptions, queue = self.panes
+        return Filters(packages.filter_text, subscriptions.filter_text, queue.filter_text)
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _fetch(self, filters: Filters) -> None:
+        snapshot = take(self.app.engine, self.app.now(), self.app.settings.zone, filters)  # type: ignore[attr-defined]
+        self.post_message(self.PanesFetched(snapshot))
+
+    def _arm(self) -> None:
+        """Arm the next poll: a one-shot timer, or right away when a refresh was asked meanwhile."""
+        if self._again:
+            self._again = False
+            self.call_later(self.poll)
+            return
+        self._timer = self.set_timer(self.app.settings.console.refresh_interval, self.poll)  # type: ignore[attr-defined]
+
+    def _landed(self) -> None:
+        self._polling = False
+        self._arm()
+
+    @on(PanesFetched)
+    def _render_snapshot(self, message: PanesFetched) -> None:
+        self._landed()
+        snapshot = message.snapshot
+        if snapshot.filters != self._filters():
+            self._again = True  # typed meanwhile: this window is already stale
+        if not self.is_current:
+            return
+        self.snapshot = snapshot
+        with self.app.batch_update():
+            packages, subscriptions, queue = self.panes
+            packages.show(snapshot.packages)
+            subscriptions.show(snapshot.subscriptions)
+            queue.show(snapshot.jobs)
+            self.query_one(StatusBar).show(
+                snapshot.status, self.app.scheduler_state, self.app.last_drain,  # type: ignore[attr-defined]
+                self.app.settings.zone,  # type: ignore[attr-defined]
+            )
+        self.refresh_bindings()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "poll" and event.state == WorkerState.ERROR:
+            self._landed()
+            self.notify(f"The panes could not be refreshed: {event.worker.error}",
+                        severity="error", timeout=5)
+        elif event.worker.group == "poll" and event.state == WorkerState.CANCELLED:
+            self._landed()
+
+    @on(Pane.FilterChanged)
+    def _filtered(self, _: Pane.FilterChanged) -> None:
+        self.poll()
+
+    @on(DataTable.RowHighlighted)
+    def _moved(self, _: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def on_screen_resume(self) -> None:
+        """Back from a modal or another screen: refresh at once."""
+        if self.is_mounted:
+            self.poll()

@@ -1,0 +1,210 @@
+"""Router users: what a router holds (hotspot users, PPPoE secrets, active sessions), read-only.
+
+Rows stream in a thread worker and appear batch by batch, so the UI never freezes; a router that
+cannot be reached shows the classified reason in one sentence, not a stack trace.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
+from console.queries.window import Row, Window
+from console.widgets.users.load_progress import LoadProgress
+from console.widgets.window_table import WindowTable
+from scheduler.routeros import RouterError
+
+
+class RouterUsersScreen(Screen[None]):
+    """Pick a router; browse its users by tab; filter as you type."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="users_back"),
+        Binding("f5,ctrl+r", "reload", "Refresh", id="users_refresh"),
+        Binding("slash", "filter", "Filter", id="users_filter", key_display="/"),
+    ]
+
+    class UsersFetched(Message):
+        """A batch of rows arrived from the router."""
+
+        def __init__(self, load: int, kind: str, rows: list[Row]) -> None:
+            super().__init__()
+            self.load, self.kind, self.rows = load, kind, rows
+
+    class UsersLoaded(Message):
+        """The router sent its whole listing."""
+
+        def __init__(self, load: int, kind: str) -> None:
+            super().__init__()
+            self.load, self.kind = load, kind
+
+    class RouterRefused(Message):
+        """The router could not be read; `reason` is the classified sentence."""
+
+        def __init__(self, load: int, kind: str, reason: str) -> None:
+            super().__init__()
+            self.load, self.kind, self.reason = load, kind, reason
+
+    def __init__(self, router: str | None = None) -> None:
+        super().__init__(id="router-users")
+        self.router = router
+        self.rows: dict[str, list[Row]] = {}
+        self._loads = 0
+        self._current_load: dict[str, int] = {}
+        self._fresh: dict[str, list[Row]] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="users-top"):
+            yield Select[str]([], prompt="router", id="users-router", allow_blank=True)
+            yield Input(placeholder="filter as you type", id="users-filter")
+        yield LoadProgress(id="users-progress")
+        yield Static(id="users-reason")
+        with TabbedContent(id="users-tabs"):
+            for listing in LISTINGS.values():
+                with TabPane(listing.title, id=f"tab-{listing.kind}"):
+                    yield WindowTable(listing.columns, 2 if listing.kind != "active" else None,
+                                      id=f"users-{listing.kind}")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        names = router_names(self.app.engine)  # type: ignore[attr-defined]
+        picker = self.query_one("#users-router", Select)
+        picker.set_options((name, name) for name in names)
+        if names:
+            picker.value = self.router if self.router in names else names[0]
+        else:
+            self.query_one("#users-reason", Static).update("No routers yet: add one with `wisp router add`.")
+
+    @property
+    def kind(self) -> str:
+        """The listing of the active tab."""
+        active = self.query_one(TabbedContent).active or "tab-hotspot"
+        return active.removeprefix("tab-")
+
+    def table(self, kind: str) -> WindowTable:
+        return self.query_one(f"#users-{kind}", WindowTable)
+
+    # ------------------------------------------------------------------------- choosing
+
+    @on(Select.Changed, "#users-router")
+    def _router_picked(self, event: Select.Changed) -> None:
+        if event.value is Select.BLANK:
+            return
+        self.router = str(event.value)
+        self.rows.clear()
+        for kind in LISTINGS:
+            self.table(kind).reset()
+        self._load(self.kind)
+        self.table(self.kind).focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_picked(self) -> None:
+        if self.router and self.kind not in self.rows:
+            self._load(self.kind)
+        else:
+            self._apply_filter(self.kind)
+
+    def action_reload(self) -> None:
+        """Read the current tab again from the router."""
+        if self.router:
+            self._load(self.kind)
+
+    def action_filter(self) -> None:
+        """Type to filter the rows."""
+        self.query_one("#users-filter", Input).focus()
+
+    def action_back(self) -> None:
+        """Back to the main screen."""
+        self.app.pop_screen()
+
+    # -------------------------------------------------------------------------- loading
+
+    def _load(self, kind: str) -> None:
+        self._loads += 1
+        self._current_load[kind] = self._loads
+        self._fresh[kind] = []
+        self.rows.setdefault(kind, [])
+        self.query_one("#users-reason", Static).update("")
+        self.query_one(LoadProgress).loading(str(self.router), LISTINGS[kind].title, 0)
+        self._stream(self._loads, str(self.router), kind)
+
+    @work(thread=True, exclusive=True, group="router-users", exit_on_error=False)
+    def _stream(self, load: int, router: str, kind: str) -> None:
+        worker = get_current_worker()
+        app = self.app
+        try:
+            with open_router(app.engine, router, app.settings.routers) as client:  # type: ignore[attr-defined]
+                for batch in stream_rows(client, LISTINGS[kind]):
+                    if worker.is_cancelled:
+                        return
+                    self.post_message(self.UsersFetched(load, kind, batch))
+        except RouterError as error:
+            self.post_message(self.RouterRefused(load, kind, str(error)))
+            return
+        self.post_message(self.UsersLoaded(load, kind))
+
+    def _is_current(self, load: int, kind: str) -> bool:
+        return self._current_load.get(kind) == load
+
+    @on(UsersFetched)
+    def _fetched(self, message: UsersFetched) -> None:
+        if not self._is_current(message.load, message.kind):
+            return
+        fresh = self._fresh[message.kind]
+        fresh.extend(message.rows)
+        table = self.table(message.kind)
+        if not self.rows[message.kind]:
+            text = self.query_one("#users-filter", Input).value
+            table.append([row for row in message.rows if matches(row, text)])
+        self.query_one(LoadProgress).loading(str(self.router), LISTINGS[message.kind].title,
+                                             len(fresh))
+
+    @on(UsersLoaded)
+    def _loaded(self, message: UsersLoaded) -> None:
+        if not self._is_current(message.load, message.kind):
+            return
+        self.rows[message.kind] = self._fresh.pop(message.kind, [])
+        self._apply_filter(message.kind)
+
+    @on(RouterRefused)
+    def _refused(self, message: RouterRefused) -> None:
+        if not self._is_current(message.load, message.kind):
+            return
+        self.rows.pop(message.kind, None)
+        self.query_one(LoadProgress).refused(str(self.router))
+        self.query_one("#users-reason", Static).update(message.reason)
+
+    # --------------------------------------------------------------------------- filter
+
+    @on(Input.Changed, "#users-filter")
+    def _typed(self) -> None:
+        self._apply_filter(self.kind)
+
+    @on(Input.Submitted, "#users-filter")
+    def _kept(self) -> None:
+        self.table(self.kind).focus()
+
+    def _source(self, kind: str) -> list[Row] | None:
+        """The rows to filter: the complete listing, or what has arrived of a first load."""
+        loading = kind in self._fresh
+        if loading and not self.rows.get(kind):
+            return self._fresh[kind]
+        return self.rows.get(kind)
+
+    def _apply_filter(self, kind: str) -> None:
+        rows = self._source(kind)
+        if rows is None:
+            return
+        text = self.query_one("#users-filter", Input).value
+        shown = [row for row in rows if matches(row, text)]
+        self.table(kind).show(Window(shown, len(shown)))
+        if kind not in self._fresh:
+            self.query_one(LoadProgress).loaded(str(self.router), LISTINGS[kind].title,
+                                                len(rows), len(shown))

@@ -1,0 +1,1 @@
+"""Widgets of the main screen: the three panes and the status bar."""

@@ -1,0 +1,100 @@
+"""A pane of the main screen: a title line, a window table and a filter line shown on `/`."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Label
+
+from console.queries.window import Row, Window
+from console.widgets.window_table import WindowTable
+
+
+class Pane(Vertical, can_focus=False):
+    """A titled, filterable table of one database window. Subclasses name the columns."""
+
+    TITLE = ""
+    NUMBER = 0
+    KIND = ""
+    """What a row is ("package", "subscription", "job"): picks the details view."""
+    COLUMNS: tuple[tuple[str, int | None], ...] = ()
+    STATUS_COLUMN: int | None = None
+    BINDINGS = [
+        Binding("escape", "close_filter", "Clear filter", show=False, id="clear_filter"),
+    ]
+
+    class FilterChanged(Message):
+        """The operator changed the pane's filter text."""
+
+        def __init__(self, pane: Pane, text: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.text = text
+
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(classes="pane", **kwargs)
+        self.filter_text = ""
+        self._total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), classes="pane-title")
+        yield WindowTable(self.COLUMNS, self.STATUS_COLUMN, id=f"{self.KIND}-table")
+        yield Input(placeholder=f"filter {self.TITLE.lower()} (enter: keep, esc: clear)",
+                    classes="pane-filter")
+
+    @property
+    def table(self) -> WindowTable:
+        return self.query_one(WindowTable)
+
+    @property
+    def selected(self) -> Row | None:
+        """The row under the cursor."""
+        return self.table.selected_row
+
+    def show(self, window: Window) -> None:
+        """Show a fresh window of rows (a refresh tick)."""
+        self.table.show(window)
+        self._total = window.total
+        self.query_one(".pane-title", Label).update(self._title())
+
+    def _title(self) -> str:
+        shown = self.table.row_count if self.is_mounted and self.children else 0
+        count = f"{self._total:,}" if shown >= self._total else f"{shown:,} of {self._total:,}"
+        where = f"  filter: {self.filter_text}" if self.filter_text else ""
+        return f"{self.NUMBER} {self.TITLE} ({count}){where}"
+
+    def open_filter(self) -> None:
+        """Show the filter line and put the cursor in it."""
+        field = self.query_one(".pane-filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_close_filter(self) -> None:
+        """Clear the filter and go back to the table."""
+        field = self.query_one(".pane-filter", Input)
+        if self.filter_text or field.display:
+            field.value = ""
+            field.display = False
+            self._set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed, ".pane-filter")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._set_filter(event.value.strip())
+
+    @on(Input.Submitted, ".pane-filter")
+    def _kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = self.query_one(".pane-filter", Input)
+        field.display = bool(self.filter_text)
+        self.table.focus()
+
+    def _set_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self.query_one(".pane-title", Label).update(self._title())
+            self.post_message(self.FilterChanged(self, text))

@@ -1,0 +1,1 @@
+"""Widgets of the router users screen."""
