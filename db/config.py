@@ -65,6 +65,8 @@ class SchedulerSettings:
     """Seconds between sweeps for jobs whose worker died."""
     health_interval: float = 30.0
     """Seconds between router health checks."""
+    drift_interval: float = 0.0
+    """Seconds between read-only drift checks of each router (0 turns them off)."""
     expiry_action: str = "deactivate"
     """What expiry does to a router account: "deactivate" (disable, kick, drop cookie) or "remove"."""
     worker_name: str = ""
@@ -254,6 +256,8 @@ def _check(settings: Settings, where: str) -> None:
     for key in ("drain_interval", "expiry_interval", "reaper_interval", "health_interval"):
         if getattr(settings.scheduler, key) <= 0:
             raise ConfigError(f"{where}: scheduler.{key} must be above 0 seconds.")
+    if settings.scheduler.drift_interval < 0:
+        raise ConfigError(f"{where}: scheduler.drift_interval must be 0 (off) or more seconds.")
     try:
         ZoneInfo(settings.console.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -67,6 +67,8 @@ class Router(SQLModel, table=True):
     identity: str | None = Field(default=None, max_length=128)
     version: str | None = Field(default=None, max_length=64)
     uptime: str | None = Field(default=None, max_length=64)
+    drift_summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    drift_checked_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 
@@ -99,6 +101,7 @@ class Package(SQLModel, table=True):
     hotspot_plan_type: str = Field(default="unlimited", max_length=16)
     hotspot_data_limit: int | None = Field(default=None, sa_type=BigInteger)
     hotspot_device_limit: int | None = None
+    imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 
@@ -115,6 +118,7 @@ class Client(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=128)
     account_type: str = Field(default="personal", max_length=16)
     status: str = Field(default="active", max_length=16)
+    imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 
@@ -151,6 +155,7 @@ class Subscription(SQLModel, table=True):
     start_date: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_on: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(default="active", max_length=16)
+    imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 
@@ -187,6 +192,7 @@ class RouterProvisioning(SQLModel, table=True):
     locked_at: datetime | None = _when()
     locked_by: str | None = Field(default=None, max_length=128)
     completed_at: datetime | None = _when()
+    imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 
