@@ -21,6 +21,7 @@ from librouteros.exceptions import LibRouterosError
 from db import catalog
 from db.config import RouterSettings
 from db.models import Router
+from db.secrets import SecretError
 from scheduler import tls
 from scheduler.classify import Endpoint, RouterError, RouterTrap, command_error, connect_error
 
@@ -182,13 +183,22 @@ class RouterClient:
 
 
 def endpoint_of(router: Router) -> Endpoint:
-    """The endpoint of a stored router, its password decrypted (or read from the environment)."""
+    """The endpoint of a stored router, its password decrypted (or read from the environment).
+
+    A password that cannot be read is the router's login problem, reported as such.
+    """
+    try:
+        password = catalog.router_password(router)
+    except SecretError as error:
+        raise RouterError(
+            f"router {router.name}: {error}", kind="auth", router=router.name, connecting=True
+        ) from None
     return Endpoint(
         name=router.name,
         host=router.host,
         port=router.port,
         username=router.username,
-        password=catalog.router_password(router),
+        password=password,
         use_tls=router.use_tls,
         tls_verify=router.tls_verify,
         tls_fingerprint=router.tls_fingerprint,

@@ -1,0 +1,270 @@
+"""The queue drain: claim a router's due jobs, converge them on the router, record the outcomes.
+
+Each router is drained by its own task (serial per router in this process, concurrent across
+routers), so a slow or dead router never holds up the others. A router that cannot be reached or
+refuses the login hands its jobs back without spending their attempts and shows why in its health.
+Claims are atomic in the database (db.queue), so any number of drainers can share one queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db import queue
+from db.config import Settings
+from db.models import Router, RouterProvisioning
+from db.types import utcnow
+from scheduler import actions
+from scheduler.events import DrainFinished, DrainReport, EventSink, emit
+from scheduler.health import Observation, health_of, record_health
+from scheduler.lanes import LANES, Connections
+from scheduler.outcomes import Batch, Outcome, record
+from scheduler.plan import Work, plan
+from scheduler.profiles import ProfileCache
+from scheduler.routeros import RouterClient, RouterError
+
+logger = logging.getLogger("wisp.engine")
+
+ROUTER_TASKS = 32
+"""Routers drained at the same time by one process."""
+PAUSE_CAP_SECONDS = 60.0
+"""Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
+
+
+def default_worker() -> str:
+    """host:pid, the name this process claims jobs under unless configured."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Drainer:
+    """Drains the provisioning queue of every router, one task per router."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        worker: str | None = None,
+        sink: EventSink | None = None,
+        lanes: int = LANES,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.worker = worker or settings.scheduler.worker_name or default_worker()
+        self.sink = sink
+        self.profiles = ProfileCache()
+        self._connections = Connections(settings.routers, lanes)
+        self._pool = ThreadPoolExecutor(ROUTER_TASKS, thread_name_prefix="drain")
+        self._busy: dict[int, bool] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._holding = threading.Event()
+        self._health: dict[int, str] = {}
+        self._pauses: dict[int, int] = {}
+
+    def due_routers(self) -> list[int]:
+        """Active routers that have jobs due now."""
+        P = RouterProvisioning
+        query = (
+            select(P.router_id)
+            .join(Router, Router.id == P.router_id)  # type: ignore[arg-type]
+            .where(P.status == "pending", P.next_attempt_at <= utcnow(), Router.status == "active")  # type: ignore[arg-type]
+            .distinct()
+        )
+        with Session(self.engine) as session:
+            return sorted(session.scalars(query))
+
+    def dispatch(self) -> list[Future[DrainReport]]:
+        """Start a task for each router with due jobs that has none running; returns at once."""
+        if self._stopping.is_set() or self._holding.is_set():
+            return []
+        started = []
+        for router_id in self.due_routers():
+            with self._lock:
+                if router_id in self._busy:
+                    self._busy[router_id] = True  # the running task goes round once more
+                    continue
+                self._busy[router_id] = False
+            try:
+                started.append(self._pool.submit(self._router_task, router_id))
+            except RuntimeError:  # the pool closed: this process is stopping
+                with self._lock:
+                    self._busy.pop(router_id, None)
+                break
+        return started
+
+    def drain_once(self) -> DrainReport:
+        """Drain everything due now, wait for it, and report (used by `wisp run --once` and tests)."""
+        total = DrainReport()
+        while not self._stopping.is_set():
+            futures = self.dispatch()
+            if not futures:
+                break
+            rounds = DrainReport()
+            for future in futures:
+                rounds.add(future.result())
+            total.add(rounds)
+            if rounds.handled == 0:
+                break
+        emit(self.sink, DrainFinished(total))
+        return total
+
+    def hold(self) -> None:
+        """Pause: take no new batches (the batch in hand is finished)."""
+        self._holding.set()
+
+    def release_hold(self) -> None:
+        """Resume taking batches."""
+        self._holding.clear()
+
+    def stop(self, wait: bool = True) -> None:
+        """Finish the job each session is on, hand the rest back, close the sessions."""
+        self._stopping.set()
+        self._pool.shutdown(wait=wait)
+        if wait:
+            self._connections.close()
+
+    def _router_task(self, router_id: int) -> DrainReport:
+        report = DrainReport()
+        try:
+            report = self._drain_router(router_id)
+        except Exception:
+            logger.exception("the drain of router %s stopped on an unexpected error", router_id)
+        finally:
+            with self._lock:
+                again = self._busy.pop(router_id, False)
+        if again and not self._stopping.is_set():
+            self.dispatch()
+        return report
+
+    def _drain_router(self, router_id: int) -> DrainReport:
+        report = DrainReport()
+        name = str(router_id)
+        while not (self._stopping.is_set() or self._holding.is_set()):
+            jobs = queue.claim(
+                self.engine, worker=self.worker, limit=self.settings.queue.batch_size, router_id=router_id
+            )
+            if not jobs:
+                break
+            with Session(self.engine) as session:
+                router = session.get(Router, router_id)
+            assert router is not None, "a claimed job's router is gone"
+            name = router.name
+            batch = self._drain_batch(router, jobs)
+            report.add(batch)
+            if batch.paused_routers:
+                break
+        if report.handled:
+            emit(self.sink, DrainFinished(report, name))
+        return report
+
+    def _drain_batch(self, router: Router, jobs: list[queue.Job]) -> DrainReport:
+        works = plan(self.engine, jobs)
+        try:
+            lanes = self._connections.lanes(router)
+            lanes.first.connect()
+        except RouterError as error:
+            return self._finish(router, [Outcome(w, "held") for w in works], error)
+        away: list[RouterError] = []
+        outcomes = lanes.run(works, partial(self._converge_all, router.id or 0, away))
+        return self._finish(router, outcomes, away[0] if away else None)
+
+    def _finish(self, router: Router, outcomes: list[Outcome], error: RouterError | None) -> DrainReport:
+        router_id = router.id or 0
+        reached = error is None and any(o.status != "held" for o in outcomes)
+        if error is not None:
+            self._pauses[router_id] = self._pauses.get(router_id, 0) + 1
+            self.profiles.forget(router_id)
+        elif reached:
+            self._pauses.pop(router_id, None)
+        if error is not None or reached:
+            self._note_health(router, error)
+        batch = Batch(router.name, self.worker, self._pause_seconds(router_id, error), str(error) if error else None)
+        return record(self.engine, self.settings.queue, batch, outcomes, self.sink)
+
+    def _pause_seconds(self, router_id: int, error: RouterError | None) -> float:
+        if error is None:
+            return 0.0
+        queue_settings = self.settings.queue
+        delay = queue_settings.backoff_base * 2 ** (self._pauses.get(router_id, 1) - 1)
+        return min(delay, queue_settings.backoff_max, PAUSE_CAP_SECONDS)
+
+    def _note_health(self, router: Router, error: RouterError | None) -> None:
+        health = health_of(error)
+        if self._health.get(router.id or 0) == health and error is None:
+            return
+        self._health[router.id or 0] = health
+        record_health(self.engine, Observation(router.id or 0, router.name, error=error), self.sink)
+
+    def _converge_all(
+        self, router_id: int, away: list[RouterError], client: RouterClient, works: list[Work]
+    ) -> list[Outcome]:
+        """One lane's share of a batch, in order; once the router is away the rest is held."""
+        outcomes: list[Outcome] = []
+        held: RouterError | None = None
+        for work in works:
+            if held is not None or self._stopping.is_set():
+                outcomes.append(Outcome(work, "held", str(held) if held else None))
+                continue
+            outcome, held = self._converge(router_id, client, work)
+            outcomes.append(outcome)
+            if held is not None:
+                away.append(held)  # list.append is atomic; lanes of one batch share the list
+        return outcomes
+
+    def _converge(self, router_id: int, client: RouterClient, work: Work) -> tuple[Outcome, RouterError | None]:
+        """One job; a lost session gets one fresh try before the router is taken as away."""
+        if work.problem is not None:
+            return Outcome(work, "error", str(work.problem)), None
+        try:
+            self._apply(router_id, client, work)
+            return Outcome(work, "done"), None
+        except RouterError as error:
+            if error.kind == "trap":
+                return Outcome(work, "error", str(error)), None
+        except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
+            logger.exception("job %s failed on an unexpected error", work.job.id)
+            return Outcome(work, "error", f"unexpected error: {type(error).__name__}: {error}"), None
+        return self._retry(router_id, client, work)
+
+    def _retry(self, router_id: int, client: RouterClient, work: Work) -> tuple[Outcome, RouterError | None]:
+        try:
+            client.connect()
+            self._apply(router_id, client, work)
+            return Outcome(work, "done"), None
+        except RouterError as error:
+            if error.pauses_router:
+                return Outcome(work, "held", str(error)), error
+            return Outcome(work, "error", str(error)), None
+
+    def _apply(self, router_id: int, client: RouterClient, work: Work) -> None:
+        job = work.job
+        if job.action == "deactivate":
+            actions.deactivate(client, job.service_type, job.router_username)
+        elif job.action == "remove":
+            actions.remove(client, job.service_type, job.router_username)
+        else:
+            self._activate(router_id, client, work)
+
+    def _activate(self, router_id: int, client: RouterClient, work: Work) -> None:
+        assert work.profile is not None and work.account is not None, "planned activation"
+        self.profiles.ensure(router_id, client, work.profile)
+        try:
+            actions.activate(client, work.account)
+        except RouterError as error:
+            if error.kind != "trap" or "profile" not in str(error):
+                raise
+            # The profile went missing on the router since it was ensured: ensure it again once.
+            self.profiles.forget(router_id, work.profile)
+            self.profiles.ensure(router_id, client, work.profile)
+            actions.activate(client, work.account)
+

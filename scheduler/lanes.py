@@ -1,0 +1,83 @@
+"""Several sessions per router, so independent accounts overlap their round trips.
+
+A router far away (a radio or 3G link) costs a round trip per command; one session does one command
+at a time. Each claimed batch holds distinct accounts (one row per account), so they are dealt out
+over a few sessions ("lanes") and each account's commands still run in order on one of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from db.config import RouterSettings
+from db.models import Router
+from scheduler.classify import Endpoint
+from scheduler.routeros import RouterClient, endpoint_of
+
+LANES = 16
+"""Sessions opened per router at most (RouterOS 7 allows 20 API sessions by default)."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class RouterLanes:
+    """The sessions of one router and the threads that drive them."""
+
+    def __init__(self, endpoint: Endpoint, settings: RouterSettings, size: int) -> None:
+        self.endpoint = endpoint
+        self.clients = [RouterClient(endpoint, settings) for _ in range(size)]
+        self._pool = ThreadPoolExecutor(max(1, size - 1), thread_name_prefix=f"lane-{endpoint.name}")
+
+    @property
+    def first(self) -> RouterClient:
+        """The session used for checks before a batch is dealt out."""
+        return self.clients[0]
+
+    def run(self, items: Sequence[T], work: Callable[[RouterClient, list[T]], list[R]]) -> list[R]:
+        """Deal `items` over the lanes (round robin) and run `work` on each; results in lane order."""
+        count = max(1, min(len(self.clients), len(items)))
+        chunks = [list(items[i::count]) for i in range(count)]
+        futures = [self._pool.submit(work, self.clients[i], chunks[i]) for i in range(1, count)]
+        results = work(self.clients[0], chunks[0])
+        for future in futures:
+            results.extend(future.result())
+        return results
+
+    def close(self) -> None:
+        """Close every session and stop the lane threads."""
+        self._pool.shutdown(wait=True)
+        for client in self.clients:
+            client.close()
+
+
+class Connections:
+    """The lanes of every router this process talks to, rebuilt when a router's record changes."""
+
+    def __init__(self, settings: RouterSettings, lanes: int = LANES) -> None:
+        self._settings = settings
+        self._size = lanes
+        self._by_router: dict[int, RouterLanes] = {}
+        self._lock = threading.Lock()
+
+    def lanes(self, router: Router) -> RouterLanes:
+        """The lanes of a stored router (new sessions if its address or credentials changed)."""
+        endpoint = endpoint_of(router)
+        with self._lock:
+            current = self._by_router.get(router.id or 0)
+            if current is not None and current.endpoint == endpoint:
+                return current
+            self._by_router[router.id or 0] = RouterLanes(endpoint, self._settings, self._size)
+        if current is not None:
+            current.close()
+        return self._by_router[router.id or 0]
+
+    def close(self) -> None:
+        """Close the sessions of every router."""
+        with self._lock:
+            lanes, self._by_router = list(self._by_router.values()), {}
+        for router_lanes in lanes:
+            router_lanes.close()

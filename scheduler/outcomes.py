@@ -1,0 +1,125 @@
+"""Writing a batch's results to the queue in one transaction, with a LogService entry per job.
+
+done → completed (a newer desired state sends it back to pending, see db.queue); error → one attempt
+spent, retried with backoff or failed for good; held → handed back without spending an attempt (its
+router is away, or this process is stopping). Events go out only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db import logs, queue
+from db.config import QueueSettings
+from db.engine import immediate, session_scope
+from db.secrets import mask
+from db.types import utcnow
+from scheduler.events import DrainReport, EventSink, JobCompleted, JobFailed, emit
+from scheduler.plan import Work
+
+PAST = {"activate": "activated", "deactivate": "deactivated", "remove": "removed"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one job ended on the router: status done, error or held."""
+
+    work: Work
+    status: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Who wrote the batch and how long held jobs wait."""
+
+    router: str
+    worker: str
+    hold_seconds: float = 0.0
+    hold_error: str | None = None
+
+
+def record(
+    engine: Engine, settings: QueueSettings, batch: Batch, outcomes: Sequence[Outcome], sink: EventSink | None
+) -> DrainReport:
+    """Store every outcome in one transaction; report the counts and send the events."""
+    report, events = DrainReport(), []
+    now = utcnow()
+    with session_scope(immediate(engine)) as session:
+        for outcome in outcomes:
+            if outcome.status == "done":
+                events += _complete(session, batch, outcome, now, report)
+            elif outcome.status == "error":
+                events += _fail(session, settings, batch, outcome, now, report)
+        _hold(session, batch, [o for o in outcomes if o.status == "held"], now, report)
+    for event in events:
+        emit(sink, event)
+    return report
+
+
+def _complete(session: Session, batch: Batch, outcome: Outcome, now: datetime, report: DrainReport) -> list[object]:
+    job = outcome.work.job
+    if not queue.complete(session, job, worker=batch.worker, now=now):
+        return []  # the lease was lost (reaped); whoever holds the row now reports it
+    report.completed += 1
+    logs.info(
+        session,
+        "Router",
+        f"{job.router_username} {PAST[job.action]} on router {batch.router} (job {job.id}).",
+        {"job_id": job.id, "action": job.action, "router": batch.router, "service": job.service_type},
+        client_id=job.client_id,
+        provisioning_id=job.id,
+    )
+    return [JobCompleted(job.id, batch.router, job.router_username, job.service_type, job.action)]
+
+
+def _fail(
+    session: Session, settings: QueueSettings, batch: Batch, outcome: Outcome, now: datetime, report: DrainReport
+) -> list[object]:
+    job = outcome.work.job
+    error = mask(outcome.error or "unknown error")
+    status = queue.fail(
+        session,
+        job,
+        error,
+        worker=batch.worker,
+        max_attempts=settings.max_attempts,
+        backoff_base=settings.backoff_base,
+        backoff_max=settings.backoff_max,
+        now=now,
+    )
+    if status == "lost":
+        return []
+    final = status == "failed"
+    report.failed += final
+    report.retried += not final
+    attempts = job.attempts + 1
+    verdict = "failed for good" if final else f"will be retried (attempt {attempts} of {settings.max_attempts})"
+    (logs.error if final else logs.warning)(
+        session,
+        "Router",
+        f"{job.action.capitalize()} of {job.router_username} on router {batch.router} (job {job.id}) "
+        f"{verdict}: {error}",
+        {"job_id": job.id, "action": job.action, "router": batch.router, "attempts": attempts},
+        client_id=job.client_id,
+        provisioning_id=job.id,
+    )
+    return [JobFailed(job.id, batch.router, job.router_username, job.action, error, attempts, final)]
+
+
+def _hold(session: Session, batch: Batch, held: list[Outcome], now: datetime, report: DrainReport) -> None:
+    if not held:
+        return
+    jobs = [outcome.work.job for outcome in held]
+    error = mask(batch.hold_error) if batch.hold_error else None
+    count = queue.release(
+        session, jobs, worker=batch.worker, error=error, retry_at=now + timedelta(seconds=batch.hold_seconds)
+    )
+    report.paused += count
+    if error:
+        report.paused_routers.add(batch.router)

@@ -1,0 +1,88 @@
+"""From claimed jobs to router work: the profile and the account spec each job has to converge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db import secrets
+from db.catalog import package_shape
+from db.errors import UserError
+from db.models import Package
+from db.queue import Job
+from db.shaping import build_rate_limit
+from scheduler.actions import AccountSpec, ProfileSpec, owner_tag
+
+
+class PlanError(UserError):
+    """A job cannot be turned into router work (its package is gone, its password unreadable)."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One claimed job and what it means on the router; `problem` when it cannot be planned."""
+
+    job: Job
+    account: AccountSpec | None = None
+    profile: ProfileSpec | None = None
+    problem: PlanError | None = None
+
+
+def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
+    """Work for each job, reading the packages of the batch in one query."""
+    package_ids = {job.package_id for job in jobs if job.package_id is not None}
+    with Session(engine) as session:
+        packages = {
+            p.id: p
+            for p in session.scalars(select(Package).where(Package.id.in_(package_ids)))  # type: ignore[union-attr]
+        } if package_ids else {}
+    return [plan_job(job, packages) for job in jobs]
+
+
+def plan_job(job: Job, packages: dict[int | None, Package]) -> Work:
+    """The work of one job; a job that cannot be planned carries its problem instead."""
+    if job.action != "activate":
+        return Work(job)
+    try:
+        profile = profile_for(job, packages.get(job.package_id))
+        return Work(job, account_for(job, profile, packages.get(job.package_id)), profile)
+    except PlanError as problem:
+        return Work(job, problem=problem)
+
+
+def profile_for(job: Job, package: Package | None) -> ProfileSpec:
+    """The profile an activation needs, from its package's current shaping."""
+    if package is None:
+        raise PlanError(
+            f"job {job.id} ({job.router_username}) has no package to take its profile from; "
+            "activate the client again on a package."
+        )
+    return ProfileSpec(
+        service=job.service_type,
+        name=package.router_profile,
+        rate_limit=build_rate_limit(package_shape(package)),
+        shared_users=package.hotspot_device_limit if job.service_type == "hotspot" else None,
+    )
+
+
+def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> AccountSpec:
+    """The desired account: its password decrypted here, only for the router."""
+    password = None
+    if job.router_password:
+        try:
+            password = secrets.decrypt(job.router_password)
+        except secrets.SecretError as error:
+            raise PlanError(f"job {job.id} ({job.router_username}): {error}") from None
+    data_limit = package.hotspot_data_limit if package and package.hotspot_plan_type == "data" else None
+    return AccountSpec(
+        service=job.service_type,
+        username=job.router_username,
+        profile=profile.name,
+        tag=owner_tag(job.id),
+        password=password,
+        limit_bytes_total=data_limit,
+    )

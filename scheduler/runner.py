@@ -1,0 +1,97 @@
+"""The headless runner (`wisp run`): the provisioning service under systemd, no Textual.
+
+One log line per job outcome and per router health change. SIGTERM and SIGINT stop it gracefully:
+the job each session is on finishes, the rest of its claims go back to pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from sqlalchemy.engine import Engine
+
+from db.config import Settings
+from scheduler.events import DrainReport, JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.service import ProvisioningService
+
+logger = logging.getLogger("wisp.run")
+
+
+def describe(event: object) -> str | None:
+    """The log line of an event, or None for events that get no line."""
+    if isinstance(event, JobCompleted):
+        return f"job {event.job_id} completed: {event.username} {event.action} on {event.router}"
+    if isinstance(event, JobFailed):
+        verdict = "failed for good" if event.final else "failed, will retry"
+        return f"job {event.job_id} {verdict} (attempt {event.attempts}): {event.username} {event.action} on {event.router}: {event.error}"
+    if isinstance(event, RouterHealthChanged):
+        why = f": {event.error}" if event.error else ""
+        return f"router {event.router} is {event.health} (was {event.previous}){why}"
+    return None
+
+
+def log_event(event: object) -> None:
+    """Log an engine event as one line (warnings for failures and routers going away)."""
+    line = describe(event)
+    if line is None:
+        return
+    bad = isinstance(event, JobFailed) or (isinstance(event, RouterHealthChanged) and event.health != "up")
+    logger.log(logging.WARNING if bad else logging.INFO, line)
+
+
+def summary(report: DrainReport) -> str:
+    """One line for the end of `wisp run --once`."""
+    text = (
+        f"drained: {report.completed} completed, {report.failed} failed, "
+        f"{report.retried} to retry, {report.paused} held"
+    )
+    if report.paused_routers:
+        text += f" (router{'s' if len(report.paused_routers) > 1 else ''} away: {', '.join(sorted(report.paused_routers))})"
+    return text
+
+
+def quiet_duplicate_logs() -> None:
+    """Job and health entries of the LogService would repeat the runner's own lines on stderr."""
+    logger.setLevel(logging.INFO)
+    logging.getLogger("wisp.router").setLevel(logging.CRITICAL)
+
+
+def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:
+    """Reap dead leases, sweep expiries, drain what is due; 1 if any job ended failed, else 0."""
+    quiet_duplicate_logs()
+    service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
+    try:
+        service.reap()
+        service.sweep_expiry()
+        report = service.drain_once()
+    finally:
+        service.shutdown(wait=True)
+    logger.info(summary(report))
+    return 1 if report.failed else 0
+
+
+def run_forever(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:
+    """Run until SIGTERM or SIGINT, then stop gracefully; returns 0."""
+    quiet_duplicate_logs()
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        logger.info("stopping on %s", signal.Signals(number).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
+    try:
+        service.start()
+        logger.info("provisioning engine running as %s", service.worker)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    logger.info("stopped; no job left claimed by %s", service.worker)
+    return 0

@@ -1,0 +1,153 @@
+"""The provisioning service: APScheduler 3.11 as a per-process timer over the queue (never the queue).
+
+Four jobs with explicit ids, `max_instances=1` and `coalesce=True`: drain (every drain_interval, and
+at once on `wake()`), expiry (subscriptions past their end → deactivate), reaper (leases of crashed
+workers back to pending) and health (/system/resource of every router). The same object runs
+embedded in the console and headless in `wisp run`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import Engine
+
+from db import queue
+from db.config import Settings
+from db.engine import session_scope
+from db.expiry import expire_due
+from db.types import utcnow
+from scheduler.drain import Drainer
+from scheduler.events import DrainReport
+from scheduler.health import HealthChecker
+from scheduler.lanes import LANES
+
+logger = logging.getLogger("wisp.engine")
+
+__all__ = ["DrainReport", "ProvisioningService"]
+
+
+class ProvisioningService:
+    """Drains the queue to the routers, sweeps expiries, reaps dead leases, watches router health."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        worker: str | None = None,
+        on_event: Callable[[object], None] | None = None,
+        lanes: int = LANES,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.on_event = on_event
+        self.drainer = Drainer(settings, engine, worker=worker, sink=on_event, lanes=lanes)
+        self.worker = self.drainer.worker
+        self.health = HealthChecker(engine, settings.routers, on_event)
+        self.last_drain: datetime | None = None
+        self._scheduler: BackgroundScheduler | None = None
+        self._paused = False
+
+    @property
+    def state(self) -> str:
+        """running, paused or off."""
+        if self._scheduler is None or not self._scheduler.running:
+            return "off"
+        return "paused" if self._paused else "running"
+
+    def start(self) -> None:
+        """Start the timers; the first drain, expiry sweep, reap and health probe run at once."""
+        if self._scheduler is not None:
+            return
+        scheduler = BackgroundScheduler(
+            timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+        )
+        timers = self.settings.scheduler
+        for job_id, function, seconds in (
+            ("drain", self._drain_tick, timers.drain_interval),
+            ("expiry", self.sweep_expiry, timers.expiry_interval),
+            ("reaper", self.reap, timers.reaper_interval),
+            ("health", self.check_health, timers.health_interval),
+        ):
+            scheduler.add_job(
+                _guarded(job_id, function), "interval", seconds=seconds, id=job_id, name=job_id,
+                next_run_time=datetime.now(UTC),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the timers and the drain; claimed jobs not yet on a router go back to pending."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=wait)
+            self._scheduler = None
+        self.drainer.stop(wait=wait)
+        self.health.close()
+
+    def pause(self) -> None:
+        """Stop taking jobs (the batch in hand is finished); timers keep their schedule."""
+        self._paused = True
+        self.drainer.hold()
+        if self._scheduler is not None:
+            self._scheduler.pause()
+
+    def resume(self) -> None:
+        """Take jobs again, starting with a drain now."""
+        self._paused = False
+        self.drainer.release_hold()
+        if self._scheduler is not None:
+            self._scheduler.resume()
+        self.wake()
+
+    def wake(self) -> None:
+        """Drain now (call after an enqueue in this process)."""
+        if self.state == "running" and self._scheduler is not None:
+            self._scheduler.modify_job("drain", next_run_time=datetime.now(UTC))
+
+    def drain_once(self) -> DrainReport:
+        """Drain everything due now and wait for it."""
+        report = self.drainer.drain_once()
+        self.last_drain = utcnow()
+        return report
+
+    def sweep_expiry(self) -> int:
+        """Queue the expiry action of subscriptions past their end; returns how many expired."""
+        action = self.settings.scheduler.expiry_action
+        expired = expire_due(self.engine, action=action, batch_size=self.settings.queue.batch_size)
+        if expired:
+            self.drainer.dispatch()
+        return expired
+
+    def reap(self) -> int:
+        """Return jobs whose worker died (lease expired) to pending; returns how many."""
+        with session_scope(self.engine) as session:
+            count = queue.reap(session, lease_seconds=self.settings.queue.lease_seconds)
+        if count:
+            logger.warning("%d job(s) of a stopped worker returned to the queue", count)
+            self.drainer.dispatch()
+        return count
+
+    def check_health(self) -> None:
+        """Probe every active router and record its health."""
+        self.health.check_all()
+
+    def _drain_tick(self) -> None:
+        self.drainer.dispatch()
+        self.last_drain = utcnow()
+
+
+def _guarded(name: str, function: Callable[[], object]) -> Callable[[], None]:
+    """A timer job that logs its failure and runs again next time (the database may be back)."""
+
+    def run() -> None:
+        try:
+            function()
+        except Exception:
+            logger.exception("the %s job failed; it runs again at its next time", name)
+
+    run.__name__ = name
+    return run
