@@ -65,6 +65,7 @@ class Drainer:
         self._connections = Connections(settings.routers, lanes)
         self._pool = ThreadPoolExecutor(ROUTER_TASKS, thread_name_prefix="drain")
         self._busy: dict[int, bool] = {}
+        self._tasks: dict[int, Future[DrainReport]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._holding = threading.Event()
@@ -95,18 +96,27 @@ class Drainer:
                     continue
                 self._busy[router_id] = False
             try:
-                started.append(self._pool.submit(self._router_task, router_id))
+                future = self._pool.submit(self._router_task, router_id)
             except RuntimeError:  # the pool closed: this process is stopping
                 with self._lock:
                     self._busy.pop(router_id, None)
                 break
+            with self._lock:
+                self._tasks[router_id] = future
+            started.append(future)
         return started
+
+    def running(self) -> list[Future[DrainReport]]:
+        """The router tasks still at work."""
+        with self._lock:
+            return [f for f in self._tasks.values() if not f.done()]
 
     def drain_once(self) -> DrainReport:
         """Drain everything due now, wait for it, and report (used by `wisp run --once` and tests)."""
         total = DrainReport()
         while not self._stopping.is_set():
             futures = self.dispatch()
+            futures += [f for f in self.running() if f not in futures]
             if not futures:
                 break
             rounds = DrainReport()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from db.config import RouterSettings
+from db.config import RouterSettings, Settings
 from scheduler.routeros import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 
@@ -35,3 +37,26 @@ def client(sim: SimRouter) -> Iterator[RouterClient]:
     settings = RouterSettings(connect_timeout=2.0, command_timeout=2.0)
     with RouterClient(endpoint(sim), settings) as router_client:
         yield router_client
+
+
+def engine_settings(url: str, **queue: object) -> Settings:
+    """Settings for a test engine: this database, quick retries, short router timeouts."""
+    settings = Settings()
+    settings.database.url = url
+    settings.queue.backoff_base = 0.2
+    settings.queue.backoff_max = 1.0
+    settings.routers.connect_timeout = 2.0
+    settings.routers.command_timeout = 2.0
+    for key, value in queue.items():
+        setattr(settings.queue, key, value)
+    return settings
+
+
+def write_config(path: Path, url: str, **sections: dict[str, object]) -> Path:
+    """A config.toml for a subprocess (wisp run) pointing at the test database."""
+    lines = ["[database]", f"url = {json.dumps(url)}"]
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

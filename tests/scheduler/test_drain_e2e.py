@@ -1,0 +1,254 @@
+"""End to end: activation in the database → drain → the account on a simulated router over TCP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.activation import ActivationService
+from db.models import Router, RouterProvisioning, Subscription, SystemLog
+from db.types import utcnow
+from scheduler.accounts import on_router, on_router_by_id
+from scheduler.events import JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.service import ProvisioningService
+from scheduler.sim import SimRouter
+from tests import factories
+from tests.scheduler.conftest import SIM_PASSWORD, engine_settings
+
+USERS = "/ip/hotspot/user"
+
+
+@pytest.fixture
+def events() -> list[object]:
+    return []
+
+
+def make_service(engine: Engine, events: list[object], **queue: object) -> ProvisioningService:
+    return ProvisioningService(engine_settings(str(engine.url), **queue), engine, worker="test", on_event=events.append)
+
+
+@pytest.fixture
+def service(engine: Engine, sim: SimRouter, events: list[object]) -> Iterator[ProvisioningService]:
+    factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+    provisioning = make_service(engine, events)
+    yield provisioning
+    provisioning.shutdown()
+
+
+@pytest.fixture
+def sqlite_service(sqlite_engine: Engine, sim: SimRouter, events: list[object]) -> Iterator[ProvisioningService]:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    provisioning = make_service(sqlite_engine, events)
+    yield provisioning
+    provisioning.shutdown()
+
+
+def job(engine: Engine, username: str = "jdoe") -> RouterProvisioning:
+    with Session(engine) as session:
+        return session.scalars(select(RouterProvisioning).where(RouterProvisioning.router_username == username)).one()
+
+
+def router_row(engine: Engine, name: str = "r1") -> Router:
+    with Session(engine) as session:
+        return session.scalars(select(Router).where(Router.name == name)).one()
+
+
+def named(sim: SimRouter, path: str, name: str) -> list[dict[str, str]]:
+    return [row for row in sim.rows(path) if row.get("name") == name]
+
+
+def test_activation_puts_the_hotspot_user_on_the_router_with_profile_and_rate_limit(
+    engine: Engine, service: ProvisioningService, sim: SimRouter, events: list[object]
+) -> None:
+    ActivationService(engine).activate("jdoe", "Home 10M", "QJK1")
+    report = service.drain_once()
+    assert report.completed == 1 and report.failed == 0
+    [user] = named(sim, USERS, "jdoe")
+    assert user["profile"] == "HOTSPOT_10M_PERSONAL" and user["disabled"] == "false"
+    assert user["comment"] == f"wisp-console:{job(engine).id}"
+    assert named(sim, "/ip/hotspot/user/profile", "HOTSPOT_10M_PERSONAL")[0]["rate-limit"] == "10M/10M"
+    row = job(engine)
+    assert (row.status, row.attempts, row.last_error) == ("completed", 0, None) and row.completed_at
+    assert any(isinstance(e, JobCompleted) and e.username == "jdoe" for e in events)
+    with Session(engine) as session:
+        assert session.scalars(
+            select(SystemLog).where(SystemLog.provisioning_id == row.id, SystemLog.message.contains("activated on router r1"))  # type: ignore[attr-defined]
+        ).first()
+
+
+def test_pppoe_activation_puts_a_pppoe_secret_on_the_router(
+    engine: Engine, service: ProvisioningService, sim: SimRouter
+) -> None:
+    ActivationService(engine).activate("jdoe", "Fibre 20M")
+    service.drain_once()
+    [secret] = named(sim, "/ppp/secret", "jdoe")
+    assert (secret["service"], secret["profile"], secret["disabled"]) == ("pppoe", "PPPOE_20M_10MUP_PERSONAL", "false")
+    assert named(sim, "/ppp/profile", secret["profile"])[0]["rate-limit"] == "10M/20M"
+
+
+def test_subscription_shows_whether_its_account_is_on_the_router(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService
+) -> None:
+    activation = ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    with Session(sqlite_engine) as session:
+        subscription = session.get(Subscription, activation.subscription_id)
+        assert subscription is not None and not on_router(session, subscription)
+    sqlite_service.drain_once()
+    with Session(sqlite_engine) as session:
+        assert on_router(session, session.get(Subscription, activation.subscription_id))  # type: ignore[arg-type]
+        assert on_router_by_id(session, [activation.subscription_id]) == {activation.subscription_id: True}
+
+
+def test_renewal_re_enables_an_account_disabled_on_the_router(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
+) -> None:
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    sqlite_service.drain_once()
+    sim.rows(USERS)
+    from scheduler.routeros import RouterClient
+    from tests.scheduler.conftest import endpoint
+
+    with RouterClient(endpoint(sim)) as hand:
+        hand.set(USERS, named(sim, USERS, "jdoe")[0][".id"], {"disabled": "yes"})
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    sqlite_service.drain_once()
+    [user] = named(sim, USERS, "jdoe")
+    assert user["disabled"] == "false"
+    assert sim.stats["/ip/hotspot/user/add"] == 1
+
+
+def test_expiry_disables_kicks_the_session_and_removes_the_cookie(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
+) -> None:
+    past = utcnow() - timedelta(days=31)
+    activation = ActivationService(sqlite_engine).activate("jdoe", "Home 10M", now=past)
+    sqlite_service.drain_once()
+    sim.sessions.login_hotspot("jdoe", mac_address="02:00:00:00:00:07")
+    assert sqlite_service.sweep_expiry() == 1
+    sqlite_service.drain_once()
+    assert named(sim, USERS, "jdoe")[0]["disabled"] == "true"
+    assert sim.rows("/ip/hotspot/active") == [] and sim.rows("/ip/hotspot/cookie") == []
+    with Session(sqlite_engine) as session:
+        subscription = session.get(Subscription, activation.subscription_id)
+        assert subscription is not None and subscription.status == "expired"
+        assert not on_router(session, subscription)
+
+
+def test_a_user_already_on_the_router_is_updated_not_duplicated(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
+) -> None:
+    from scheduler.routeros import RouterClient
+    from tests.scheduler.conftest import endpoint
+
+    with RouterClient(endpoint(sim)) as hand:
+        hand.add(USERS, {"name": "jdoe", "password": "old", "comment": "from the old billing"})
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    assert sqlite_service.drain_once().completed == 1
+    [user] = named(sim, USERS, "jdoe")
+    assert user["profile"] == "HOTSPOT_10M_PERSONAL" and user["comment"].startswith("wisp-console:")
+    assert sim.stats["/ip/hotspot/user/add"] == 1
+
+
+def test_a_trap_is_kept_verbatim_as_last_error_and_spends_one_attempt(
+    engine: Engine, service: ProvisioningService, sim: SimRouter, events: list[object]
+) -> None:
+    sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    report = service.drain_once()
+    assert report.retried == 1 and report.completed == 0
+    row = job(engine)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "not enough permissions (9)")
+    assert row.next_attempt_at > utcnow() - timedelta(seconds=1)
+    assert any(isinstance(e, JobFailed) and e.error == "not enough permissions (9)" for e in events)
+    assert router_row(engine).health == "up"
+
+
+def test_a_job_whose_attempts_are_spent_is_kept_failed_with_its_error(
+    sqlite_engine: Engine, sim: SimRouter, events: list[object]
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    service = make_service(sqlite_engine, events, max_attempts=1)
+    sim.faults.trap("/ip/hotspot/user/add", "failure: out of memory")
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    assert service.drain_once().failed == 1
+    service.shutdown()
+    row = job(sqlite_engine)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, "failure: out of memory")
+
+
+def test_a_router_down_pauses_its_jobs_without_spending_attempts_while_another_completes(
+    sqlite_engine: Engine, events: list[object]
+) -> None:
+    with SimRouter(password=SIM_PASSWORD) as near, SimRouter(password=SIM_PASSWORD) as far:
+        factories.setup(sqlite_engine, router_port=far.port, password=SIM_PASSWORD)
+        factories.router(sqlite_engine, "r2", port=near.port, password=SIM_PASSWORD)
+        factories.package(sqlite_engine, "Near 5M", router="r2", rate="5M")
+        factories.client(sqlite_engine, "amina")
+        service = make_service(sqlite_engine, events)
+        far.down()
+        ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+        ActivationService(sqlite_engine).activate("amina", "Near 5M")
+        report = service.drain_once()
+        assert report.completed == 1 and report.paused == 1 and report.paused_routers == {"r1"}
+        assert named(near, USERS, "amina")
+        held = job(sqlite_engine, "jdoe")
+        assert (held.status, held.attempts) == ("pending", 0) and "r1" in (held.last_error or "")
+        r1 = router_row(sqlite_engine)
+        assert r1.health == "down" and r1.health_since is not None and "refused the connection" in (r1.last_error or "")
+        assert any(isinstance(e, RouterHealthChanged) and e.router == "r1" and e.health == "down" for e in events)
+        for _ in range(3):
+            service.drain_once()  # still down: nothing spent
+        assert job(sqlite_engine, "jdoe").attempts == 0
+        far.up()
+        service.check_health()
+        assert router_row(sqlite_engine).health == "up"
+        assert service.drain_once().completed == 1
+        service.shutdown()
+        assert named(far, USERS, "jdoe")
+        done = job(sqlite_engine, "jdoe")
+        assert (done.status, done.attempts, done.last_error) == ("completed", 0, None)
+
+
+def test_a_wrong_router_password_is_reported_as_such(
+    engine: Engine, sim: SimRouter, events: list[object]
+) -> None:
+    factories.setup(engine, router_port=sim.port, password="not-the-password")
+    service = make_service(engine, events)
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    report = service.drain_once()
+    service.shutdown()
+    assert report.paused == 1 and report.failed == 0
+    r1 = router_row(engine)
+    assert r1.health == "auth_failed"
+    assert "refused the login of user admin" in (r1.last_error or "")
+    assert "not-the-password" not in (r1.last_error or "")
+    assert job(engine).attempts == 0 and job(engine).status == "pending"
+
+
+def test_health_probe_records_version_uptime_and_last_seen(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService
+) -> None:
+    sqlite_service.check_health()
+    r1 = router_row(sqlite_engine)
+    assert r1.health == "up" and r1.version and r1.version.startswith("7.18.2") and r1.uptime and r1.last_seen
+
+
+def test_a_renewal_queued_while_a_job_runs_is_not_lost(
+    sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
+) -> None:
+    from db import queue
+
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    [claimed] = queue.claim(sqlite_engine, worker="test", limit=1)
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")  # a newer revision meanwhile
+    with Session(sqlite_engine) as session:
+        assert queue.complete(session, claimed, worker="test")
+        session.commit()
+    assert job(sqlite_engine).status == "pending"
+    assert sqlite_service.drain_once().completed == 1
+    assert job(sqlite_engine).status == "completed"
