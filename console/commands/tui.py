@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from console.commands import common
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from db.config import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,13 +21,45 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="do not drain the queue from this console (a second operator on the same database)",
     )
     console.set_defaults(handler=run_console)
+    demo = commands.add_parser(
+        "demo",
+        help="try the console: a fresh database, simulated routers and sample data",
+        description="Everything runs in this process and is removed on exit.",
+    )
+    demo.set_defaults(handler=run_demo)
+
+
+def open_console(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
+    """Run the console until the operator quits, with the provisioning service embedded or not."""
+    from console.app import build_app
+
+    app = build_app(settings, engine)
+    service = None
+    if scheduler:
+        from scheduler.service import ProvisioningService
+
+        service = ProvisioningService(settings, engine, on_event=app.scheduler_event)
+        app.service = service
+        service.start()
+    try:
+        return int(app.run() or 0)
+    finally:
+        if service is not None:
+            service.shutdown(wait=True)
 
 
 def run_console(args: argparse.Namespace) -> int:
     """Open the console on the configured database."""
-    from console.app import build_app
+    return open_console(common.settings(args), common.engine(args), scheduler=not args.no_scheduler)
 
-    settings = common.settings(args)
-    engine = common.engine(args)
-    app = build_app(settings, engine)
-    return int(app.run() or 0)
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Open the console on a fresh demo: simulated routers, sample data, the scheduler embedded."""
+    from console.demo import start_demo
+
+    print("starting the demo: a fresh database and three simulated routers…")
+    demo = start_demo()
+    try:
+        return open_console(demo.settings, demo.engine, scheduler=True)
+    finally:
+        demo.close()

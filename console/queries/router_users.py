@@ -16,41 +16,42 @@ from sqlalchemy.orm import Session
 from console.queries.window import Row
 from db.config import RouterSettings
 from db.models import Router
-from scheduler.routeros import RouterClient, print_words
+from scheduler.routeros import RouterClient
+from scheduler.users import fetch_users
 
-BATCH = 500
+BATCH = 1000
 
 
 @dataclass(frozen=True)
 class Listing:
-    """One tab of the router users screen: the menus it reads and the columns it shows."""
+    """One tab of the router users screen: the listings it reads and the columns it shows."""
 
     kind: str
     title: str
-    menus: tuple[tuple[str, str], ...]
-    """(service label, menu path) pairs; active sessions read two menus."""
+    sources: tuple[tuple[str, str], ...]
+    """(service label, `fetch_users` kind) pairs; active sessions read two listings."""
     columns: tuple[tuple[str, int | None], ...]
-    props: tuple[str, ...]
 
 
 LISTINGS = {
     "hotspot": Listing(
-        "hotspot", "Hotspot users", (("hotspot", "/ip/hotspot/user"),),
+        "hotspot", "Hotspot users", (("hotspot", "hotspot"),),
         (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", None)),
-        ("name", "profile", "disabled", "uptime", "comment"),
     ),
     "pppoe": Listing(
-        "pppoe", "PPPoE secrets", (("pppoe", "/ppp/secret"),),
-        (("Name", 18), ("Profile", 24), ("Service", 8), ("Disabled", 8), ("Comment", None)),
-        ("name", "profile", "service", "disabled", "comment"),
+        "pppoe", "PPPoE secrets", (("pppoe", "pppoe"),),
+        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Last logged out", 20),
+         ("Comment", None)),
     ),
     "active": Listing(
-        "active", "Active sessions", (("hotspot", "/ip/hotspot/active"), ("pppoe", "/ppp/active")),
+        "active", "Active sessions", (("hotspot", "hotspot-active"), ("pppoe", "ppp-active")),
         (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", None)),
-        ("user", "address", "mac-address", "uptime"),
     ),
 }
-PPP_ACTIVE_PROPS = ("name", "address", "caller-id", "uptime")
+CELLS = {
+    "hotspot": ("name", "profile", "disabled", "uptime", "comment"),
+    "pppoe": ("name", "profile", "disabled", "last-logged-out", "comment"),
+}
 
 
 def router_names(engine: Engine) -> list[str]:
@@ -73,23 +74,16 @@ def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:
         mac = item.get("mac-address") or item.get("caller-id", "")
         cells = (user, service, item.get("address", ""), mac, item.get("uptime", ""))
     else:
-        cells = tuple(item.get(prop, "") for prop in listing.props)
+        cells = tuple(item.get(prop, "") for prop in CELLS[listing.kind])
     disabled = item.get("disabled") == "true"
     return Row(f"{service}:{item.get('.id', cells[0])}", cells, "cancelled" if disabled else "")
 
 
 def stream_rows(client: RouterClient, listing: Listing, batch: int = BATCH) -> Iterator[list[Row]]:
     """The listing's rows in batches, straight from the router (raises RouterError)."""
-    pending: list[Row] = []
-    for service, path in listing.menus:
-        props = PPP_ACTIVE_PROPS if path == "/ppp/active" else listing.props
-        for item in client.stream(f"{path}/print", *print_words(None, (".id", *props))):
-            pending.append(to_row(listing, service, item))
-            if len(pending) >= batch:
-                yield pending
-                pending = []
-    if pending:
-        yield pending
+    for service, kind in listing.sources:
+        for items in fetch_users(client, kind, batch=batch):
+            yield [to_row(listing, service, item) for item in items]
 
 
 def matches(row: Row, text: str) -> bool:

@@ -24,10 +24,10 @@ class ActivityChart(Static):
     def show(self, completed: list[int], failed: list[int]) -> None:
         """Draw the two series side by side with their totals."""
         text = Text.assemble(
-            ("hour ", "dim"),
+            ("1h ", "dim"),
             (bars(completed), "green"),
-            (f" {sum(completed)} done ", ""),
+            (f" {sum(completed)} ", ""),
             (bars(failed), "red"),
-            (f" {sum(failed)} failed", ""),
+            (f" {sum(failed)}", ""),
         )
         self.update(text)

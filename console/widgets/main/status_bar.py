@@ -38,6 +38,15 @@ def counts_text(counts: dict[str, int]) -> Text:
     )
 
 
+def short_reason(name: str, why: str) -> str:
+    """A router's reason without the 'router NAME (host:port)' it starts with, shortened."""
+    line = first_line(why, 200)
+    prefix = f"router {name} ("
+    if line.startswith(prefix) and ") " in line:
+        line = line.split(") ", 1)[1]
+    return first_line(line, 28)
+
+
 def routers_text(routers: list[RouterHealth]) -> Text:
     """Each router up or down, with why when it is not up."""
     text = Text("routers ", style="dim")
@@ -49,7 +58,7 @@ def routers_text(routers: list[RouterHealth]) -> Text:
         text.append(f"{router.name} ")
         text.append(router.health.replace("_", " "), style=HEALTH_STYLES.get(router.health, ""))
         if router.why:
-            text.append(f" ({first_line(router.why, 40)})", style="red")
+            text.append(f" ({short_reason(router.name, router.why)})", style="red")
     return text
 
 
