@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Iterable, Sequence
 
 from console.commands import common
@@ -55,6 +56,9 @@ def router_check(args: argparse.Namespace) -> int:
     from scheduler.health import Observation, record_health
     from scheduler.routeros import RouterClient, RouterError
 
+    if not args.verbose:
+        # The health entry's log line would repeat the one-line error below.
+        logging.getLogger("wisp.router").setLevel(logging.CRITICAL)
     with common.session_for(args) as session:
         router = catalog.get_router(session, args.name)
     engine = common.engine(args)

@@ -1,0 +1,174 @@
+"""The scheduler service, the headless runner and the CLI commands, driven for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.activation import ActivationService
+from db.models import RouterProvisioning
+from scheduler.events import JobCompleted
+from scheduler.routeros import RouterClient
+from scheduler.service import ProvisioningService
+from scheduler.sim import SimRouter
+from scheduler.users import fetch_users
+from tests import factories
+from tests.scheduler.conftest import SIM_PASSWORD, endpoint, engine_settings, write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def statuses(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.execute(select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status))
+        return {status: count for status, count in rows}
+
+
+def wisp(args: list[str], config: Path, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WISP_CONFIG": str(config)}
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, **kw,  # type: ignore[call-overload]
+    )
+
+
+def test_service_drains_at_once_when_woken_and_reports_its_state(sqlite_engine: Engine, sim: SimRouter) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    settings = engine_settings(str(sqlite_engine.url))
+    settings.scheduler.drain_interval = 3600  # only wake() can make it drain in time
+    events: list[object] = []
+    service = ProvisioningService(settings, sqlite_engine, on_event=events.append)
+    assert service.state == "off"
+    service.start()
+    try:
+        assert service.state == "running"
+        wait_for(lambda: service.last_drain is not None)
+        ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+        service.wake()
+        wait_for(lambda: any(isinstance(e, JobCompleted) for e in events), timeout=10)
+        service.pause()
+        assert service.state == "paused"
+        service.resume()
+        assert service.state == "running"
+    finally:
+        service.shutdown()
+    assert service.state == "off"
+
+
+def test_shutdown_leaves_no_claim_behind(sqlite_engine: Engine, sim: SimRouter) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    for n in range(150):
+        factories.client(sqlite_engine, f"c{n}")
+        ActivationService(sqlite_engine).activate(f"c{n}", "Home 10M")
+    sim.faults.latency = 0.02
+    service = ProvisioningService(engine_settings(str(sqlite_engine.url), batch_size=10), sqlite_engine)
+    service.start()
+    wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0)
+    service.shutdown()
+    left = statuses(sqlite_engine)
+    assert left.get("processing", 0) == 0 and left.get("completed", 0) < 150
+    assert left.get("completed", 0) + left.get("pending", 0) == 150
+
+
+def test_run_once_drains_and_exits_zero_then_one_when_a_job_failed(
+    sqlite_engine: Engine, sim: SimRouter, tmp_path: Path
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    factories.client(sqlite_engine, "amina")
+    config = write_config(tmp_path / "config.toml", str(sqlite_engine.url), queue={"max_attempts": 1})
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    done = wisp(["run", "--once"], config)
+    assert done.returncode == 0, done.stderr
+    assert "job 1 completed: jdoe activate on r1" in done.stderr
+    assert "router r1 is up" in done.stderr and "1 completed, 0 failed" in done.stderr
+    sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
+    ActivationService(sqlite_engine).activate("amina", "Home 10M")
+    failed = wisp(["run", "--once"], config)
+    assert failed.returncode == 1
+    assert "failed for good (attempt 1): amina activate on r1: not enough permissions (9)" in failed.stderr
+    assert SIM_PASSWORD not in failed.stderr + failed.stdout
+
+
+def test_run_stops_gracefully_on_sigterm(sqlite_engine: Engine, sim: SimRouter, tmp_path: Path) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    config = write_config(tmp_path / "config.toml", str(sqlite_engine.url), scheduler={"drain_interval": 0.2})
+    env = {**os.environ, "WISP_CONFIG": str(config)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+        wait_for(lambda: statuses(sqlite_engine).get("completed", 0) == 1)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "stopping on SIGTERM" in stderr and "job 1 completed" in stderr
+    assert statuses(sqlite_engine).get("processing", 0) == 0
+
+
+def test_router_check_reports_identity_or_the_classified_error(
+    sqlite_engine: Engine, sim: SimRouter, tmp_path: Path
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    factories.router(sqlite_engine, "wrong", port=sim.port, password="nope-nope")
+    config = write_config(tmp_path / "config.toml", str(sqlite_engine.url))
+    ok = wisp(["router", "check", "r1"], config)
+    assert ok.returncode == 0, ok.stderr
+    assert "r1" in ok.stdout and "identity MikroTik" in ok.stdout and "RouterOS 7.18.2" in ok.stdout
+    refused = wisp(["router", "check", "wrong"], config)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().count("\n") == 0
+    assert "refused the login of user admin: invalid user name or password (6)" in refused.stderr
+    assert "nope-nope" not in refused.stderr
+
+
+def test_users_lists_the_live_router_as_table_and_json(sqlite_engine: Engine, tmp_path: Path) -> None:
+    with SimRouter(password=SIM_PASSWORD, seed_users=30) as seeded:
+        factories.router(sqlite_engine, "r1", port=seeded.port, password=SIM_PASSWORD)
+        config = write_config(tmp_path / "config.toml", str(sqlite_engine.url))
+        table = wisp(["users", "r1", "--hotspot"], config)
+        assert table.returncode == 0, table.stderr
+        assert table.stdout.splitlines()[1].split()[:3] == ["NAME", "PROFILE", "DISABLED"]
+        listed = wisp(["users", "r1", "--json"], config)
+        rows = json.loads(listed.stdout)
+        hotspot = [r for r in rows if r["type"] == "hotspot"]
+        assert len(hotspot) == len(seeded.rows("/ip/hotspot/user"))
+        assert all("password" not in r for r in rows)
+        active = json.loads(wisp(["users", "r1", "--active", "--json"], config).stdout)
+        assert {r["type"] for r in active} <= {"hotspot-active", "ppp-active"}
+
+
+def test_fetch_users_yields_ten_thousand_users_in_batches() -> None:
+    with SimRouter(password="pw", seed_users=10_000) as big:
+        with RouterClient(endpoint(big, password="pw")) as client:
+            batches = fetch_users(client, "hotspot", batch=1000)
+            first = next(batches)
+            rest = [len(b) for b in batches]
+    assert len(first) == 1000 and "name" in first[0]
+    assert len(first) + sum(rest) == len(big.rows("/ip/hotspot/user"))
+
+
+@pytest.mark.parametrize(
+    "module", ["scheduler.service", "scheduler.runner", "scheduler.users", "console.commands.engine"]
+)
+def test_engine_modules_never_import_textual(module: str) -> None:
+    code = f"import sys, {module}; sys.exit(1 if 'textual' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
