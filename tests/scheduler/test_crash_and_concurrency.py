@@ -1,0 +1,117 @@
+"""Crash safety (SIGKILL during a drain) and many drainers on one queue, on every backend."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.models import RouterProvisioning, SystemLog
+from scheduler.sim import SimRouter
+from tests import factories
+from tests.scheduler.bulk import queue_accounts
+from tests.scheduler.conftest import SIM_PASSWORD, write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+ADD = "/ip/hotspot/user/add"
+SET = "/ip/hotspot/user/set"
+
+
+def statuses(engine: Engine) -> Counter[str]:
+    with Session(engine) as session:
+        rows = session.execute(select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status))
+        return Counter({status: count for status, count in rows})
+
+
+def start_runner(config: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WISP_CONFIG": str(config)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "run", *extra], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def names_on_router(sim: SimRouter) -> Counter[str]:
+    return Counter(row["name"] for row in sim.rows("/ip/hotspot/user"))
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    rng = random.Random(20)
+    with SimRouter(password=SIM_PASSWORD) as sim:
+        factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+        names = queue_accounts(sqlite_engine, router="r1", package="Home 10M", count=1000)
+        sim.faults.latency = 0.05  # a far router: the drain lasts long enough to be killed often
+        config = write_config(
+            tmp_path / "config.toml", str(sqlite_engine.url),
+            queue={"lease_seconds": 1, "batch_size": 25},
+            scheduler={"drain_interval": 0.1, "reaper_interval": 0.3, "health_interval": 600, "expiry_interval": 600},
+        )
+        kills, mid_drain = 0, 0
+        while kills < 20:
+            runner = start_runner(config)
+            time.sleep(rng.uniform(0.8, 2.0))
+            runner.send_signal(signal.SIGKILL)
+            runner.wait(timeout=30)
+            kills += 1
+            seen = statuses(sqlite_engine)
+            mid_drain += 0 < seen["completed"] < 1000
+        time.sleep(1.2)  # leases of the last killed worker expire
+        sim.faults.latency = 0.0
+        final = subprocess.run(
+            [sys.executable, "-m", "console.cli", "run", "--once"], cwd=ROOT,
+            env={**os.environ, "WISP_CONFIG": str(config)}, capture_output=True, text=True, timeout=300,
+        )
+        assert final.returncode == 0, final.stderr
+        assert kills >= 20 and mid_drain >= 10
+        assert statuses(sqlite_engine) == Counter({"completed": 1000})
+        on_router = names_on_router(sim)
+        assert set(on_router) == set(names) and set(on_router.values()) == {1}
+        assert sim.stats[ADD] == 1000
+
+
+def wait_for_completed(engine: Engine, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while statuses(engine)["completed"] < count:
+        assert time.monotonic() < deadline, f"only {statuses(engine)} after {timeout} s"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_four_drainers_on_one_queue_never_process_a_row_twice(engine: Engine, tmp_path: Path) -> None:
+    with SimRouter(password=SIM_PASSWORD) as sim:
+        factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+        names = queue_accounts(engine, router="r1", package="Home 10M", count=10_000)
+        config = write_config(
+            tmp_path / "config.toml", str(engine.url),
+            queue={"batch_size": 100},
+            scheduler={"drain_interval": 0.2, "health_interval": 600, "expiry_interval": 600},
+        )
+        runners = [start_runner(config, "--worker", f"drainer-{n}") for n in range(4)]
+        try:
+            wait_for_completed(engine, 10_000, timeout=200)
+        finally:
+            for runner in runners:
+                runner.send_signal(signal.SIGTERM)
+            codes = [runner.wait(timeout=60) for runner in runners]
+        assert codes == [0, 0, 0, 0]
+        assert statuses(engine) == Counter({"completed": 10_000})
+        assert sim.stats[ADD] == 10_000 and sim.stats[SET] == 0
+        assert set(names_on_router(sim).values()) == {1} and len(names_on_router(sim)) == len(names)
+        with Session(engine) as session:
+            logged = session.scalar(
+                select(func.count()).select_from(SystemLog).where(SystemLog.message.contains("activated on router"))  # type: ignore[attr-defined]
+            )
+        assert logged == 10_000
