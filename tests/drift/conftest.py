@@ -96,7 +96,7 @@ def our_accounts(engine: Engine, sim: SimRouter, settings: Settings) -> None:
 def drift_behind_our_back(admin: RouterClient) -> None:
     """One of each kind of drift, plus foreign objects that must never be touched."""
     admin.add(HS_PROFILES, {"name": "OLD_PLAN", "rate-limit": "1M/1M"})
-    admin.add(USERS, {"name": "walkin1", "password": "1234", "profile": "OLD_PLAN", "comment": "M-Pesa QA12345678"})
+    admin.add(USERS, {"name": "walkin1", "password": "walk-pw-9", "profile": "OLD_PLAN", "comment": "M-Pesa QA12345678"})
     admin.add(SECRETS, {"name": "shop-router", "password": "x", "service": "pppoe", "remote-address": "10.9.0.2"})
     admin.set(USERS, item_id(admin, USERS, "alice"), {"profile": "OLD_PLAN"})
     admin.set(USERS, item_id(admin, USERS, "bob"), {"disabled": "yes"})
