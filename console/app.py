@@ -21,6 +21,7 @@ from textual.message import Message
 
 from console.screens.main import MainScreen
 from db.config import Settings
+from scheduler.events import JobFailed, RouterHealthChanged
 from db.types import utcnow
 
 
@@ -108,10 +109,24 @@ class WispApp(App[int]):
         self.post_message(self.SchedulerEvent(event))
 
     @on(SchedulerEvent)
-    def _scheduler_event(self, _: SchedulerEvent) -> None:
+    def _scheduler_event(self, message: SchedulerEvent) -> None:
+        """Refresh the panes at once, tell the modal on top, and announce what needs attention."""
+        event = message.event
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 screen.poll()
+        follow = getattr(self.screen, "job_changed", None)
+        job_id = getattr(event, "job_id", None)
+        if follow is not None and job_id is not None:
+            follow(job_id)
+        if isinstance(event, RouterHealthChanged) and event.health != "up":
+            self.notify(f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
+                        severity="warning", timeout=6)
+        elif isinstance(event, RouterHealthChanged):
+            self.notify(f"Router {event.router} is up again.")
+        elif isinstance(event, JobFailed) and event.final:
+            self.notify(f"Job {event.job_id} ({event.username} on {event.router}) failed: "
+                        f"{event.error}", severity="error", timeout=8)
 
     # -------------------------------------------------------------------------------- global keys
 

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
@@ -66,6 +67,7 @@ class ActivateScreen(ModalScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.activation: Activation | None = None
+        self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="activate-dialog"):
@@ -171,6 +173,11 @@ class ActivateScreen(ModalScreen[None]):
         self.app.wake_scheduler()  # type: ignore[attr-defined]
         self._follow(message.activation.job_id)
 
+    def job_changed(self, job_id: int) -> None:
+        """The scheduler reported on a job: look again at once if it is the one queued here."""
+        if self.activation is not None and self.activation.job_id == job_id:
+            self._follow(job_id)
+
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, job_id: int) -> None:
         self.post_message(self.JobFollowed(job_state(self.app.engine, job_id)))  # type: ignore[attr-defined]
@@ -182,9 +189,12 @@ class ActivateScreen(ModalScreen[None]):
         text, ok = result_text(self.activation, message.state, self.app.scheduler_state,  # type: ignore[attr-defined]
                                self.app.settings.zone)  # type: ignore[attr-defined]
         self._say(text, ok)
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
         if message.state is not None and not message.state.settled:
             job_id = self.activation.job_id
-            self.set_timer(FOLLOW_EVERY, lambda: self._follow(job_id))
+            self._follow_timer = self.set_timer(FOLLOW_EVERY, lambda: self._follow(job_id))
 
     def _say(self, text: str, ok: bool | None) -> None:
         result = self.query_one("#activate-result", Static)

@@ -94,7 +94,7 @@ class MainScreen(MainActions, Screen[None]):
         if self._polling:
             self._again = True
             return
-        if not self.is_current:
+        if self.app.screen is not self:
             self._arm()
             return
         self._polling = True
@@ -127,7 +127,7 @@ class MainScreen(MainActions, Screen[None]):
         snapshot = message.snapshot
         if snapshot.filters != self._filters():
             self._again = True  # typed meanwhile: this window is already stale
-        if not self.is_current:
+        if self.app.screen is not self:
             return
         self.snapshot = snapshot
         with self.app.batch_update():

@@ -1,0 +1,146 @@
+"""Activation through the modal and retries, against a simulated router over the real API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from textual.widgets import Select
+
+from console.app import WispApp
+from console.screens.activate import ActivateScreen
+from console.screens.confirm import ConfirmScreen
+from console.screens.main import MainScreen
+from db.activation import ActivationService
+from db.models import RouterProvisioning
+from scheduler.service import ProvisioningService
+from scheduler.sim import SimFleet
+from tests.console.conftest import drain, refresh, settle
+
+SIZE = (120, 40)
+REFUSAL = "failure: could not add user (out of licence slots)"
+
+
+def _hotspot_names(fleet: SimFleet) -> set[str]:
+    return {row["name"] for row in fleet["r1"].rows("/ip/hotspot/user")}
+
+
+async def test_activation_through_the_modal_reaches_the_router(
+    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet,
+) -> None:
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        modal: ActivateScreen = app.screen  # type: ignore[assignment]
+        await pilot.press(*"jdo")
+        await settle(pilot)
+        await pilot.press("enter")
+        modal.query_one("#package", Select).value = "Home 10M"
+        await pilot.pause()
+        await pilot.press(*"QJK1234XYZ", "enter")
+        await settle(pilot)
+        assert modal.activation is not None and modal.activation.client == "jdoe"
+        assert "pending" in str(modal.query_one("#activate-result").content)
+        await drain(pilot, engine_service)
+        result = str(modal.query_one("#activate-result").content)
+        assert "completed: the account is on router r1" in result
+        assert "jdoe" in _hotspot_names(fleet)
+        await pilot.press("escape")
+        await refresh(pilot)
+        subscriptions = app.screen.panes[1]  # type: ignore[attr-defined]
+        assert subscriptions.table.get_row_at(0)[3] == "on router"
+
+
+async def test_a_repeated_payment_reference_is_refused_in_one_sentence(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
+    ActivationService(seeded).activate("client1", "Home 10M", "QDUPLICATE1")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        modal: ActivateScreen = app.screen  # type: ignore[assignment]
+        await pilot.press(*"jdoe")
+        await settle(pilot)
+        modal.query_one("#package", Select).value = "Home 10M"
+        await pilot.pause()
+        await pilot.press(*"QDUPLICATE1", "enter")
+        await settle(pilot)
+        result = str(modal.query_one("#activate-result").content)
+        assert "QDUPLICATE1 was already applied" in result
+        assert "Traceback" not in result
+
+
+async def test_retry_moves_a_failed_job_back_and_it_completes(
+    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet, seeded: Engine,
+) -> None:
+    fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=1)
+    ActivationService(seeded).activate("jdoe", "Home 10M")
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await drain(pilot, engine_service)
+        screen: MainScreen = app.screen  # type: ignore[assignment]
+        queue = screen.panes[2]
+        assert queue.selected.status == "failed"
+        assert REFUSAL in queue.selected.cells[-1]
+        assert screen.check_action("retry", ()) is True
+        await pilot.press("r")
+        await settle(pilot)
+        with Session(seeded) as session:
+            assert session.get(RouterProvisioning, 1).status == "pending"  # type: ignore[union-attr]
+        await drain(pilot, engine_service)
+        assert queue.selected.status == "completed"
+        assert "jdoe" in _hotspot_names(fleet)
+        assert screen.check_action("retry", ()) is None
+
+
+async def test_retry_all_asks_first(
+    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet, seeded: Engine,
+) -> None:
+    fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=2)
+    for client in ("client1", "client2"):
+        ActivationService(seeded).activate(client, "Home 10M")
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await drain(pilot, engine_service)
+        await pilot.press("R")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Retry all 2 failed jobs?" in str(app.screen.question)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen.snapshot.status.counts["failed"] == 2  # type: ignore[attr-defined]
+        await pilot.press("R", "y")
+        await settle(pilot)
+        await drain(pilot, engine_service)
+        assert app.screen.snapshot.status.counts["failed"] == 0  # type: ignore[attr-defined]
+        assert {"client1", "client2"} <= _hotspot_names(fleet)
+
+
+async def test_p_pauses_and_resumes_the_scheduler(
+    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+) -> None:
+    app = make_app()
+    engine_service = service(app)
+    engine_service.start()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "running" in str(app.screen.query_one("#scheduler").content)
+        await pilot.press("p")
+        await settle(pilot)
+        assert engine_service.state == "paused"
+        assert "paused" in str(app.screen.query_one("#scheduler").content)
+        await pilot.press("p")
+        await settle(pilot)
+        assert engine_service.state == "running"
