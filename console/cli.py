@@ -10,9 +10,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from console.commands import catalog, common, engine, queue, setup, sim, tui
+from console.commands import catalog, common, drift, engine, queue, setup, sim, tui
 
-MODULES = (setup, catalog, queue, engine, sim, tui)
+MODULES = (setup, catalog, queue, engine, sim, tui, drift)
 
 
 def build_parser() -> argparse.ArgumentParser:

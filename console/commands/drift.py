@@ -1,0 +1,185 @@
+"""`wisp reconcile ROUTER` and `wisp import ROUTER`: drift between a router and the database, adoption.
+
+Both read the router with progress on stderr (when it is a terminal); Ctrl-C stops the read cleanly
+and nothing is changed. Neither imports Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from console.commands import common
+from db.catalog import Refused
+from scheduler.adopt import ImportPlan, plan_import
+from scheduler.adopt_write import apply_import
+from scheduler.comment_dates import FORMATS
+from scheduler.drift import CATEGORIES, DriftReport, reconcile
+from scheduler.drift_fix import queue_fixes
+from scheduler.drift_state import Progress
+
+CANCELLED = 130
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    check = commands.add_parser(
+        "reconcile", help="compare a router with the database: missing, unknown, foreign, different"
+    )
+    check.add_argument("router", help="router name")
+    check.add_argument(
+        "--fix", action="store_true",
+        help="queue the jobs that repair the drift (never touches objects that are not ours)",
+    )
+    common.add_json_flag(check)
+    check.set_defaults(handler=run_reconcile)
+
+    adopt = commands.add_parser(
+        "import", help="turn an existing router's profiles and users into packages and clients",
+        description="Recognised expiry dates in comments: " + "; ".join(FORMATS) + ".",
+    )
+    adopt.add_argument("router", help="router name")
+    adopt.add_argument("--dry-run", action="store_true", help="show what would be imported, write nothing")
+    adopt.add_argument(
+        "--validity", default="30d", help="expiry for accounts whose comment states none (default 30d)"
+    )
+    adopt.add_argument("--yes", action="store_true", help="import without asking")
+    common.add_json_flag(adopt)
+    adopt.set_defaults(handler=run_import)
+
+
+class StderrProgress:
+    """One self-overwriting progress line on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, progress: Progress) -> None:
+        if self.live:
+            total = f"/{progress.total}" if progress.total is not None else ""
+            print(f"\rreading {progress.stage}: {progress.done}{total}\033[K", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        """Clear the progress line."""
+        if self.live:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    engine = common.engine(args)
+    shown = StderrProgress()
+    try:
+        report = reconcile(engine, common.settings(args), args.router, progress=shown)
+    except KeyboardInterrupt:
+        shown.end()
+        print("reconcile cancelled; nothing was changed", file=sys.stderr)
+        return CANCELLED
+    shown.end()
+    queued = queue_fixes(engine, report) if args.fix else []
+    if args.json:
+        print(json.dumps({**report.as_dict(), "queued": queued}, indent=2))
+    else:
+        print_report(report)
+        if args.fix:
+            print(_fixed(report, queued))
+    return 0
+
+
+def print_report(report: DriftReport) -> None:
+    """The findings grouped by category, then the counts."""
+    headings = {
+        "missing": "In the database, missing on the router",
+        "unknown": "On the router, tagged as ours, unknown to the database",
+        "different": "Different on the router",
+        "foreign": "Not ours (left alone)",
+    }
+    for category in ("missing", "unknown", "different", "foreign"):
+        findings = report.of(category)
+        if not findings:
+            continue
+        print(f"{headings[category]} ({len(findings)}):")
+        rows = [
+            {"kind": f.kind, "service": f.service, "name": f.name, "detail": "; ".join(f.differences) or f.comment}
+            for f in findings
+        ]
+        common.print_table(rows, ["kind", "service", "name", "detail"])
+        print()
+    counts = report.counts
+    summary = ", ".join(f"{counts[c]} {c}" for c in CATEGORIES)
+    verdict = "matches the database" if report.clean else "has drifted"
+    print(f"router {report.router} {verdict}: {summary}; {report.in_queue} account(s) still in the queue.")
+
+
+def _fixed(report: DriftReport, queued: list[int]) -> str:
+    if not queued:
+        return "nothing to queue." if report.clean else "nothing could be queued (see above)."
+    listed = f": {', '.join(map(str, queued))}" if len(queued) <= 20 else ""
+    return f"queued {len(queued)} corrective job(s){listed}; `wisp jobs` shows them."
+
+
+def run_import(args: argparse.Namespace) -> int:
+    engine = common.engine(args)
+    shown = StderrProgress()
+    try:
+        plan = plan_import(engine, common.settings(args), args.router, validity=args.validity, progress=shown)
+    except KeyboardInterrupt:
+        shown.end()
+        print("import cancelled; nothing was written", file=sys.stderr)
+        return CANCELLED
+    shown.end()
+    if args.json:
+        print(json.dumps(plan.as_dict(), indent=2))
+    else:
+        print_plan(args, plan)
+    if args.dry_run or plan.empty:
+        return 0
+    if not args.yes:
+        _confirm(plan)
+    result = apply_import(engine, plan)
+    print(
+        f"imported {result.packages} package(s), {result.accounts} account(s) and {result.clients} new "
+        f"client(s) from {plan.router}; the router was not changed. Set package prices with care: "
+        "imported packages cost 0.", file=sys.stderr if args.json else sys.stdout,
+    )
+    return 0
+
+
+def _confirm(plan: ImportPlan) -> None:
+    if not sys.stdin.isatty():
+        raise Refused("add --yes to import without a terminal to confirm on (or --dry-run to look first).")
+    answer = input(f"Import {len(plan.packages)} package(s) and {len(plan.accounts)} account(s)? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Refused("import not confirmed; nothing was written.")
+
+
+def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
+    """What the import would create, what it skips and why."""
+    if plan.packages:
+        print(f"Packages from profiles ({len(plan.packages)}):")
+        rows = [{"service": p.service, "profile": p.name, "rate_limit": p.rate_limit, "devices": p.device_limit}
+                for p in plan.packages]
+        common.print_table(rows, ["service", "profile", "rate_limit", "devices"])
+        print()
+    if plan.accounts:
+        print(f"Accounts ({len(plan.accounts)}):")
+        common.print_table([_account_row(args, a) for a in plan.accounts],
+                           ["service", "username", "profile", "state", "expires", "from"])
+        print()
+    if plan.skipped:
+        print(f"Not imported ({len(plan.skipped)}):")
+        common.print_table([s.__dict__ for s in plan.skipped], ["kind", "service", "name", "reason"])
+        print()
+    if plan.data_limits:
+        print(f"note: {plan.data_limits} user(s) carry their own data limit; it stays on the router until "
+              "the account is next activated, when the package's data limit applies.")
+    print(f"{len(plan.packages)} package(s) and {len(plan.accounts)} account(s) to import; already in the "
+          f"database: {plan.known_packages} package(s), {plan.known_accounts} account(s).")
+
+
+def _account_row(args: argparse.Namespace, account: Any) -> dict[str, Any]:
+    return {
+        "service": account.service, "username": account.username, "profile": account.profile,
+        "state": "disabled" if account.disabled else "enabled",
+        "expires": common.local(args, account.expires_on), "from": account.expiry_source or "-",
+    }
