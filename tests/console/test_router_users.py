@@ -1,0 +1,95 @@
+"""The router users screen: what the router holds, tab by tab, filtered; a down router's reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from textual.widgets import Select, TabbedContent
+
+from console.app import WispApp
+from console.screens.main import MainScreen
+from console.screens.router_users import RouterUsersScreen
+from scheduler.sim import SimFleet
+from tests import factories
+from tests.console.conftest import SIM_PASSWORD, settle
+
+SIZE = (120, 40)
+
+
+async def _open(pilot, app: WispApp) -> RouterUsersScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await pilot.press("u")
+    await settle(pilot)
+    assert isinstance(app.screen, RouterUsersScreen)
+    return app.screen
+
+
+async def test_lists_what_the_router_holds(make_app: Callable[..., WispApp], fleet: SimFleet) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        held = {row["name"] for row in fleet["r1"].rows("/ip/hotspot/user")}
+        table = screen.table("hotspot")
+        assert table.row_count == len(held) == 40
+        assert {table.get_row_at(i)[0] for i in range(table.row_count)} == held
+        assert "r1: 40 hotspot users" in str(screen.query_one("#users-progress-text").content)
+
+
+async def test_active_sessions_tab_shows_who_is_online(make_app: Callable[..., WispApp],
+                                                       fleet: SimFleet) -> None:
+    fleet["r1"].sessions.login_hotspot(fleet["r1"].rows("/ip/hotspot/user")[5]["name"])
+    online = {row["user"] for row in fleet["r1"].rows("/ip/hotspot/active")}
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        screen.query_one(TabbedContent).active = "tab-active"
+        await settle(pilot)
+        table = screen.table("active")
+        assert {table.get_row_at(i)[0] for i in range(table.row_count)} == online
+
+
+async def test_filter_as_you_type_and_refresh(make_app: Callable[..., WispApp],
+                                              fleet: SimFleet) -> None:
+    name = fleet["r1"].rows("/ip/hotspot/user")[7]["name"]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        await pilot.press("slash", *name)
+        await settle(pilot)
+        table = screen.table("hotspot")
+        assert table.get_row_at(0)[0] == name
+        assert all(name in table.get_row_at(i)[0] for i in range(table.row_count))
+        await pilot.press("enter", "f5")
+        await settle(pilot)
+        assert table.get_row_at(0)[0] == name
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_a_down_router_shows_its_reason(make_app: Callable[..., WispApp], seeded: Engine,
+                                              fleet: SimFleet) -> None:
+    factories.router(seeded, "r2", port=fleet["r2"].port, password=SIM_PASSWORD)
+    fleet["r2"].down()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        screen.query_one("#users-router", Select).value = "r2"
+        await settle(pilot)
+        reason = str(screen.query_one("#users-reason").content)
+        assert reason.startswith("router r2 (127.0.0.1:")
+        assert "refused the connection" in reason
+        assert "Traceback" not in reason
+        assert screen.table("hotspot").row_count == 0
+
+
+async def test_wrong_api_password_is_told_as_a_refused_login(make_app: Callable[..., WispApp],
+                                                             seeded: Engine,
+                                                             fleet: SimFleet) -> None:
+    factories.router(seeded, "r2", port=fleet["r2"].port, password="not-the-password")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        screen.query_one("#users-router", Select).value = "r2"
+        await settle(pilot)
+        assert "login" in str(screen.query_one("#users-reason").content).lower()
