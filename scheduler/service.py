@@ -21,6 +21,7 @@ from db.engine import session_scope
 from db.expiry import expire_due
 from db.types import utcnow
 from scheduler.drain import Drainer
+from scheduler.drift_fix import check_all_drift
 from scheduler.events import DrainReport
 from scheduler.health import HealthChecker
 from scheduler.lanes import LANES
@@ -76,6 +77,12 @@ class ProvisioningService:
             scheduler.add_job(
                 _guarded(job_id, function), "interval", seconds=seconds, id=job_id, name=job_id,
                 next_run_time=datetime.now(UTC),
+            )
+        if timers.drift_interval > 0:
+            # Read-only and slow on big routers: first run after one interval, not at start-up.
+            scheduler.add_job(
+                _guarded("drift", self.check_drift), "interval", seconds=timers.drift_interval,
+                id="drift", name="drift",
             )
         scheduler.start()
         self._scheduler = scheduler
@@ -134,6 +141,10 @@ class ProvisioningService:
     def check_health(self) -> None:
         """Probe every active router and record its health."""
         self.health.check_all()
+
+    def check_drift(self) -> None:
+        """Compare every active router with the database (read-only); counts go on the router."""
+        check_all_drift(self.engine, self.settings)
 
     def _drain_tick(self) -> None:
         self.drainer.dispatch()

@@ -47,3 +47,19 @@ def test_a_down_router_keeps_its_last_counts_with_the_error(drifted: Drifted):
     drifted.sim.down()
     summary = check_drift(drifted.engine, drifted.settings, 1)
     assert summary.drift == 6 and summary.error and summary.error.startswith("router r1 (127.0.0.1:")
+
+
+def test_the_service_runs_the_drift_check_only_when_an_interval_is_set(drifted: Drifted):
+    from scheduler.service import ProvisioningService
+
+    for interval, expected in ((0.0, False), (900.0, True)):
+        drifted.settings.scheduler.drift_interval = interval
+        service = ProvisioningService(drifted.settings, drifted.engine, worker="t")
+        service.start()
+        try:
+            assert (service._scheduler.get_job("drift") is not None) is expected  # type: ignore[union-attr]
+        finally:
+            service.shutdown()
+    service.check_drift()
+    with Session(drifted.engine) as session:
+        assert session.get(Router, 1).drift_summary["different"] == 4  # type: ignore[union-attr, index]
