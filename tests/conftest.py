@@ -20,8 +20,12 @@ from db.models import SQLModel
 
 TEST_SECRET_KEY = "k2hpd0d9W8v6m4vKx6Yq2o3m9jR9V1f7sYwq0cXHf0s="
 SERVER_URLS = {
-    "postgresql": os.environ.get("WISP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
-    "mariadb": os.environ.get("WISP_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/mysql"),
+    "postgresql": os.environ.get(
+        "WISP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+    "mariadb": os.environ.get(
+        "WISP_TEST_MARIADB_URL", "mariadb+pymysql://root@127.0.0.1:3306/mysql"
+    ),
 }
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 
@@ -64,7 +68,9 @@ def _create_database(admin_url: str, backend: str, name: str) -> str:
             conn.execute(text(f"CREATE DATABASE {quoted}"))
         else:
             conn.execute(text(f"DROP DATABASE IF EXISTS {quoted}"))
-            conn.execute(text(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            conn.execute(
+                text(f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            )
     admin.dispose()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
@@ -117,8 +123,12 @@ def fresh_sqlite_url(template: Path, folder: Path) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, sqlite_template: Path, server_databases: dict[str, str],
-           tmp_path: Path) -> str:
+def db_url(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    server_databases: dict[str, str],
+    tmp_path: Path,
+) -> str:
     """The URL of an empty, migrated database: once on each of SQLite, PostgreSQL and MariaDB."""
     backend = request.param
     if backend == "sqlite":

@@ -22,7 +22,9 @@ def modules_of(package: str) -> list[str]:
 
 def textual_loaded_after(code: str) -> bool:
     probe = f"{code}\nimport sys\nprint(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return result.stdout.strip().splitlines()[-1] == "True"
 
 

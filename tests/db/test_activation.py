@@ -32,9 +32,17 @@ def test_first_activation_creates_payment_subscription_and_pending_account(engin
     assert not result.renewed
     with session_scope(engine) as session:
         payment = session.scalars(select(Payment)).one()
-        assert (payment.reference, payment.method, payment.amount) == ("QK12AB34CD", "mpesa", Decimal("1500.00"))
+        assert (payment.reference, payment.method, payment.amount) == (
+            "QK12AB34CD",
+            "mpesa",
+            Decimal("1500.00"),
+        )
         account = session.get(RouterProvisioning, result.job_id)
-        assert (account.status, account.action, account.router_username) == ("pending", "activate", "jdoe")
+        assert (account.status, account.action, account.router_username) == (
+            "pending",
+            "activate",
+            "jdoe",
+        )
         assert account.router_profile == "HOTSPOT_10M_PERSONAL"
         assert account.service_type == "hotspot"
         sub = session.get(Subscription, result.subscription_id)
@@ -99,7 +107,9 @@ def test_switching_package_cancels_the_old_subscription_and_requeues_new_profile
     assert second.job_id == first.job_id
     with session_scope(engine) as session:
         assert session.get(Subscription, first.subscription_id).status == "cancelled"
-        assert session.get(RouterProvisioning, first.job_id).router_profile == "HOTSPOT_20M_PERSONAL"
+        assert (
+            session.get(RouterProvisioning, first.job_id).router_profile == "HOTSPOT_20M_PERSONAL"
+        )
 
 
 def test_repeated_payment_reference_is_reported_and_not_applied_twice(engine):
@@ -130,7 +140,9 @@ def test_concurrent_activations_of_one_payment_from_several_processes_activate_o
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(4, mp_context=context) as pool:
         barrier = manager.Barrier(4)
-        outcomes = sorted(pool.map(_activate_in_process, [db_url] * 4, [barrier] * 4, ["QK99RACE00"] * 4))
+        outcomes = sorted(
+            pool.map(_activate_in_process, [db_url] * 4, [barrier] * 4, ["QK99RACE00"] * 4)
+        )
     assert outcomes == ["activated", "duplicate", "duplicate", "duplicate"]
     assert count(engine, Payment) == 1
     assert count(engine, Subscription) == 1

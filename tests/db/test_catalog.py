@@ -26,14 +26,33 @@ def add(engine, **overrides) -> Package:
 
 def test_package_shows_the_rate_limit_string_with_client_upload_first(sqlite_engine):
     factories.router(sqlite_engine)
-    package = add(sqlite_engine, rate="10M", upload="2M", burst="20M", burst_threshold="8M", burst_time="10s",
-                  upload_burst="4M", upload_burst_threshold="1500k", upload_burst_time="10s")
+    package = add(
+        sqlite_engine,
+        rate="10M",
+        upload="2M",
+        burst="20M",
+        burst_threshold="8M",
+        burst_time="10s",
+        upload_burst="4M",
+        upload_burst_threshold="1500k",
+        upload_burst_time="10s",
+    )
     assert package.rate_limit == "2M/10M 4M/20M 1500k/8M 10/10"
-    assert (package.bandwidth_value, package.bandwidth_unit, package.upload_value) == (10, "Mbps", 2)
+    assert (package.bandwidth_value, package.bandwidth_unit, package.upload_value) == (
+        10,
+        "Mbps",
+        2,
+    )
     assert catalog.package_shape(package) == Shape(
-        upload_bps=2_000_000, download_bps=10_000_000, burst_upload_bps=4_000_000, burst_download_bps=20_000_000,
-        threshold_upload_bps=1_500_000, threshold_download_bps=8_000_000, burst_time_upload_s=10,
-        burst_time_download_s=10)
+        upload_bps=2_000_000,
+        download_bps=10_000_000,
+        burst_upload_bps=4_000_000,
+        burst_download_bps=20_000_000,
+        threshold_upload_bps=1_500_000,
+        threshold_download_bps=8_000_000,
+        burst_time_upload_s=10,
+        burst_time_download_s=10,
+    )
 
 
 def test_seed_style_profile_name(sqlite_engine):
@@ -49,13 +68,32 @@ def test_profile_name_changes_exactly_when_shaping_changes(sqlite_engine):
     devices = add(sqlite_engine, name="d", devices=3)
     business = add(sqlite_engine, name="e", account_type="business")
     assert base.router_profile == same_shape.router_profile
-    assert len({base.router_profile, faster.router_profile, devices.router_profile, business.router_profile}) == 4
+    assert (
+        len(
+            {
+                base.router_profile,
+                faster.router_profile,
+                devices.router_profile,
+                business.router_profile,
+            }
+        )
+        == 4
+    )
     with session_scope(sqlite_engine) as session:
         package = session.get(Package, base.id)
-        catalog.apply_shaping(package, Shape(upload_bps=10_000_000, download_bps=10_000_000, burst_upload_bps=20_000_000,
-                                             burst_download_bps=20_000_000, threshold_upload_bps=8_000_000,
-                                             threshold_download_bps=8_000_000, burst_time_upload_s=10,
-                                             burst_time_download_s=10))
+        catalog.apply_shaping(
+            package,
+            Shape(
+                upload_bps=10_000_000,
+                download_bps=10_000_000,
+                burst_upload_bps=20_000_000,
+                burst_download_bps=20_000_000,
+                threshold_upload_bps=8_000_000,
+                threshold_download_bps=8_000_000,
+                burst_time_upload_s=10,
+                burst_time_download_s=10,
+            ),
+        )
         assert package.router_profile != base.router_profile
         assert package.rate_limit == "10M/10M 20M/20M 8M/8M 10/10"
 

@@ -31,7 +31,9 @@ def test_file_values_and_environment_overrides(tmp_path, monkeypatch):
     assert settings.database.url == "postgresql://u@h/db"
 
 
-def test_dotenv_beside_the_config_is_loaded_without_overriding_the_environment(tmp_path, monkeypatch):
+def test_dotenv_beside_the_config_is_loaded_without_overriding_the_environment(
+    tmp_path, monkeypatch
+):
     path = write(tmp_path, "")
     (tmp_path / ".env").write_text("WISP_QUEUE_MAX_ATTEMPTS=3\nWISP_QUEUE_BATCH_SIZE=9\n")
     monkeypatch.setenv("WISP_QUEUE_BATCH_SIZE", "11")
@@ -44,12 +46,24 @@ def test_dotenv_beside_the_config_is_loaded_without_overriding_the_environment(t
     ("text", "message"),
     [
         ("[queue\nmax_attempts = 1", r"config.toml: not valid TOML"),
-        ("[queue]\nmax_attemps = 3\n", r"config.toml: unknown key queue.max_attemps \(known in \[queue\]: max_attempts"),
+        (
+            "[queue]\nmax_attemps = 3\n",
+            r"config.toml: unknown key queue.max_attemps \(known in \[queue\]: max_attempts",
+        ),
         ("[queues]\n", r"config.toml: unknown section \[queues\]"),
-        ('[queue]\nmax_attempts = "five"\n', r"config.toml: queue.max_attempts must be a whole number, not 'five'"),
+        (
+            '[queue]\nmax_attempts = "five"\n',
+            r"config.toml: queue.max_attempts must be a whole number, not 'five'",
+        ),
         ("[database]\necho = 1\n", r"config.toml: database.echo must be true or false, not 1"),
-        ('[console]\ntimezone = "Mars/Olympus"\n', r"config.toml: console.timezone 'Mars/Olympus' is not a known time zone"),
-        ('[scheduler]\nexpiry_action = "delete"\n', r"config.toml: scheduler.expiry_action must be one of deactivate, remove"),
+        (
+            '[console]\ntimezone = "Mars/Olympus"\n',
+            r"config.toml: console.timezone 'Mars/Olympus' is not a known time zone",
+        ),
+        (
+            '[scheduler]\nexpiry_action = "delete"\n',
+            r"config.toml: scheduler.expiry_action must be one of deactivate, remove",
+        ),
         ("[queue]\nmax_attempts = 0\n", r"config.toml: queue.max_attempts must be at least 1"),
     ],
 )
@@ -60,7 +74,10 @@ def test_malformed_config_names_the_file_and_the_key(tmp_path, text, message):
 
 def test_bad_environment_value_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("WISP_QUEUE_MAX_ATTEMPTS", "many")
-    with pytest.raises(ConfigError, match="environment variable WISP_QUEUE_MAX_ATTEMPTS: queue.max_attempts must be a whole number"):
+    with pytest.raises(
+        ConfigError,
+        match="environment variable WISP_QUEUE_MAX_ATTEMPTS: queue.max_attempts must be a whole number",
+    ):
         load_settings(write(tmp_path, ""))
 
 
@@ -81,5 +98,7 @@ def test_the_example_config_is_valid_and_documents_every_setting():
     for section in SECTIONS:
         assert f"[{section}]" in text
         for f in fields(getattr(settings, section)):
-            assert f"\n{f.name} = " in text or f"[{section}.{f.name}]" in text, f"{section}.{f.name} undocumented"
+            assert f"\n{f.name} = " in text or f"[{section}.{f.name}]" in text, (
+                f"{section}.{f.name} undocumented"
+            )
     assert settings.database == Settings().database

@@ -17,8 +17,14 @@ from tests import factories
 def enqueue(engine, count: int, router_id: int = 1, prefix: str = "user") -> None:
     with session_scope(engine) as session:
         for i in range(count):
-            queue.queue_account(session, router_id=router_id, router_username=f"{prefix}{i:05d}",
-                                service_type="hotspot", action="activate", router_profile="HOTSPOT_10M_PERSONAL")
+            queue.queue_account(
+                session,
+                router_id=router_id,
+                router_username=f"{prefix}{i:05d}",
+                service_type="hotspot",
+                action="activate",
+                router_profile="HOTSPOT_10M_PERSONAL",
+            )
 
 
 def statuses(engine) -> dict[str, int]:
@@ -66,8 +72,11 @@ def test_claim_skips_jobs_not_yet_due_and_other_routers(engine):
     enqueue(engine, 2, router_id=1)
     enqueue(engine, 2, router_id=2, prefix="other")
     with session_scope(engine) as session:
-        session.execute(update(RouterProvisioning).where(RouterProvisioning.router_username == "user00001")
-                        .values(next_attempt_at=utcnow() + timedelta(minutes=5)))
+        session.execute(
+            update(RouterProvisioning)
+            .where(RouterProvisioning.router_username == "user00001")
+            .values(next_attempt_at=utcnow() + timedelta(minutes=5))
+        )
     jobs = queue.claim(engine, worker="w", limit=10, router_id=1)
     assert [j.router_username for j in jobs] == ["user00000"]
 
@@ -88,9 +97,16 @@ def test_desired_state_changed_while_processing_goes_back_to_pending(engine):
     enqueue(engine, 1)
     [job] = queue.claim(engine, worker="w", limit=1)
     with session_scope(engine) as session:
-        queue.queue_account(session, router_id=1, router_username="user00000", service_type="hotspot",
-                            action="deactivate")
-        assert session.get(RouterProvisioning, job.id).status == "processing"  # still with its worker
+        queue.queue_account(
+            session,
+            router_id=1,
+            router_username="user00000",
+            service_type="hotspot",
+            action="deactivate",
+        )
+        assert (
+            session.get(RouterProvisioning, job.id).status == "processing"
+        )  # still with its worker
     with session_scope(engine) as session:
         assert queue.complete(session, job, worker="w")
     [again] = queue.claim(engine, worker="w", limit=1)
@@ -106,8 +122,15 @@ def test_router_errors_spend_attempts_with_backoff_until_failed(engine):
             session.execute(update(RouterProvisioning).values(next_attempt_at=utcnow()))
         [job] = queue.claim(engine, worker="w", limit=1)
         with session_scope(engine) as session:
-            status = queue.fail(session, job, "failure: already have user with this name for this server",
-                                worker="w", max_attempts=2, backoff_base=60, backoff_max=600)
+            status = queue.fail(
+                session,
+                job,
+                "failure: already have user with this name for this server",
+                worker="w",
+                max_attempts=2,
+                backoff_base=60,
+                backoff_max=600,
+            )
             row = session.get(RouterProvisioning, job.id)
         assert row.attempts == attempt
     assert status == "failed"
@@ -131,7 +154,12 @@ def test_release_hands_jobs_back_without_spending_attempts(engine):
     jobs = queue.claim(engine, worker="w", limit=3)
     later = utcnow() + timedelta(seconds=30)
     with session_scope(engine) as session:
-        assert queue.release(session, jobs, worker="w", error="router r1 is unreachable", retry_at=later) == 3
+        assert (
+            queue.release(
+                session, jobs, worker="w", error="router r1 is unreachable", retry_at=later
+            )
+            == 3
+        )
         rows = session.scalars(select(RouterProvisioning)).all()
     assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
 
@@ -142,7 +170,9 @@ def test_reaper_returns_expired_leases_and_a_late_worker_cannot_complete(engine)
     jobs = queue.claim(engine, worker="dead", limit=2)
     with session_scope(engine) as session:
         assert queue.reap(session, lease_seconds=120) == 0  # leases still fresh
-        session.execute(update(RouterProvisioning).values(locked_at=utcnow() - timedelta(minutes=10)))
+        session.execute(
+            update(RouterProvisioning).values(locked_at=utcnow() - timedelta(minutes=10))
+        )
     with session_scope(engine) as session:
         assert queue.reap(session, lease_seconds=120) == 2
     with session_scope(engine) as session:
@@ -154,8 +184,11 @@ def test_operator_retry_resets_failed_jobs_only(engine):
     factories.router(engine)
     enqueue(engine, 3)
     with session_scope(engine) as session:
-        session.execute(update(RouterProvisioning).where(RouterProvisioning.id <= 2)
-                        .values(status="failed", attempts=5))
+        session.execute(
+            update(RouterProvisioning)
+            .where(RouterProvisioning.id <= 2)
+            .values(status="failed", attempts=5)
+        )
     with session_scope(engine) as session:
         assert queue.retry(session, 1) == [1]
     with session_scope(engine) as session:

@@ -36,9 +36,17 @@ def test_logs_never_contain_a_secret_even_when_passed_in(engine, caplog):
     api_password = "R0uterAdm1n!"
     secrets.remember(api_password)
     with caplog.at_level(logging.INFO), session_scope(engine) as session:
-        logs.info(session, "Router", f"login as admin with {api_password} failed",
-                  {"password": "plain-in-context", "nested": {"api_key": "k-123"}, "note": f"pw={client_password}",
-                   "list": [client_password]})
+        logs.info(
+            session,
+            "Router",
+            f"login as admin with {api_password} failed",
+            {
+                "password": "plain-in-context",
+                "nested": {"api_key": "k-123"},
+                "note": f"pw={client_password}",
+                "list": [client_password],
+            },
+        )
     with session_scope(engine) as session:
         entry = session.scalars(select(SystemLog)).one()
     stored = f"{entry.message} {entry.context}"
@@ -53,6 +61,8 @@ def test_log_filter_masks_known_secrets_in_any_record(caplog):
     secrets.remember("hunter2-long")
     handler = logging.StreamHandler()
     handler.addFilter(secrets.MaskSecretsFilter())
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting with %s", ("hunter2-long",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "connecting with %s", ("hunter2-long",), None
+    )
     handler.filter(record)
     assert record.getMessage() == f"connecting with {secrets.MASK}"
