@@ -37,8 +37,8 @@ from scheduler.drift_state import (
     ACCOUNT_PROPS,
     CancelCheck,
     ProgressSink,
-    Row,
     RouterReader,
+    Row,
     is_disabled,
     same_shape,
 )

@@ -30,8 +30,8 @@ from scheduler.actions import is_owned
 from scheduler.drift_state import (
     CancelCheck,
     ProgressSink,
-    Row,
     RouterReader,
+    Row,
     Wanted,
     WantedAccount,
     WantedProfile,

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.models import Router, RouterProvisioning, SystemLog
-from scheduler.drift_fix import DriftSummary, check_all_drift, check_drift, queue_fixes
 from scheduler.drift import reconcile
+from scheduler.drift_fix import DriftSummary, check_all_drift, check_drift, queue_fixes
 from tests.drift.conftest import Drifted, drain
 
 
