@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.catalog import USERNAME, Refused, apply_shaping, get_router, package_shape
 from db.config import Settings
@@ -147,7 +147,7 @@ def plan_import(
         accounts = {
             (service, name)
             for service, name in session.execute(
-                select(RouterProvisioning.service_type, RouterProvisioning.router_username)
+                select(col(RouterProvisioning.service_type), col(RouterProvisioning.router_username))
                 .where(RouterProvisioning.router_id == router.id)  # type: ignore[arg-type]
             )
         }
@@ -167,7 +167,7 @@ def plan_import(
 
 def _packages(session: Session, router_id: int) -> set[tuple[str, str]]:
     rows = session.execute(
-        select(Package.type, Package.router_profile).where(Package.router_id == router_id)  # type: ignore[arg-type]
+        select(col(Package.type), col(Package.router_profile)).where(col(Package.router_id) == router_id)
     )
     return {(service, profile) for service, profile in rows}
 

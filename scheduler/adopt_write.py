@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db import logs, secrets
 from db.catalog import apply_shaping, find_client, find_package
@@ -92,7 +92,7 @@ def _add_package(session: Session, plan: ImportPlan, profile: ProfileImport, now
 
 def _account_exists(session: Session, router_id: int, username: str) -> bool:
     return session.scalars(
-        select(RouterProvisioning.id)
+        select(col(RouterProvisioning.id))
         .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
         .where(RouterProvisioning.router_username == username)  # type: ignore[arg-type]
     ).first() is not None

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db import logs
 from db.config import Settings
@@ -52,9 +52,9 @@ def queue_fixes(engine: Engine, report: DriftReport) -> list[int]:
             if row is not None and row.revision == revision and row.status not in IN_QUEUE:
                 queued.append(_requeue(session, row, finding))
         for finding in removals:
-            job_id = _queue_removal(session, report.router_id, finding)
-            if job_id is not None:
-                queued.append(job_id)
+            removal = _queue_removal(session, report.router_id, finding)
+            if removal is not None:
+                queued.append(removal)
         if queued:
             logs.info(
                 session, "Router",
@@ -156,7 +156,7 @@ def check_drift(engine: Engine, settings: Settings, router_id: int) -> DriftSumm
     except RouterError as error:
         return _record_failure(engine, router, str(error))
     now = utcnow()
-    summary = DriftSummary(router.name, **report.counts, checked_at=now)
+    summary = DriftSummary(router.name, checked_at=now, **report.counts)  # type: ignore[arg-type]
     with session_scope(engine) as session:
         stored = session.get(Router, router_id)
         assert stored is not None, "the router was checked a moment ago"
@@ -196,5 +196,5 @@ def _log_change(session: Session, router_id: int, previous: DriftSummary | None,
 def check_all_drift(engine: Engine, settings: Settings) -> list[DriftSummary]:
     """Drift check of every active router, one after the other (for the scheduler's timer)."""
     with Session(engine) as session:
-        ids = list(session.scalars(select(Router.id).where(Router.status == "active").order_by(Router.id)))  # type: ignore[arg-type]
+        ids = list(session.scalars(select(col(Router.id)).where(col(Router.status) == "active").order_by(col(Router.id))))
     return [check_drift(engine, settings, router_id) for router_id in ids if router_id is not None]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.catalog import package_shape
 from db.errors import UserError
@@ -123,7 +123,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
         )
         for row in rows
     }
-    used = select(P.package_id).where(P.router_id == router_id)
+    used = select(col(P.package_id)).where(col(P.router_id) == router_id)
     packages = session.scalars(
         select(Package).where(or_(Package.router_id == router_id, Package.id.in_(used)))  # type: ignore[union-attr, arg-type]
     ).all()
