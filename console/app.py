@@ -21,8 +21,8 @@ from textual.message import Message
 
 from console.screens.main import MainScreen
 from db.config import Settings
-from scheduler.events import JobFailed, RouterHealthChanged
 from db.types import utcnow
+from scheduler.events import JobFailed, RouterHealthChanged
 
 
 class Scheduler(Protocol):
@@ -60,8 +60,15 @@ class WispApp(App[int]):
             super().__init__()
             self.event = event
 
-    def __init__(self, settings: Settings, engine: Engine, *, service: Scheduler | None = None,
-                 now: Callable[[], datetime] = utcnow, watch_terminal: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        service: Scheduler | None = None,
+        now: Callable[[], datetime] = utcnow,
+        watch_terminal: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.engine = engine
@@ -120,13 +127,19 @@ class WispApp(App[int]):
         if follow is not None and job_id is not None:
             follow(job_id)
         if isinstance(event, RouterHealthChanged) and event.health != "up":
-            self.notify(f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
-                        severity="warning", timeout=6)
+            self.notify(
+                f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
+                severity="warning",
+                timeout=6,
+            )
         elif isinstance(event, RouterHealthChanged):
             self.notify(f"Router {event.router} is up again.")
         elif isinstance(event, JobFailed) and event.final:
-            self.notify(f"Job {event.job_id} ({event.username} on {event.router}) failed: "
-                        f"{event.error}", severity="error", timeout=8)
+            self.notify(
+                f"Job {event.job_id} ({event.username} on {event.router}) failed: {event.error}",
+                severity="error",
+                timeout=8,
+            )
 
     # -------------------------------------------------------------------------------- global keys
 
@@ -159,7 +172,13 @@ class WispApp(App[int]):
         self.exit(129)
 
 
-def build_app(settings: Settings, engine: Engine, *, service: Scheduler | None = None,
-              now: Callable[[], datetime] = utcnow, watch_terminal: bool = True) -> WispApp:
+def build_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    service: Scheduler | None = None,
+    now: Callable[[], datetime] = utcnow,
+    watch_terminal: bool = True,
+) -> WispApp:
     """The console, as the CLI runs it and the tests drive it."""
     return WispApp(settings, engine, service=service, now=now, watch_terminal=watch_terminal)

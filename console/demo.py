@@ -34,9 +34,20 @@ PACKAGES = (
     catalog.PackageSpec("Daily 5M", "hotspot", "nairobi-cbd", "50", "1d", "5M", upload="2M"),
     catalog.PackageSpec("Weekly 10M", "hotspot", "nairobi-cbd", "300", "7d", "10M", upload="5M"),
     catalog.PackageSpec(
-        "Monthly 20M", "hotspot", "nairobi-cbd", "1500", "30d", "20M", upload="10M",
-        burst="40M", burst_threshold="16M", burst_time="10s", upload_burst="20M",
-        upload_burst_threshold="8M", upload_burst_time="10s", devices=3,
+        "Monthly 20M",
+        "hotspot",
+        "nairobi-cbd",
+        "1500",
+        "30d",
+        "20M",
+        upload="10M",
+        burst="40M",
+        burst_threshold="16M",
+        burst_time="10s",
+        upload_burst="20M",
+        upload_burst_threshold="8M",
+        upload_burst_time="10s",
+        devices=3,
     ),
     catalog.PackageSpec("Home Fibre 10M", "pppoe", "kisumu", "2500", "30d", "10M", upload="5M"),
     catalog.PackageSpec(
@@ -132,14 +143,22 @@ def seed(demo: Demo) -> None:
     with session_scope(demo.engine) as session:
         for name, password, _ in ROUTERS:
             router = demo.fleet[name]
-            catalog.add_router(session, name=name, host="127.0.0.1", port=router.port,
-                               username=router.username, password=password)
+            catalog.add_router(
+                session,
+                name=name,
+                host="127.0.0.1",
+                port=router.port,
+                username=router.username,
+                password=password,
+            )
         for spec in PACKAGES:
             catalog.add_package(session, spec)
         for username, full_name, phone in CLIENTS:
             catalog.add_client(session, username=username, full_name=full_name, phone=phone)
     demo.fleet["kisumu"].faults.trap(
-        "/ppp/secret/add", "failure: could not add secret (out of licence slots)", times=REFUSED_WRITES
+        "/ppp/secret/add",
+        "failure: could not add secret (out of licence slots)",
+        times=REFUSED_WRITES,
     )
     demo.fleet["eldoret"].down()
     service = ActivationService(demo.engine)

@@ -17,7 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     """Add `wisp console` and `wisp demo`."""
     console = commands.add_parser("console", help="the operator console (a terminal UI)")
     console.add_argument(
-        "--no-scheduler", action="store_true",
+        "--no-scheduler",
+        action="store_true",
         help="do not drain the queue from this console (a second operator on the same database)",
     )
     console.set_defaults(handler=run_console)

@@ -30,7 +30,9 @@ def search_clients(session: Session, text: str, limit: int = 8) -> list[Choice]:
     if where is not None:
         query = query.where(where)
     rows = session.execute(query.order_by(C.c.username).limit(limit))
-    return [Choice(r.username, f"{r.username}  {r.full_name}  {r.phone or ''}".rstrip()) for r in rows]
+    return [
+        Choice(r.username, f"{r.username}  {r.full_name}  {r.phone or ''}".rstrip()) for r in rows
+    ]
 
 
 def package_choices(session: Session) -> list[Choice]:

@@ -84,8 +84,13 @@ def job(session: Session, job_id: int, zone: ZoneInfo) -> Details:
         ("Password", "hidden (press v to reveal)" if row.router_password else "-"),
     ]
     history = _history(session, zone, SystemLog.provisioning_id == row.id)
-    return Details(f"Job {row.id}: {row.router_username}", fields, row.last_error, history,
-                   row.id if row.router_password else None)
+    return Details(
+        f"Job {row.id}: {row.router_username}",
+        fields,
+        row.last_error,
+        history,
+        row.id if row.router_password else None,
+    )
 
 
 def subscription(session: Session, subscription_id: int, zone: ZoneInfo) -> Details:
@@ -114,8 +119,10 @@ def subscription(session: Session, subscription_id: int, zone: ZoneInfo) -> Deta
     ]
     history = _history(session, zone, SystemLog.client_id == sub.client_id)
     return Details(
-        f"Subscription {sub.id}: {client.username if client else sub.client_id}", fields,
-        account.last_error if account else None, history,
+        f"Subscription {sub.id}: {client.username if client else sub.client_id}",
+        fields,
+        account.last_error if account else None,
+        history,
         account.id if account and account.router_password else None,
     )
 
@@ -131,7 +138,9 @@ def _account(sub_status: str, account: RouterProvisioning | None) -> str:
     if account is None:
         return "not queued"
     state = account_state(sub_status, account.status, account.action)
-    return f"{state} (job {account.id}: {account.action}, {account.status}, {account.attempts} tries)"
+    return (
+        f"{state} (job {account.id}: {account.action}, {account.status}, {account.attempts} tries)"
+    )
 
 
 def package(session: Session, name: str, zone: ZoneInfo) -> Details:

@@ -19,16 +19,24 @@ S = Subscription.__table__  # type: ignore[attr-defined]
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
-
-def _total(session: Session, query) -> int:  # type: ignore[no-untyped-def]
-    return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+def _total(session: Session, query, table, filtered: bool) -> int:  # type: ignore[no-untyped-def]
+    """Rows matching the pane's query; unfiltered, the table's own count (every row joins once)."""
+    counted = query.subquery() if filtered else table
+    return int(session.execute(select(func.count()).select_from(counted)).scalar_one())
 
 
 def packages(session: Session, text: str = "", limit: int = WINDOW) -> Window:
     """Packages by name, with their rate-limit string and router profile."""
     query = select(
-        P.c.id, P.c.name, P.c.type, P.c.price, P.c.duration_length, P.c.duration_unit,
-        P.c.rate_limit, P.c.router_profile, R.c.name.label("router"),
+        P.c.id,
+        P.c.name,
+        P.c.type,
+        P.c.price,
+        P.c.duration_length,
+        P.c.duration_unit,
+        P.c.rate_limit,
+        P.c.router_profile,
+        R.c.name.label("router"),
     ).select_from(P.outerjoin(R, R.c.id == P.c.router_id))
     where = matching(text, P.c.name, P.c.type, P.c.router_profile, P.c.rate_limit, R.c.name)
     if where is not None:
@@ -37,13 +45,20 @@ def packages(session: Session, text: str = "", limit: int = WINDOW) -> Window:
         Row(
             key=r.name,
             cells=(
-                r.name, r.type, f"{r.price:,.2f}", format_validity(r.duration_length, r.duration_unit),
-                r.rate_limit, r.router_profile, r.router or "-",
+                r.name,
+                r.type,
+                f"{r.price:,.2f}",
+                format_validity(r.duration_length, r.duration_unit),
+                r.rate_limit,
+                r.router_profile,
+                r.router or "-",
             ),
         )
         for r in session.execute(query.order_by(P.c.name).limit(limit))
     ]
-    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))
+    return Window(
+        rows, _total(session, query, P, where is not None) if len(rows) >= limit else len(rows)
+    )
 
 
 def account_state(sub_status: str, job_status: str | None, action: str | None) -> str:
@@ -68,8 +83,14 @@ def _account_status(state: str, sub_status: str) -> str:
 def subscriptions(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -> Window:
     """Subscriptions, newest first, with whether their account has reached the router."""
     query = select(
-        S.c.id, C.c.username, P.c.name.label("package"), R.c.name.label("router"), S.c.status,
-        S.c.expires_on, J.c.status.label("job_status"), J.c.action,
+        S.c.id,
+        C.c.username,
+        P.c.name.label("package"),
+        R.c.name.label("router"),
+        S.c.status,
+        S.c.expires_on,
+        J.c.status.label("job_status"),
+        J.c.action,
     ).select_from(
         S.join(C, C.c.id == S.c.client_id)
         .join(P, P.c.id == S.c.package_id)
@@ -86,21 +107,34 @@ def subscriptions(session: Session, now: datetime, text: str = "", limit: int = 
             Row(
                 key=str(r.id),
                 cells=(
-                    str(r.id), r.username, r.package, state,
-                    expires_in(r.expires_on, now) if r.status == "active" else "-", r.status,
+                    str(r.id),
+                    r.username,
+                    r.package,
+                    state,
+                    expires_in(r.expires_on, now) if r.status == "active" else "-",
+                    r.status,
                     r.router or "-",
                 ),
                 status=_account_status(state, r.status),
             )
         )
-    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))
+    return Window(
+        rows, _total(session, query, S, where is not None) if len(rows) >= limit else len(rows)
+    )
 
 
 def jobs(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -> Window:
     """The provisioning queue, newest account first (ids are stable, so rows do not jump)."""
     query = select(
-        J.c.id, J.c.router_username, R.c.name.label("router"), J.c.action, J.c.status,
-        J.c.attempts, J.c.next_attempt_at, J.c.created_at, J.c.last_error,
+        J.c.id,
+        J.c.router_username,
+        R.c.name.label("router"),
+        J.c.action,
+        J.c.status,
+        J.c.attempts,
+        J.c.next_attempt_at,
+        J.c.created_at,
+        J.c.last_error,
     ).select_from(J.join(R, R.c.id == J.c.router_id))
     where = matching(
         text, J.c.router_username, R.c.name, J.c.action, J.c.status, J.c.service_type, J.c.id
@@ -111,12 +145,20 @@ def jobs(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -
         Row(
             key=str(r.id),
             cells=(
-                str(r.id), r.router_username, r.status, r.action, r.router, str(r.attempts),
+                str(r.id),
+                r.router_username,
+                r.status,
+                r.action,
+                r.router,
+                str(r.attempts),
                 due(r.next_attempt_at, now) if r.status == "pending" else "-",
-                ago(r.created_at, now), first_line(r.last_error),
+                ago(r.created_at, now),
+                first_line(r.last_error),
             ),
             status=r.status,
         )
         for r in session.execute(query.order_by(J.c.id.desc()).limit(limit))
     ]
-    return Window(rows, _total(session, query) if len(rows) >= limit else len(rows))
+    return Window(
+        rows, _total(session, query, J, where is not None) if len(rows) >= limit else len(rows)
+    )

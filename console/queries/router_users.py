@@ -19,7 +19,10 @@ from db.models import Router
 from scheduler.routeros import RouterClient
 from scheduler.users import fetch_users
 
+FIRST_BATCH = 100
+"""Rows of the first message from the router worker: few, so the first rows show at once."""
 BATCH = 1000
+"""Rows of each later message: many, so the UI spends little time per row."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,27 @@ class Listing:
 
 LISTINGS = {
     "hotspot": Listing(
-        "hotspot", "Hotspot users", (("hotspot", "hotspot"),),
+        "hotspot",
+        "Hotspot users",
+        (("hotspot", "hotspot"),),
         (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", None)),
     ),
     "pppoe": Listing(
-        "pppoe", "PPPoE secrets", (("pppoe", "pppoe"),),
-        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Last logged out", 20),
-         ("Comment", None)),
+        "pppoe",
+        "PPPoE secrets",
+        (("pppoe", "pppoe"),),
+        (
+            ("Name", 18),
+            ("Profile", 24),
+            ("Disabled", 8),
+            ("Last logged out", 20),
+            ("Comment", None),
+        ),
     ),
     "active": Listing(
-        "active", "Active sessions", (("hotspot", "hotspot-active"), ("pppoe", "ppp-active")),
+        "active",
+        "Active sessions",
+        (("hotspot", "hotspot-active"), ("pppoe", "ppp-active")),
         (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", None)),
     ),
 }
@@ -80,10 +94,18 @@ def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:
 
 
 def stream_rows(client: RouterClient, listing: Listing, batch: int = BATCH) -> Iterator[list[Row]]:
-    """The listing's rows in batches, straight from the router (raises RouterError)."""
+    """The listing's rows straight from the router (raises RouterError): a small first batch,
+    then batches of `batch` rows."""
+    pending: list[Row] = []
+    first = True
     for service, kind in listing.sources:
-        for items in fetch_users(client, kind, batch=batch):
-            yield [to_row(listing, service, item) for item in items]
+        for items in fetch_users(client, kind, batch=FIRST_BATCH):
+            pending.extend(to_row(listing, service, item) for item in items)
+            if first or len(pending) >= batch:
+                yield pending
+                pending, first = [], False
+    if pending:
+        yield pending
 
 
 def matches(row: Row, text: str) -> bool:

@@ -17,9 +17,9 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from console.queries.activation_result import result_text
 from console.queries.clients import Choice, package_choices, search_clients
 from console.queries.job_state import JobState, job_state
-from console.queries.activation_result import result_text
 from db.activation import Activation, ActivationService
 from db.engine import session_scope
 
@@ -78,8 +78,9 @@ class ActivateScreen(ModalScreen[None]):
             yield Label("Package", classes="field-label")
             yield Select[str]([], prompt="pick a package", id="package", compact=True)
             yield Label("Payment reference", classes="field-label")
-            yield Input(placeholder="optional, e.g. the M-Pesa receipt", id="payment-ref",
-                        compact=True)
+            yield Input(
+                placeholder="optional, e.g. the M-Pesa receipt", id="payment-ref", compact=True
+            )
             yield Static("", id="activate-result")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Activate", id="activate", variant="primary", compact=True)
@@ -186,8 +187,12 @@ class ActivateScreen(ModalScreen[None]):
     def _followed(self, message: JobFollowed) -> None:
         if self.activation is None:
             return
-        text, ok = result_text(self.activation, message.state, self.app.scheduler_state,  # type: ignore[attr-defined]
-                               self.app.settings.zone)  # type: ignore[attr-defined]
+        text, ok = result_text(
+            self.activation,
+            message.state,
+            self.app.scheduler_state,  # type: ignore[attr-defined]
+            self.app.settings.zone,
+        )  # type: ignore[attr-defined]
         self._say(text, ok)
         if self._follow_timer is not None:
             self._follow_timer.stop()

@@ -39,8 +39,9 @@ class HelpScreen(ModalScreen[None]):
             if not isinstance(binding, Binding):
                 continue
             keys = keymap.get(binding.id or "", binding.key_display or binding.key)
-            table.add_row(keys.replace("question_mark", "?").replace("slash", "/"),
-                          binding.description)
+            table.add_row(
+                keys.replace("question_mark", "?").replace("slash", "/"), binding.description
+            )
         table.add_row("ctrl+p", "Command palette")
         table.add_row("esc", "Clear a pane's filter / close a window")
         return table

@@ -29,15 +29,32 @@ class MainScreen(MainActions, Screen[None]):
     """Three live panes and the status bar."""
 
     BINDINGS = [
-        Binding("a", "activate", "Activate", id="activate",
-                tooltip="Activate a client on a package (queues the router account)"),
+        Binding(
+            "a",
+            "activate",
+            "Activate",
+            id="activate",
+            tooltip="Activate a client on a package (queues the router account)",
+        ),
         Binding("r", "retry", "Retry", id="retry", tooltip="Retry the selected failed job"),
         Binding("R", "retry_all", "Retry all", id="retry_all", tooltip="Retry every failed job"),
         Binding("u", "users", "Users", id="users", tooltip="Browse a router's users (read-only)"),
-        Binding("enter", "details", "Details", id="details", priority=True,
-                tooltip="Every field of the selected row, with its history"),
-        Binding("slash", "filter", "Filter", id="filter", key_display="/",
-                tooltip="Filter the focused pane as you type"),
+        Binding(
+            "enter",
+            "details",
+            "Details",
+            id="details",
+            priority=True,
+            tooltip="Every field of the selected row, with its history",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="filter",
+            key_display="/",
+            tooltip="Filter the focused pane as you type",
+        ),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume the scheduler"),
         Binding("tab", "next_pane", "Next pane", show=False, id="next_pane"),
         Binding("1", "pane(1)", "Packages", show=False, id="pane_packages"),
@@ -73,8 +90,11 @@ class MainScreen(MainActions, Screen[None]):
     @property
     def panes(self) -> list[Pane]:
         """The three panes, in key order (1, 2, 3)."""
-        return [self.query_one(PackagesPane), self.query_one(SubscriptionsPane),
-                self.query_one(QueuePane)]
+        return [
+            self.query_one(PackagesPane),
+            self.query_one(SubscriptionsPane),
+            self.query_one(QueuePane),
+        ]
 
     @property
     def focused_pane(self) -> Pane | None:
@@ -127,8 +147,11 @@ class MainScreen(MainActions, Screen[None]):
         snapshot = message.snapshot
         if snapshot.filters != self._filters():
             self._again = True  # typed meanwhile: this window is already stale
-        if self.app.screen is not self:
-            return
+        if self.app.screen is self:
+            self.apply(snapshot)
+
+    def apply(self, snapshot: Snapshot) -> None:
+        """Show a snapshot: each pane by key diff, the status bar, then the keys' state."""
         self.snapshot = snapshot
         with self.app.batch_update():
             packages, subscriptions, queue = self.panes
@@ -136,7 +159,9 @@ class MainScreen(MainActions, Screen[None]):
             subscriptions.show(snapshot.subscriptions)
             queue.show(snapshot.jobs)
             self.query_one(StatusBar).show(
-                snapshot.status, self.app.scheduler_state, self.app.last_drain,  # type: ignore[attr-defined]
+                snapshot.status,
+                self.app.scheduler_state,
+                self.app.last_drain,  # type: ignore[attr-defined]
                 self.app.settings.zone,  # type: ignore[attr-defined]
             )
         self.refresh_bindings()
@@ -145,8 +170,11 @@ class MainScreen(MainActions, Screen[None]):
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "poll" and event.state == WorkerState.ERROR:
             self._landed()
-            self.notify(f"The panes could not be refreshed: {event.worker.error}",
-                        severity="error", timeout=5)
+            self.notify(
+                f"The panes could not be refreshed: {event.worker.error}",
+                severity="error",
+                timeout=5,
+            )
         elif event.worker.group == "poll" and event.state == WorkerState.CANCELLED:
             self._landed()
 

@@ -69,8 +69,11 @@ class RouterUsersScreen(Screen[None]):
         with TabbedContent(id="users-tabs"):
             for listing in LISTINGS.values():
                 with TabPane(listing.title, id=f"tab-{listing.kind}"):
-                    yield WindowTable(listing.columns, 2 if listing.kind != "active" else None,
-                                      id=f"users-{listing.kind}")
+                    yield WindowTable(
+                        listing.columns,
+                        2 if listing.kind != "active" else None,
+                        id=f"users-{listing.kind}",
+                    )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -80,7 +83,9 @@ class RouterUsersScreen(Screen[None]):
         if names:
             picker.value = self.router if self.router in names else names[0]
         else:
-            self.query_one("#users-reason", Static).update("No routers yet: add one with `wisp router add`.")
+            self.query_one("#users-reason", Static).update(
+                "No routers yet: add one with `wisp router add`."
+            )
 
     @property
     def kind(self) -> str:
@@ -163,8 +168,9 @@ class RouterUsersScreen(Screen[None]):
         if not self.rows[message.kind]:
             text = self.query_one("#users-filter", Input).value
             table.append([row for row in message.rows if matches(row, text)])
-        self.query_one(LoadProgress).loading(str(self.router), LISTINGS[message.kind].title,
-                                             len(fresh))
+        self.query_one(LoadProgress).loading(
+            str(self.router), LISTINGS[message.kind].title, len(fresh)
+        )
 
     @on(UsersLoaded)
     def _loaded(self, message: UsersLoaded) -> None:
@@ -206,5 +212,6 @@ class RouterUsersScreen(Screen[None]):
         shown = [row for row in rows if matches(row, text)]
         self.table(kind).show(Window(shown, len(shown)))
         if kind not in self._fresh:
-            self.query_one(LoadProgress).loaded(str(self.router), LISTINGS[kind].title,
-                                                len(rows), len(shown))
+            self.query_one(LoadProgress).loaded(
+                str(self.router), LISTINGS[kind].title, len(rows), len(shown)
+            )

@@ -28,8 +28,12 @@ STATUS_STYLES = {
 class WindowTable(DataTable[Text | str]):
     """A row-cursor table fed whole windows, ordered by ranking their first column."""
 
-    def __init__(self, columns: tuple[tuple[str, int | None], ...], status_column: int | None = None,
-                 **kwargs: object) -> None:
+    def __init__(
+        self,
+        columns: tuple[tuple[str, int | None], ...],
+        status_column: int | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self._spec = columns
         self._status_column = status_column
@@ -96,7 +100,9 @@ class WindowTable(DataTable[Text | str]):
         for index, row in enumerate(rows):
             rank.setdefault(row.cells[0], index)
         first = self._column_keys[0]
-        self.sort(first, key=lambda cell: rank.get(cell.plain if isinstance(cell, Text) else cell, 0))
+        self.sort(
+            first, key=lambda cell: rank.get(cell.plain if isinstance(cell, Text) else cell, 0)
+        )
 
     def reset(self) -> None:
         """Forget every row (another source was chosen: not a refresh tick)."""

@@ -7,6 +7,7 @@ wait on workers, never on the clock. The scheduler is driven with `drain_once` f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -53,8 +54,12 @@ def seeded(sqlite_engine: Engine, fleet: SimFleet) -> Engine:
     """Router r1 (the simulator), packages Home 10M and Fibre 20M, client jdoe, a few more."""
     factories.setup(sqlite_engine, router_port=fleet["r1"].port, password=SIM_PASSWORD)
     for index in range(1, 6):
-        factories.client(sqlite_engine, f"client{index}", full_name=f"Client Number{index}",
-                         phone=f"+2547000000{index:02d}")
+        factories.client(
+            sqlite_engine,
+            f"client{index}",
+            full_name=f"Client Number{index}",
+            phone=f"+2547000000{index:02d}",
+        )
     return sqlite_engine
 
 
@@ -99,10 +104,9 @@ def service(seeded: Engine) -> Iterator[Callable[[WispApp], ProvisioningService]
 async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
     """Let workers finish and their messages land (several rounds: answers start new work)."""
     for _ in range(rounds):
-        try:
+        # An exclusive worker replaced by a newer one is cancelled: the newer one is awaited next.
+        with contextlib.suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
-        except WorkerCancelled:
-            pass  # an exclusive worker replaced by a newer one: the newer one is awaited next
         await pilot.pause()
 
 

@@ -33,14 +33,18 @@ async def test_panes_show_the_database(make_app: Callable[..., WispApp], seeded:
         assert packages.table.row_count == 2
         assert subscriptions.table.row_count == 5
         assert queue.table.row_count == 5
-        assert subscriptions.selected is None or subscriptions.selected.cells[3] == "waiting for router"
+        assert (
+            subscriptions.selected is None
+            or subscriptions.selected.cells[3] == "waiting for router"
+        )
         status = str(app.screen.query_one(StatusBar).query_one("#counts").content)
         assert "pending 5" in status
         assert "scheduler off" in str(app.screen.query_one("#scheduler").content)
 
 
-async def test_cursor_stays_on_its_row_across_refreshes(make_app: Callable[..., WispApp],
-                                                       seeded: Engine) -> None:
+async def test_cursor_stays_on_its_row_across_refreshes(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
     _activate_all(seeded, 4)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -55,8 +59,9 @@ async def test_cursor_stays_on_its_row_across_refreshes(make_app: Callable[..., 
         assert [row.key.value for row in queue.table.ordered_rows][0] == "5"
 
 
-async def test_filter_narrows_the_focused_pane_in_sql(make_app: Callable[..., WispApp],
-                                                      seeded: Engine) -> None:
+async def test_filter_narrows_the_focused_pane_in_sql(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
     _activate_all(seeded)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -165,8 +170,9 @@ async def test_q_quits(make_app: Callable[..., WispApp]) -> None:
     assert app.return_code == 0
 
 
-async def test_polls_are_skipped_while_a_modal_is_open(make_app: Callable[..., WispApp],
-                                                      seeded: Engine) -> None:
+async def test_polls_are_skipped_while_a_modal_is_open(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -27,7 +27,8 @@ def _hotspot_names(fleet: SimFleet) -> set[str]:
 
 
 async def test_activation_through_the_modal_reaches_the_router(
-    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
     fleet: SimFleet,
 ) -> None:
     app = make_app()
@@ -78,8 +79,10 @@ async def test_a_repeated_payment_reference_is_refused_in_one_sentence(
 
 
 async def test_retry_moves_a_failed_job_back_and_it_completes(
-    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
-    fleet: SimFleet, seeded: Engine,
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet,
+    seeded: Engine,
 ) -> None:
     fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=1)
     ActivationService(seeded).activate("jdoe", "Home 10M")
@@ -104,8 +107,10 @@ async def test_retry_moves_a_failed_job_back_and_it_completes(
 
 
 async def test_retry_all_asks_first(
-    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
-    fleet: SimFleet, seeded: Engine,
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet,
+    seeded: Engine,
 ) -> None:
     fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=2)
     for client in ("client1", "client2"):
@@ -129,7 +134,8 @@ async def test_retry_all_asks_first(
 
 
 async def test_p_pauses_and_resumes_the_scheduler(
-    make_app: Callable[..., WispApp], service: Callable[[WispApp], ProvisioningService],
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
 ) -> None:
     app = make_app()
     engine_service = service(app)

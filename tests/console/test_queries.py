@@ -37,8 +37,13 @@ def test_filter_words_must_all_match_in_sql(sqlite_engine: Engine) -> None:
     _seed(sqlite_engine)
     with Session(sqlite_engine) as session:
         window = panes.subscriptions(session, NOW, "user0 fibre")
-    assert {row.cells[1] for row in window.rows} == {"user00", "user02", "user04", "user06",
-                                                     "user08"}
+    assert {row.cells[1] for row in window.rows} == {
+        "user00",
+        "user02",
+        "user04",
+        "user06",
+        "user08",
+    }
 
 
 def test_subscription_reads_waiting_until_its_job_completes(sqlite_engine: Engine) -> None:

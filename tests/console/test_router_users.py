@@ -25,7 +25,9 @@ async def _open(pilot, app: WispApp) -> RouterUsersScreen:  # type: ignore[no-un
     return app.screen
 
 
-async def test_lists_what_the_router_holds(make_app: Callable[..., WispApp], fleet: SimFleet) -> None:
+async def test_lists_what_the_router_holds(
+    make_app: Callable[..., WispApp], fleet: SimFleet
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot, app)
@@ -36,8 +38,9 @@ async def test_lists_what_the_router_holds(make_app: Callable[..., WispApp], fle
         assert "r1: 40 hotspot users" in str(screen.query_one("#users-progress-text").content)
 
 
-async def test_active_sessions_tab_shows_who_is_online(make_app: Callable[..., WispApp],
-                                                       fleet: SimFleet) -> None:
+async def test_active_sessions_tab_shows_who_is_online(
+    make_app: Callable[..., WispApp], fleet: SimFleet
+) -> None:
     fleet["r1"].sessions.login_hotspot(fleet["r1"].rows("/ip/hotspot/user")[5]["name"])
     online = {row["user"] for row in fleet["r1"].rows("/ip/hotspot/active")}
     app = make_app()
@@ -49,8 +52,9 @@ async def test_active_sessions_tab_shows_who_is_online(make_app: Callable[..., W
         assert {table.get_row_at(i)[0] for i in range(table.row_count)} == online
 
 
-async def test_filter_as_you_type_and_refresh(make_app: Callable[..., WispApp],
-                                              fleet: SimFleet) -> None:
+async def test_filter_as_you_type_and_refresh(
+    make_app: Callable[..., WispApp], fleet: SimFleet
+) -> None:
     name = fleet["r1"].rows("/ip/hotspot/user")[7]["name"]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -67,8 +71,9 @@ async def test_filter_as_you_type_and_refresh(make_app: Callable[..., WispApp],
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_a_down_router_shows_its_reason(make_app: Callable[..., WispApp], seeded: Engine,
-                                              fleet: SimFleet) -> None:
+async def test_a_down_router_shows_its_reason(
+    make_app: Callable[..., WispApp], seeded: Engine, fleet: SimFleet
+) -> None:
     factories.router(seeded, "r2", port=fleet["r2"].port, password=SIM_PASSWORD)
     fleet["r2"].down()
     app = make_app()
@@ -83,9 +88,9 @@ async def test_a_down_router_shows_its_reason(make_app: Callable[..., WispApp], 
         assert screen.table("hotspot").row_count == 0
 
 
-async def test_wrong_api_password_is_told_as_a_refused_login(make_app: Callable[..., WispApp],
-                                                             seeded: Engine,
-                                                             fleet: SimFleet) -> None:
+async def test_wrong_api_password_is_told_as_a_refused_login(
+    make_app: Callable[..., WispApp], seeded: Engine, fleet: SimFleet
+) -> None:
     factories.router(seeded, "r2", port=fleet["r2"].port, password="not-the-password")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

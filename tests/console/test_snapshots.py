@@ -30,18 +30,36 @@ def _freeze(engine: Engine) -> None:
     """Five activations at fixed times: three on the router, one failed, one pending."""
     service = ActivationService(engine)
     for index in range(1, 6):
-        service.activate(f"client{index}", "Home 10M" if index % 2 else "Fibre 20M",
-                         f"QSNAP{index:05d}", now=FIXED_NOW - timedelta(minutes=10 * index))
+        service.activate(
+            f"client{index}",
+            "Home 10M" if index % 2 else "Fibre 20M",
+            f"QSNAP{index:05d}",
+            now=FIXED_NOW - timedelta(minutes=10 * index),
+        )
     with session_scope(engine) as session:
-        session.execute(update(J).values(created_at=FIXED_NOW - timedelta(minutes=20),
-                                         updated_at=FIXED_NOW - timedelta(minutes=5)))
-        session.execute(update(J).where(J.c.id <= 3).values(
-            status="completed", completed_at=FIXED_NOW - timedelta(minutes=12)))
-        session.execute(update(J).where(J.c.id == 4).values(
-            status="failed", attempts=1,
-            last_error="failure: could not add user (out of licence slots)"))
-        session.execute(update(J).where(J.c.id == 5).values(
-            next_attempt_at=FIXED_NOW + timedelta(seconds=25)))
+        session.execute(
+            update(J).values(
+                created_at=FIXED_NOW - timedelta(minutes=20),
+                updated_at=FIXED_NOW - timedelta(minutes=5),
+            )
+        )
+        session.execute(
+            update(J)
+            .where(J.c.id <= 3)
+            .values(status="completed", completed_at=FIXED_NOW - timedelta(minutes=12))
+        )
+        session.execute(
+            update(J)
+            .where(J.c.id == 4)
+            .values(
+                status="failed",
+                attempts=1,
+                last_error="failure: could not add user (out of licence slots)",
+            )
+        )
+        session.execute(
+            update(J).where(J.c.id == 5).values(next_attempt_at=FIXED_NOW + timedelta(seconds=25))
+        )
         session.execute(update(Router).values(health="up"))
 
 
@@ -50,8 +68,9 @@ def snapshot_app(seeded: Engine) -> Callable[[], WispApp]:
     _freeze(seeded)
 
     def make() -> WispApp:
-        return build_app(console_settings(seeded), seeded, now=lambda: FIXED_NOW,
-                         watch_terminal=False)
+        return build_app(
+            console_settings(seeded), seeded, now=lambda: FIXED_NOW, watch_terminal=False
+        )
 
     return make
 

@@ -12,6 +12,11 @@ class PackagesPane(Pane):
     NUMBER = 1
     KIND = "package"
     COLUMNS = (
-        ("Name", 14), ("Type", 7), ("Price", 9), ("Validity", 8), ("Rate limit", 18),
-        ("Profile", 24), ("Router", 11),
+        ("Name", 14),
+        ("Type", 7),
+        ("Price", 9),
+        ("Validity", 8),
+        ("Rate limit", 18),
+        ("Profile", 24),
+        ("Router", 11),
     )

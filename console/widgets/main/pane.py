@@ -42,8 +42,10 @@ class Pane(Vertical, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), classes="pane-title")
         yield WindowTable(self.COLUMNS, self.STATUS_COLUMN, id=f"{self.KIND}-table")
-        yield Input(placeholder=f"filter {self.TITLE.lower()} (enter: keep, esc: clear)",
-                    classes="pane-filter")
+        yield Input(
+            placeholder=f"filter {self.TITLE.lower()} (enter: keep, esc: clear)",
+            classes="pane-filter",
+        )
 
     @property
     def table(self) -> WindowTable:

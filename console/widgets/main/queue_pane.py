@@ -13,7 +13,14 @@ class QueuePane(Pane):
     KIND = "job"
     # What an operator scans first comes first, so an 80-column terminal shows it.
     COLUMNS = (
-        ("Job", 5), ("Account", 12), ("Status", 10), ("Action", 10), ("Router", 11),
-        ("Tries", 5), ("Next try", 8), ("Age", 7), ("Last error", None),
+        ("Job", 5),
+        ("Account", 12),
+        ("Status", 10),
+        ("Action", 10),
+        ("Router", 11),
+        ("Tries", 5),
+        ("Next try", 8),
+        ("Age", 7),
+        ("Last error", None),
     )
     STATUS_COLUMN = 2

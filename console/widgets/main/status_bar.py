@@ -22,8 +22,10 @@ def scheduler_text(state: str, last_drain: datetime | None, zone: ZoneInfo) -> T
     """'scheduler running · last drain 12:01:03' in the scheduler's colour."""
     drained = f"{last_drain.astimezone(zone):%H:%M:%S}" if last_drain else "-"
     return Text.assemble(
-        ("scheduler ", "dim"), (state, SCHEDULER_STYLES.get(state, "")),
-        ("  drained ", "dim"), (drained, ""),
+        ("scheduler ", "dim"),
+        (state, SCHEDULER_STYLES.get(state, "")),
+        ("  drained ", "dim"),
+        (drained, ""),
     )
 
 
@@ -31,10 +33,14 @@ def counts_text(counts: dict[str, int]) -> Text:
     """Queue counts; failed jobs stand out."""
     failed = counts.get("failed", 0)
     return Text.assemble(
-        ("pending ", "dim"), (str(counts.get("pending", 0)), "yellow"),
-        ("  processing ", "dim"), (str(counts.get("processing", 0)), "cyan"),
-        ("  failed ", "dim"), (str(failed), "bold red" if failed else ""),
-        ("  done today ", "dim"), (str(counts.get("completed", 0)), "green"),
+        ("pending ", "dim"),
+        (str(counts.get("pending", 0)), "yellow"),
+        ("  processing ", "dim"),
+        (str(counts.get("processing", 0)), "cyan"),
+        ("  failed ", "dim"),
+        (str(failed), "bold red" if failed else ""),
+        ("  done today ", "dim"),
+        (str(counts.get("completed", 0)), "green"),
     )
 
 
@@ -73,8 +79,9 @@ class StatusBar(Vertical):
             yield Static(id="routers")
             yield ActivityChart(id="chart")
 
-    def show(self, status: QueueStatus, state: str, last_drain: datetime | None,
-             zone: ZoneInfo) -> None:
+    def show(
+        self, status: QueueStatus, state: str, last_drain: datetime | None, zone: ZoneInfo
+    ) -> None:
         """Redraw from a refresh tick (each part only if its text changed)."""
         self._set("#scheduler", scheduler_text(state, last_drain, zone))
         self._set("#counts", counts_text(status.counts))

@@ -13,7 +13,12 @@ class SubscriptionsPane(Pane):
     KIND = "subscription"
     # The router account state comes before the less urgent columns, to fit 80 columns.
     COLUMNS = (
-        ("#", 5), ("Client", 12), ("Package", 14), ("Router account", 21), ("Expires in", 10),
-        ("Status", 9), ("Router", 11),
+        ("#", 5),
+        ("Client", 12),
+        ("Package", 14),
+        ("Router account", 21),
+        ("Expires in", 10),
+        ("Status", 9),
+        ("Router", 11),
     )
     STATUS_COLUMN = 3
