@@ -9,15 +9,16 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy.engine import Engine
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
 
 from console.screens.main import MainScreen
 from db.config import Settings
@@ -142,6 +143,30 @@ class WispApp(App[int]):
             )
 
     # -------------------------------------------------------------------------------- global keys
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: the console's own actions first, then Textual's."""
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if main is not None:
+            yield SystemCommand(
+                "Activate a client", "Pay for a package and queue the account", main.action_activate
+            )
+            yield SystemCommand(
+                "Retry all failed jobs",
+                "Put every failed job back in the queue",
+                main.action_retry_all,
+            )
+            yield SystemCommand(
+                "Router users", "Browse a router's users, read-only", main.action_users
+            )
+            if self.service is not None:
+                yield SystemCommand(
+                    "Pause or resume the scheduler",
+                    "Stop or restart sending jobs to the routers",
+                    main.action_pause,
+                )
+        yield SystemCommand("Keys", "Every key and what it does", self.action_help)
+        yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:
         """Show every key and what it does."""

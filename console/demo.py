@@ -122,6 +122,7 @@ def start_demo(folder: Path | None = None) -> Demo:
     """Create everything the demo needs; the caller must `close()` it."""
     ensure_secret_key()
     folder = folder or Path(tempfile.mkdtemp(prefix="wisp-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(folder)
     engine = make_engine(settings.database.url)
     upgrade(engine)

@@ -186,3 +186,14 @@ async def test_polls_are_skipped_while_a_modal_is_open(
         await settle(pilot)
         assert main.panes[2].table.row_count == 2
         assert not isinstance(app.focused, Input)
+
+
+async def test_command_palette_offers_the_console_actions(make_app: Callable[..., WispApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert titles[:3] == ["Activate a client", "Retry all failed jobs", "Router users"]
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CommandPalette"
