@@ -170,6 +170,35 @@ def complete(session: Session, job: Job, *, worker: str, now: datetime | None = 
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def complete_many(
+    session: Session, jobs: list[Job], *, worker: str, now: datetime | None = None
+) -> set[int]:
+    """`complete` for a whole batch in a few statements; returns the ids marked completed.
+
+    Rows whose desired state changed meanwhile (another revision) go back to pending instead;
+    rows whose lease was lost are left alone. One UPDATE per distinct revision, then one for the
+    stale rest, so a batch costs a handful of statements rather than one per job.
+    """
+    now = now or utcnow()
+    ids = [job.id for job in jobs]
+    by_revision: dict[int, list[int]] = {}
+    for job in jobs:
+        by_revision.setdefault(job.revision, []).append(job.id)
+    held = and_(T.c.status == "processing", T.c.locked_by == worker)
+    released = {"locked_at": None, "locked_by": None, "last_error": None, "updated_at": now}
+    for revision, group in by_revision.items():
+        session.execute(
+            update(T)
+            .where(T.c.id.in_(group), T.c.revision == revision, held)
+            .values(status="completed", completed_at=now, next_attempt_at=now, **released)
+        )
+    session.execute(
+        update(T).where(T.c.id.in_(ids), held).values(status="pending", next_attempt_at=now, **released)
+    )
+    done = select(T.c.id).where(T.c.id.in_(ids), T.c.status == "completed", T.c.completed_at == now)
+    return set(session.execute(done).scalars())
+
+
 def backoff_delay(
     attempts: int, *, base: float, cap: float, rng: random.Random | None = None
 ) -> float:

@@ -64,6 +64,7 @@ class Drainer:
         self.profiles = ProfileCache()
         self._connections = Connections(settings.routers, lanes)
         self._pool = ThreadPoolExecutor(ROUTER_TASKS, thread_name_prefix="drain")
+        self._recorder = ThreadPoolExecutor(4, thread_name_prefix="record")
         self._busy: dict[int, bool] = {}
         self._tasks: dict[int, Future[DrainReport]] = {}
         self._lock = threading.Lock()
@@ -140,6 +141,7 @@ class Drainer:
         """Finish the job each session is on, hand the rest back, close the sessions."""
         self._stopping.set()
         self._pool.shutdown(wait=wait)
+        self._recorder.shutdown(wait=wait)
         if wait:
             self._connections.close()
 
@@ -157,8 +159,10 @@ class Drainer:
         return report
 
     def _drain_router(self, router_id: int) -> DrainReport:
+        """Batches of one router until none is due; each batch is recorded while the next runs."""
         report = DrainReport()
         name = str(router_id)
+        recording: Future[DrainReport] | None = None
         while not (self._stopping.is_set() or self._holding.is_set()):
             jobs = queue.claim(
                 self.engine, worker=self.worker, limit=self.settings.queue.batch_size, router_id=router_id
@@ -169,24 +173,29 @@ class Drainer:
                 router = session.get(Router, router_id)
             assert router is not None, "a claimed job's router is gone"
             name = router.name
-            batch = self._drain_batch(router, jobs)
-            report.add(batch)
-            if batch.paused_routers:
+            outcomes, error = self._drain_batch(router, jobs)
+            if recording is not None:
+                report.add(recording.result())
+            recording = self._recorder.submit(self._finish, router, outcomes, error)
+            if error is not None:
                 break
+        if recording is not None:
+            report.add(recording.result())
         if report.handled:
             emit(self.sink, DrainFinished(report, name))
         return report
 
-    def _drain_batch(self, router: Router, jobs: list[queue.Job]) -> DrainReport:
+    def _drain_batch(self, router: Router, jobs: list[queue.Job]) -> tuple[list[Outcome], RouterError | None]:
+        """Converge one batch on the router; the error that made the router away, if any."""
         works = plan(self.engine, jobs)
         try:
             lanes = self._connections.lanes(router)
             lanes.first.connect()
         except RouterError as error:
-            return self._finish(router, [Outcome(w, "held") for w in works], error)
+            return [Outcome(w, "held") for w in works], error
         away: list[RouterError] = []
         outcomes = lanes.run(works, partial(self._converge_all, router.id or 0, away))
-        return self._finish(router, outcomes, away[0] if away else None)
+        return outcomes, away[0] if away else None
 
     def _finish(self, router: Router, outcomes: list[Outcome], error: RouterError | None) -> DrainReport:
         router_id = router.id or 0

@@ -19,6 +19,10 @@ from scheduler.routeros import RouterClient, endpoint_of
 
 LANES = 16
 """Sessions opened per router at most (RouterOS 7 allows 20 API sessions by default)."""
+NEAR_LANES = 4
+"""Sessions used for a router that answers at once: more would only contend for this process."""
+NEAR_SECONDS = 0.005
+"""A router answering within this is near (LAN); farther ones get every lane."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,9 +41,15 @@ class RouterLanes:
         """The session used for checks before a batch is dealt out."""
         return self.clients[0]
 
+    @property
+    def width(self) -> int:
+        """Lanes worth using: all for a far router (round trips dominate), a few for a near one."""
+        near = self.first.round_trip < NEAR_SECONDS
+        return min(len(self.clients), NEAR_LANES) if near else len(self.clients)
+
     def run(self, items: Sequence[T], work: Callable[[RouterClient, list[T]], list[R]]) -> list[R]:
         """Deal `items` over the lanes (round robin) and run `work` on each; results in lane order."""
-        count = max(1, min(len(self.clients), len(items)))
+        count = max(1, min(self.width, len(items)))
         chunks = [list(items[i::count]) for i in range(count)]
         futures = [self._pool.submit(work, self.clients[i], chunks[i]) for i in range(1, count)]
         results = work(self.clients[0], chunks[0])

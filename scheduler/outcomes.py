@@ -51,10 +51,9 @@ def record(
     report, events = DrainReport(), []
     now = utcnow()
     with session_scope(immediate(engine)) as session:
+        events += _complete(session, batch, [o for o in outcomes if o.status == "done"], now, report)
         for outcome in outcomes:
-            if outcome.status == "done":
-                events += _complete(session, batch, outcome, now, report)
-            elif outcome.status == "error":
+            if outcome.status == "error":
                 events += _fail(session, settings, batch, outcome, now, report)
         _hold(session, batch, [o for o in outcomes if o.status == "held"], now, report)
     for event in events:
@@ -62,20 +61,26 @@ def record(
     return report
 
 
-def _complete(session: Session, batch: Batch, outcome: Outcome, now: datetime, report: DrainReport) -> list[object]:
-    job = outcome.work.job
-    if not queue.complete(session, job, worker=batch.worker, now=now):
-        return []  # the lease was lost (reaped); whoever holds the row now reports it
-    report.completed += 1
-    logs.info(
-        session,
-        "Router",
-        f"{job.router_username} {PAST[job.action]} on router {batch.router} (job {job.id}).",
-        {"job_id": job.id, "action": job.action, "router": batch.router, "service": job.service_type},
-        client_id=job.client_id,
-        provisioning_id=job.id,
-    )
-    return [JobCompleted(job.id, batch.router, job.router_username, job.service_type, job.action)]
+def _complete(
+    session: Session, batch: Batch, done: list[Outcome], now: datetime, report: DrainReport
+) -> list[object]:
+    if not done:
+        return []
+    completed = queue.complete_many(session, [o.work.job for o in done], worker=batch.worker, now=now)
+    events: list[object] = []
+    for job in (o.work.job for o in done if o.work.job.id in completed):
+        # Jobs not in `completed` lost their lease or have a newer desired state: not done yet.
+        report.completed += 1
+        logs.info(
+            session,
+            "Router",
+            f"{job.router_username} {PAST[job.action]} on router {batch.router} (job {job.id}).",
+            {"job_id": job.id, "action": job.action, "router": batch.router, "service": job.service_type},
+            client_id=job.client_id,
+            provisioning_id=job.id,
+        )
+        events.append(JobCompleted(job.id, batch.router, job.router_username, job.service_type, job.action))
+    return events
 
 
 def _fail(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ class RouterClient:
         self.settings = settings or RouterSettings()
         self._lock = threading.RLock()
         self._api: Api | None = None
+        self.round_trip = 0.0
+        """Seconds the last command (or login) took: how far away the router is."""
 
     @classmethod
     def for_router(cls, router: Router, settings: RouterSettings) -> RouterClient:
@@ -78,9 +81,12 @@ class RouterClient:
         """Run one command; returns its !re rows and the attributes of its !done."""
         with self._lock:
             api = self._session()
+            started = time.perf_counter()
             try:
                 api.protocol.writeSentence(command, *words)
-                return read_reply(api)
+                reply = read_reply(api)
+                self.round_trip = time.perf_counter() - started
+                return reply
             except RouterTrap as trap:
                 raise self._error(trap, command) from None
             except FAILURES as exc:
@@ -156,6 +162,7 @@ class RouterClient:
             if point.use_tls
             else None
         )
+        started = time.perf_counter()
         try:
             api = librouteros.connect(
                 point.host,
@@ -170,6 +177,7 @@ class RouterClient:
         except (*FAILURES, RouterTrap) as exc:
             raise connect_error(exc, point, settings.connect_timeout) from None
         api.protocol.transport.sock.settimeout(settings.command_timeout)
+        self.round_trip = time.perf_counter() - started
         return api
 
     def _error(self, exc: BaseException, command: str) -> RouterError:

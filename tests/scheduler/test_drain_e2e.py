@@ -155,8 +155,10 @@ def test_a_user_already_on_the_router_is_updated_not_duplicated(
 
 
 def test_a_trap_is_kept_verbatim_as_last_error_and_spends_one_attempt(
-    engine: Engine, service: ProvisioningService, sim: SimRouter, events: list[object]
+    engine: Engine, sim: SimRouter, events: list[object]
 ) -> None:
+    factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+    service = make_service(engine, events, backoff_base=5.0)  # not due again within this drain
     sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
     ActivationService(engine).activate("jdoe", "Home 10M")
     report = service.drain_once()
@@ -166,6 +168,7 @@ def test_a_trap_is_kept_verbatim_as_last_error_and_spends_one_attempt(
     assert row.next_attempt_at > utcnow() - timedelta(seconds=1)
     assert any(isinstance(e, JobFailed) and e.error == "not enough permissions (9)" for e in events)
     assert router_row(engine).health == "up"
+    service.shutdown()
 
 
 def test_a_job_whose_attempts_are_spent_is_kept_failed_with_its_error(

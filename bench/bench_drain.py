@@ -1,0 +1,259 @@
+"""Drain benchmark against simulated routers over TCP: prints figures and ratios, asserts nothing.
+
+    .venv/bin/python bench/bench_drain.py [--quick]
+
+Figures: jobs/s for a 2,000-job backlog on one router and 20,000 jobs over 20 routers; the same
+backlog drained the way today's PHP tools do it (a new connection and login per job, one account at
+a time) as the baseline; both again with 50 ms added to every router command; and the latency from
+`activate` returning to the user being readable on the router at 20 activations per second, with
+the engine in the same process and in another process (`wisp run`). The routers run in a child
+process (`scheduler.sim`), as a real router is another machine. The database is SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+
+os.environ.setdefault("WISP_SECRET_KEY", Fernet.generate_key().decode())
+
+from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from bench.simprocess import SimProcess  # noqa: E402
+from db import catalog, secrets  # noqa: E402
+from db.activation import ActivationService  # noqa: E402
+from db.config import Settings  # noqa: E402
+from db.engine import make_engine, session_scope, upgrade  # noqa: E402
+from db.models import Package, RouterProvisioning  # noqa: E402
+from db.types import utcnow  # noqa: E402
+from scheduler import actions  # noqa: E402
+from scheduler.routeros import Endpoint, RouterClient  # noqa: E402
+from scheduler.service import ProvisioningService  # noqa: E402
+
+PASSWORD = "bench-pw"
+LATENCY = 0.050
+
+
+class Lab:
+    """A fresh SQLite database and `routers` simulated routers, each with a hotspot package."""
+
+    def __init__(self, folder: Path, routers: int) -> None:
+        folder.mkdir(parents=True)
+        self.url = f"sqlite:///{folder / 'wisp.db'}"
+        self.engine = make_engine(self.url)
+        upgrade(self.engine)
+        self.sim = SimProcess(routers, PASSWORD)
+        with session_scope(self.engine) as session:
+            for n, port in enumerate(self.sim.ports, 1):
+                catalog.add_router(session, name=f"r{n}", host="127.0.0.1", port=port, username="admin", password=PASSWORD)
+                spec = catalog.PackageSpec(name=f"p{n}", type="hotspot", router=f"r{n}", price="100", validity="30d", rate="10M")
+                catalog.add_package(session, spec)
+
+    def settings(self) -> Settings:
+        settings = Settings()
+        settings.database.url = self.url
+        return settings
+
+    def queue(self, per_router: int) -> int:
+        """Queue `per_router` activations on every router (bulk insert); returns the total."""
+        with Session(self.engine) as session:
+            packages = list(session.scalars(select(Package)))
+        password, now = secrets.encrypt("client-pw"), utcnow()
+        rows = [
+            {"router_id": p.router_id, "package_id": p.id, "service_type": "hotspot", "action": "activate",
+             "router_username": f"{p.name}u{n:05}", "router_password": password, "router_profile": p.router_profile,
+             "status": "pending", "attempts": 0, "revision": 1, "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for p in packages for n in range(per_router)
+        ]
+        with self.engine.begin() as connection:
+            for start in range(0, len(rows), 5000):
+                connection.execute(insert(RouterProvisioning.__table__), rows[start : start + 5000])  # type: ignore[attr-defined]
+        return len(rows)
+
+    def close(self) -> None:
+        self.sim.stop()
+        self.engine.dispose()
+
+
+def engine_rate(lab: Lab, jobs: int) -> float:
+    """Jobs per second of the engine draining a backlog of `jobs`."""
+    service = ProvisioningService(lab.settings(), lab.engine, worker="bench")
+    started = time.perf_counter()
+    report = service.drain_once()
+    elapsed = time.perf_counter() - started
+    service.shutdown()
+    assert report.completed == jobs, f"only {report} of {jobs}"
+    return jobs / elapsed
+
+
+def baseline_rate(lab: Lab, sample: int) -> float:
+    """Jobs per second the PHP way: connect, log in, find the user, add or set it, disconnect."""
+    port = lab.sim.ports[0]
+    started = time.perf_counter()
+    for n in range(sample):
+        endpoint = Endpoint("r1", "127.0.0.1", port, "admin", PASSWORD)
+        with RouterClient(endpoint) as client:
+            name = f"legacy{n:05}"
+            found = actions.find(client, "/ip/hotspot/user", name, ())
+            values = {"password": "client-pw", "profile": "default"}
+            if found is None:
+                client.add("/ip/hotspot/user", {"name": name, **values})
+            else:
+                client.set("/ip/hotspot/user", found[".id"], values)
+    return sample / (time.perf_counter() - started)
+
+
+def drain_figures(folder: Path, label: str, latency: float, quick: bool) -> dict[str, float]:
+    """One router × 2,000, baseline, 20 routers × 1,000: jobs/s at the given latency."""
+    backlog, fleet = (500, 5) if quick else (2000, 20)
+    figures: dict[str, float] = {}
+    lab = Lab(folder / f"{label}-one", 1)
+    lab.sim.set_latency(latency)
+    figures["one"] = engine_rate(lab, lab.queue(backlog))
+    sample = backlog if latency == 0 else (20 if quick else 60)
+    figures["baseline"] = baseline_rate(lab, sample)
+    figures["baseline_sample"] = sample
+    lab.close()
+    lab = Lab(folder / f"{label}-fleet", fleet)
+    lab.sim.set_latency(latency)
+    figures["fleet"] = engine_rate(lab, lab.queue(backlog // 2 if quick else 1000))
+    lab.close()
+    return figures
+
+
+def readable_latencies(lab: Lab, activate: Callable[[str], None], count: int, rate: float) -> list[float]:
+    """Seconds from `activate` returning to the user being readable on the router."""
+    pending: dict[str, float] = {}
+    seen: list[float] = []
+    lock, done = threading.Lock(), threading.Event()
+    client = RouterClient(Endpoint("r1", "127.0.0.1", lab.sim.ports[0], "admin", PASSWORD))
+
+    def poll() -> None:
+        while not done.is_set() or pending:
+            with lock:
+                waiting = list(pending.items())
+            for name, since in waiting:
+                if client.print("/ip/hotspot/user", where={"name": name}, proplist=(".id",)):
+                    with lock:
+                        pending.pop(name, None)
+                    seen.append(time.perf_counter() - since)
+            time.sleep(0.001)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    for n in range(count):
+        due = time.perf_counter() + 1 / rate
+        name = f"c{n:04}"
+        activate(name)
+        with lock:
+            pending[name] = time.perf_counter()
+        time.sleep(max(0.0, due - time.perf_counter()))
+    done.set()
+    poller.join(timeout=60)
+    client.close()
+    return seen
+
+
+def add_clients(lab: Lab, count: int) -> None:
+    with session_scope(lab.engine) as session:
+        for n in range(count):
+            catalog.add_client(session, username=f"c{n:04}", full_name=f"Client {n}")
+
+
+def latency_in_process(folder: Path, count: int) -> list[float]:
+    """The console's case: the engine embedded, woken by each activation."""
+    lab = Lab(folder / "latency-embedded", 1)
+    add_clients(lab, count)
+    service = ProvisioningService(lab.settings(), lab.engine, worker="bench")
+    service.start()
+    activations = ActivationService(lab.engine)
+    time.sleep(0.5)
+
+    def activate(name: str) -> None:
+        activations.activate(name, "p1")
+        service.wake()
+
+    try:
+        return readable_latencies(lab, activate, count, 20.0)
+    finally:
+        service.shutdown()
+        lab.close()
+
+
+def latency_across_processes(folder: Path, count: int) -> list[float]:
+    """An activation in one process, `wisp run` (drain every second) in another."""
+    lab = Lab(folder / "latency-processes", 1)
+    add_clients(lab, count)
+    config = folder / "latency-processes" / "config.toml"
+    config.write_text(f'[database]\nurl = "{lab.url}"\n')
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "run"], cwd=ROOT,
+        env={**os.environ, "WISP_CONFIG": str(config)}, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(2.0)
+    activations = ActivationService(lab.engine)
+    try:
+        return readable_latencies(lab, lambda name: activations.activate(name, "p1"), count, 20.0)
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)
+        lab.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def report(loopback: dict[str, float], far: dict[str, float], embedded: list[float], remote: list[float], quick: bool) -> None:
+    backlog, routers = ("500", "5") if quick else ("2,000", "20")
+    print("\nDrain throughput (jobs/s; routers in a child process over TCP, SQLite)")
+    print(f"  loopback     one router, {backlog} backlog:   {loopback['one']:8.0f}   target >= 1,000")
+    print(f"  loopback     {routers} routers:                 {loopback['fleet']:8.0f}")
+    print(f"  loopback     baseline (PHP way, {loopback['baseline_sample']:.0f} jobs):    {loopback['baseline']:8.0f}")
+    print(f"  loopback     ratio engine / baseline:       {loopback['one'] / loopback['baseline']:8.1f}x  target >= 3x")
+    print(f"  50 ms/cmd    one router, {backlog} backlog:   {far['one']:8.1f}")
+    print(f"  50 ms/cmd    {routers} routers:                 {far['fleet']:8.1f}")
+    print(
+        f"  50 ms/cmd    baseline:                      {far['baseline']:8.2f}   "
+        f"(measured on {far['baseline_sample']:.0f} jobs, extrapolated to the backlog)"
+    )
+    print(f"  50 ms/cmd    ratio engine / baseline:       {far['one'] / far['baseline']:8.1f}x  target >= 10x")
+    print("\nActivation → readable on the router, 20 activations/s")
+    for label, values, target in (("in-process", embedded, "100 ms"), ("across processes", remote, "1.5 s")):
+        print(
+            f"  {label:17} p50 {percentile(values, 0.5) * 1000:7.1f} ms   p99 {percentile(values, 0.99) * 1000:7.1f} ms"
+            f"   ({len(values)} activations; target p99 <= {target})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller backlogs, for a fast look")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="wisp-bench-"))
+    loopback = drain_figures(folder, "loopback", 0.0, args.quick)
+    far = drain_figures(folder, "far", LATENCY, args.quick)
+    count = 60 if args.quick else 200
+    embedded = latency_in_process(folder, count)
+    remote = latency_across_processes(folder, count)
+    report(loopback, far, embedded, remote, args.quick)
+
+
+if __name__ == "__main__":
+    main()
