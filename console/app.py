@@ -133,7 +133,7 @@ class WispApp(App[int]):
                 severity="warning",
                 timeout=6,
             )
-        elif isinstance(event, RouterHealthChanged):
+        elif isinstance(event, RouterHealthChanged) and event.previous in ("down", "auth_failed"):
             self.notify(f"Router {event.router} is up again.")
         elif isinstance(event, JobFailed) and event.final:
             self.notify(

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.commands import common
+from db.secrets import MaskSecretsFilter
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -30,8 +36,37 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     demo.set_defaults(handler=run_demo)
 
 
+def log_file() -> Path:
+    """Where Python logging goes while the console owns the terminal."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "wisp" / "console.log"
+
+
+@contextmanager
+def logging_to_file() -> Iterator[Path]:
+    """Send log records to a file while the console runs: a line on stderr would tear the screen."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskSecretsFilter())
+    root.handlers = [handler]
+    try:
+        yield path
+    finally:
+        root.handlers = saved
+        handler.close()
+
+
 def open_console(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
     """Run the console until the operator quits, with the provisioning service embedded or not."""
+    with logging_to_file():
+        return _run(settings, engine, scheduler=scheduler)
+
+
+def _run(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
     from console.app import build_app
 
     app = build_app(settings, engine)

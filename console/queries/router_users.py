@@ -69,9 +69,10 @@ CELLS = {
 
 
 def router_names(engine: Engine) -> list[str]:
-    """Routers to choose from, by name."""
+    """Routers to choose from: those last seen up first, then the others, each by name."""
     with Session(engine) as session:
-        return list(session.scalars(select(Router.name).order_by(Router.name)))
+        rows = session.execute(select(Router.name, Router.health)).all()
+    return [name for name, _ in sorted(rows, key=lambda row: (row[1] != "up", row[0]))]
 
 
 def open_router(engine: Engine, name: str, settings: RouterSettings) -> RouterClient:

@@ -89,7 +89,11 @@ class ReconcileScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out fixing while reading or when nothing can be fixed."""
         if action == "fix":
-            return not self._running and self.report is not None and any(f.fixable for f in self.report.findings)
+            return (
+                not self._running
+                and self.report is not None
+                and any(f.fixable for f in self.report.findings)
+            )
         if action == "run":
             return not self._running
         return True
@@ -131,8 +135,11 @@ class ReconcileScreen(Screen[None]):
     def _read(self, cancel: threading.Event) -> None:
         try:
             report = reconcile(
-                self.engine, self.settings, self.router_name,
-                progress=lambda p: self.post_message(self.ReadProgressed(p)), cancel=cancel,
+                self.engine,
+                self.settings,
+                self.router_name,
+                progress=lambda p: self.post_message(self.ReadProgressed(p)),
+                cancel=cancel,
             )
         except Cancelled:
             self.post_message(self.ReadStopped("Cancelled; nothing was changed. F5 checks again."))
@@ -146,7 +153,8 @@ class ReconcileScreen(Screen[None]):
     def _queue(self, report: DriftReport) -> None:
         queued = queue_fixes(self.engine, report)
         self.app.call_from_thread(
-            self._status, f"Queued {len(queued)} corrective job(s); the queue delivers them. F5 checks again."
+            self._status,
+            f"Queued {len(queued)} corrective job(s); the queue delivers them. F5 checks again.",
         )
 
     @on(ReadProgressed)
@@ -154,7 +162,9 @@ class ReconcileScreen(Screen[None]):
         progress = message.progress
         self.query_one(ProgressBar).update(total=progress.total, progress=progress.done)
         total = f" of {progress.total:,}" if progress.total is not None else ""
-        self._status(f"Reading {progress.stage} of {self.router_name}: {progress.done:,}{total} (escape cancels)")
+        self._status(
+            f"Reading {progress.stage} of {self.router_name}: {progress.done:,}{total} (escape cancels)"
+        )
 
     @on(DriftFound)
     def _found(self, message: DriftFound) -> None:
@@ -164,7 +174,9 @@ class ReconcileScreen(Screen[None]):
         for category in ("missing", "unknown", "different", "foreign"):
             for finding in report.of(category):
                 detail = "; ".join(finding.differences) or finding.comment
-                table.add_row(HEADINGS[category], finding.kind, finding.service, finding.name, detail)
+                table.add_row(
+                    HEADINGS[category], finding.kind, finding.service, finding.name, detail
+                )
         counts = report.counts
         verdict = "matches the database" if report.clean else "has drifted"
         self._status(

@@ -29,6 +29,10 @@ class RouterUsersScreen(Screen[None]):
         Binding("escape", "back", "Back", id="users_back"),
         Binding("f5,ctrl+r", "reload", "Refresh", id="users_refresh"),
         Binding("slash", "filter", "Filter", id="users_filter", key_display="/"),
+        Binding("1", "tab('hotspot')", "Hotspot", show=False, id="users_tab_hotspot"),
+        Binding("2", "tab('pppoe')", "PPPoE", show=False, id="users_tab_pppoe"),
+        Binding("3", "tab('active')", "Active", show=False, id="users_tab_active"),
+        Binding("o", "pick_router", "Router", id="users_router"),
     ]
 
     class UsersFetched(Message):
@@ -115,6 +119,17 @@ class RouterUsersScreen(Screen[None]):
             self._load(self.kind)
         else:
             self._apply_filter(self.kind)
+
+    def action_tab(self, kind: str) -> None:
+        """Show the hotspot users, PPPoE secrets or active sessions tab."""
+        self.query_one(TabbedContent).active = f"tab-{kind}"
+        self.table(kind).focus()
+
+    def action_pick_router(self) -> None:
+        """Open the router list."""
+        picker = self.query_one("#users-router", Select)
+        picker.focus()
+        picker.expanded = True
 
     def action_reload(self) -> None:
         """Read the current tab again from the router."""

@@ -21,6 +21,6 @@ class QueuePane(Pane):
         ("Tries", 5),
         ("Next try", 8),
         ("Age", 7),
-        ("Last error", None),
+        ("Last error", 60),
     )
     STATUS_COLUMN = 2
