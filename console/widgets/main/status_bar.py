@@ -19,12 +19,12 @@ HEALTH_STYLES = {"up": "green", "down": "bold red", "auth_failed": "bold red", "
 
 
 def scheduler_text(state: str, last_drain: datetime | None, zone: ZoneInfo) -> Text:
-    """'scheduler running · last drain 12:01:03' in the scheduler's colour."""
+    """'scheduler running drained 12:01:03' in the scheduler's colour."""
     drained = f"{last_drain.astimezone(zone):%H:%M:%S}" if last_drain else "-"
     return Text.assemble(
         ("scheduler ", "dim"),
         (state, SCHEDULER_STYLES.get(state, "")),
-        ("  drained ", "dim"),
+        (" drained ", "dim"),
         (drained, ""),
     )
 
@@ -35,11 +35,11 @@ def counts_text(counts: dict[str, int]) -> Text:
     return Text.assemble(
         ("pending ", "dim"),
         (str(counts.get("pending", 0)), "yellow"),
-        ("  processing ", "dim"),
+        (" processing ", "dim"),
         (str(counts.get("processing", 0)), "cyan"),
-        ("  failed ", "dim"),
+        (" failed ", "dim"),
         (str(failed), "bold red" if failed else ""),
-        ("  done today ", "dim"),
+        (" done today ", "dim"),
         (str(counts.get("completed", 0)), "green"),
     )
 
