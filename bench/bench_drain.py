@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_drain.py [--quick]
 
 Figures: jobs/s for a 2,000-job backlog on one router and 20,000 jobs over 20 routers; the same
-backlog drained the way today's PHP tools do it (a new connection and login per job, one account at
+backlog drained the way today's PHP tools do it (claim one job, a new connection and login, find,
+add or set, mark it completed: one account at
 a time) as the baseline; both again with 50 ms added to every router command; and the latency from
 `activate` returning to the user being readable on the router at 20 activations per second, with
 the engine in the same process and in another process (`wisp run`). The routers run in a child
@@ -35,7 +36,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.simprocess import SimProcess  # noqa: E402
-from db import catalog, secrets  # noqa: E402
+from db import catalog, logs, queue, secrets  # noqa: E402
 from db.activation import ActivationService  # noqa: E402
 from db.config import Settings  # noqa: E402
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
@@ -69,14 +70,14 @@ class Lab:
         settings.database.url = self.url
         return settings
 
-    def queue(self, per_router: int) -> int:
+    def queue(self, per_router: int, prefix: str = "u") -> int:
         """Queue `per_router` activations on every router (bulk insert); returns the total."""
         with Session(self.engine) as session:
             packages = list(session.scalars(select(Package)))
         password, now = secrets.encrypt("client-pw"), utcnow()
         rows = [
             {"router_id": p.router_id, "package_id": p.id, "service_type": "hotspot", "action": "activate",
-             "router_username": f"{p.name}u{n:05}", "router_password": password, "router_profile": p.router_profile,
+             "router_username": f"{p.name}{prefix}{n:05}", "router_password": password, "router_profile": p.router_profile,
              "status": "pending", "attempts": 0, "revision": 1, "next_attempt_at": now, "created_at": now, "updated_at": now}
             for p in packages for n in range(per_router)
         ]
@@ -102,19 +103,23 @@ def engine_rate(lab: Lab, jobs: int) -> float:
 
 
 def baseline_rate(lab: Lab, sample: int) -> float:
-    """Jobs per second the PHP way: connect, log in, find the user, add or set it, disconnect."""
+    """Jobs per second the PHP way, one job at a time: claim it, connect and log in, find the
+    user, add or set it, disconnect, mark the job completed with its log entry."""
+    lab.queue(sample, prefix="legacy")
     port = lab.sim.ports[0]
     started = time.perf_counter()
-    for n in range(sample):
-        endpoint = Endpoint("r1", "127.0.0.1", port, "admin", PASSWORD)
-        with RouterClient(endpoint) as client:
-            name = f"legacy{n:05}"
-            found = actions.find(client, "/ip/hotspot/user", name, ())
-            values = {"password": "client-pw", "profile": "default"}
+    for _ in range(sample):
+        [job] = queue.claim(lab.engine, worker="php", limit=1)
+        with RouterClient(Endpoint("r1", "127.0.0.1", port, "admin", PASSWORD)) as client:
+            found = actions.find(client, "/ip/hotspot/user", job.router_username, ())
+            values = {"password": secrets.decrypt(job.router_password or ""), "profile": "default"}
             if found is None:
-                client.add("/ip/hotspot/user", {"name": name, **values})
+                client.add("/ip/hotspot/user", {"name": job.router_username, **values})
             else:
                 client.set("/ip/hotspot/user", found[".id"], values)
+        with session_scope(lab.engine) as session:
+            queue.complete(session, job, worker="php")
+            logs.info(session, "Router", f"{job.router_username} activated (job {job.id}).", provisioning_id=job.id)
     return sample / (time.perf_counter() - started)
 
 
@@ -124,9 +129,9 @@ def drain_figures(folder: Path, label: str, latency: float, quick: bool) -> dict
     figures: dict[str, float] = {}
     lab = Lab(folder / f"{label}-one", 1)
     lab.sim.set_latency(latency)
-    figures["one"] = engine_rate(lab, lab.queue(backlog))
     sample = backlog if latency == 0 else (20 if quick else 60)
     figures["baseline"] = baseline_rate(lab, sample)
+    figures["one"] = engine_rate(lab, lab.queue(backlog))
     figures["baseline_sample"] = sample
     lab.close()
     lab = Lab(folder / f"{label}-fleet", fleet)
