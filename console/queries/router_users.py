@@ -41,7 +41,7 @@ LISTINGS = {
         "hotspot",
         "Hotspot users",
         (("hotspot", "hotspot"),),
-        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", None)),
+        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", 34)),
     ),
     "pppoe": Listing(
         "pppoe",
@@ -52,14 +52,14 @@ LISTINGS = {
             ("Profile", 24),
             ("Disabled", 8),
             ("Last logged out", 20),
-            ("Comment", None),
+            ("Comment", 34),
         ),
     ),
     "active": Listing(
         "active",
         "Active sessions",
         (("hotspot", "hotspot-active"), ("pppoe", "ppp-active")),
-        (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", None)),
+        (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", 12)),
     ),
 }
 CELLS = {
