@@ -39,8 +39,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("WISP_SECRET_KEY", TEST_SECRET_KEY)
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _database_name() -> str:
+    """Unique to this run and worker, so that two test runs on one machine never share a database."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"p{os.getpid()}")[:8]
+    return f"wisp_test_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _server_or_skip(backend: str) -> str:
@@ -80,12 +82,24 @@ def server_databases() -> Iterator[dict[str, str]]:
     """Lazily created per-worker databases on each server, at the current schema."""
     made: dict[str, str] = {}
     yield made
+    for backend, url in made.items():
+        _drop_database(SERVER_URLS[backend], backend, url.rsplit("/", 1)[1])
+
+
+def _drop_database(admin_url: str, backend: str, name: str) -> None:
+    admin = make_engine(admin_url, pool=False)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if backend == "postgresql":
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
 
 
 def server_url(backend: str, made: dict[str, str]) -> str:
     if backend not in made:
         admin = _server_or_skip(backend)
-        url = _create_database(admin, backend, f"wisp_test_{_worker()}")
+        url = _create_database(admin, backend, _database_name())
         engine = make_engine(url, pool=False)
         upgrade(engine)
         engine.dispose()

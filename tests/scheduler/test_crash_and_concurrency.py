@@ -53,7 +53,7 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
     with SimRouter(password=SIM_PASSWORD) as sim:
         factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
         names = queue_accounts(sqlite_engine, router="r1", package="Home 10M", count=1000)
-        sim.faults.latency = 0.05  # a far router: the drain lasts long enough to be killed often
+        sim.faults.latency = 0.1  # a far router: the drain lasts long enough to be killed often
         config = write_config(
             tmp_path / "config.toml", str(sqlite_engine.url),
             queue={"lease_seconds": 1, "batch_size": 25},
@@ -61,8 +61,12 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
         )
         kills, mid_drain = 0, 0
         while kills < 20:
+            before = statuses(sqlite_engine)["completed"]
             runner = start_runner(config)
-            time.sleep(rng.uniform(0.8, 2.0))
+            # Kill at a random moment after this runner has started completing jobs, however slow
+            # the machine is to start it.
+            wait_for_completed(sqlite_engine, before + 1, timeout=60)
+            time.sleep(rng.uniform(0.0, 0.4))
             runner.send_signal(signal.SIGKILL)
             runner.wait(timeout=30)
             kills += 1
@@ -82,11 +86,11 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
         assert sim.stats[ADD] == 1000
 
 
-def wait_for_completed(engine: Engine, count: int, timeout: float) -> None:
+def wait_for_completed(engine: Engine, count: int, timeout: float, poll: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while statuses(engine)["completed"] < count:
         assert time.monotonic() < deadline, f"only {statuses(engine)} after {timeout} s"
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 @pytest.mark.slow
@@ -101,7 +105,7 @@ def test_four_drainers_on_one_queue_never_process_a_row_twice(engine: Engine, tm
         )
         runners = [start_runner(config, "--worker", f"drainer-{n}") for n in range(4)]
         try:
-            wait_for_completed(engine, 10_000, timeout=200)
+            wait_for_completed(engine, 10_000, timeout=200, poll=0.5)
         finally:
             for runner in runners:
                 runner.send_signal(signal.SIGTERM)
