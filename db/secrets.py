@@ -12,6 +12,7 @@ import os
 import secrets as _random
 import string
 import threading
+from collections import OrderedDict
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -19,8 +20,51 @@ from db.config import SECRET_KEY_ENV
 from db.errors import UserError
 
 MASK = "********"
-_known: set[str] = set()
-_known_lock = threading.Lock()
+KEEP_SECRETS = 100_000
+"""How many recently seen secrets a process masks (a long-running engine sees one per account)."""
+
+
+class _KnownSecrets:
+    """Recently seen secrets, indexed by length so masking costs O(len(text) x distinct lengths)."""
+
+    def __init__(self, limit: int) -> None:
+        self._order: OrderedDict[str, None] = OrderedDict()
+        self._by_length: dict[int, set[str]] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self._order)
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value in self._order:
+                self._order.move_to_end(value)
+                return
+            self._order[value] = None
+            self._by_length.setdefault(len(value), set()).add(value)
+            if len(self._order) > self._limit:
+                old, _ = self._order.popitem(last=False)
+                self._by_length[len(old)].discard(old)
+
+    def mask(self, text: str) -> str:
+        with self._lock:
+            lengths = sorted(
+                (n for n, values in self._by_length.items() if values and n <= len(text)),
+                reverse=True,
+            )
+            pieces, i, start = [], 0, 0
+            while i < len(text):
+                hit = next((n for n in lengths if text[i : i + n] in self._by_length[n]), 0)
+                if hit:
+                    pieces += [text[start:i], MASK]
+                    i = start = i + hit
+                else:
+                    i += 1
+        return text if not pieces else "".join(pieces) + text[start:]
+
+
+_known = _KnownSecrets(KEEP_SECRETS)
 
 
 class SecretError(UserError):
@@ -87,20 +131,12 @@ def generate_password(length: int = 10) -> str:
 def remember(value: str) -> None:
     """Mark a value as secret so that log output masks it."""
     if value and len(value) >= 4:
-        with _known_lock:
-            _known.add(value)
+        _known.add(value)
 
 
 def mask(text: str) -> str:
     """Replace every known secret in `text` with a mask."""
-    if not _known:
-        return text
-    with _known_lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    return _known.mask(text) if _known else text
 
 
 class MaskSecretsFilter(logging.Filter):

@@ -66,3 +66,11 @@ def test_log_filter_masks_known_secrets_in_any_record(caplog):
     )
     handler.filter(record)
     assert record.getMessage() == f"connecting with {secrets.MASK}"
+
+
+def test_masking_prefers_the_longest_secret_and_forgets_the_oldest_beyond_its_limit():
+    known = secrets._KnownSecrets(limit=3)
+    for value in ("abcd", "abcdefgh", "zzzz", "yyyy"):
+        known.add(value)
+    assert known.mask("x abcdefgh y abcd") == f"x {secrets.MASK} y abcd"  # "abcd" was forgotten first
+    assert known.mask("zzzz-yyyy") == f"{secrets.MASK}-{secrets.MASK}"
