@@ -26,6 +26,8 @@ class RouterHealth:
     name: str
     health: str
     why: str | None
+    drift: int = 0
+    """Accounts that drifted at the last scheduled drift check (0 when clean or never checked)."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,23 @@ def counts(session: Session, since: datetime) -> dict[str, int]:
 def routers(session: Session) -> list[RouterHealth]:
     """Every active router's health, by name."""
     rows = session.execute(
-        select(R.c.name, R.c.health, R.c.last_error)
+        select(R.c.name, R.c.health, R.c.last_error, R.c.drift_summary)
         .where(R.c.status == "active")
         .order_by(R.c.name)
     )
     return [
-        RouterHealth(r.name, r.health, r.last_error if r.health != "up" else None) for r in rows
+        RouterHealth(
+            r.name, r.health, r.last_error if r.health != "up" else None, _drift(r.drift_summary)
+        )
+        for r in rows
     ]
+
+
+def _drift(summary: dict[str, object] | None) -> int:
+    """Drifted accounts in a stored drift summary (foreign objects are not drift)."""
+    if not summary:
+        return 0
+    return sum(int(summary.get(c, 0) or 0) for c in ("missing", "unknown", "different"))  # type: ignore[call-overload]
 
 
 def queue_status(session: Session, now: datetime, zone: ZoneInfo) -> QueueStatus:

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 
 from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
 from console.queries.window import Row, Window
+from console.screens.reconcile import ReconcileScreen
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
 from scheduler.routeros import RouterError
@@ -33,6 +34,7 @@ class RouterUsersScreen(Screen[None]):
         Binding("2", "tab('pppoe')", "PPPoE", show=False, id="users_tab_pppoe"),
         Binding("3", "tab('active')", "Active", show=False, id="users_tab_active"),
         Binding("o", "pick_router", "Router", id="users_router"),
+        Binding("d", "reconcile", "Drift", id="users_reconcile"),
     ]
 
     class UsersFetched(Message):
@@ -130,6 +132,12 @@ class RouterUsersScreen(Screen[None]):
         picker = self.query_one("#users-router", Select)
         picker.focus()
         picker.expanded = True
+
+    def action_reconcile(self) -> None:
+        """Compare this router with the database (drift), with fixes behind a confirmation."""
+        if self.router:
+            app = self.app
+            self.app.push_screen(ReconcileScreen(app.engine, app.settings, str(self.router)))  # type: ignore[attr-defined]
 
     def action_reload(self) -> None:
         """Read the current tab again from the router."""

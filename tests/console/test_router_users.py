@@ -98,3 +98,39 @@ async def test_wrong_api_password_is_told_as_a_refused_login(
         screen.query_one("#users-router", Select).value = "r2"
         await settle(pilot)
         assert "login" in str(screen.query_one("#users-reason").content).lower()
+
+
+async def test_drift_key_opens_the_reconcile_screen_for_the_shown_router(
+    make_app: Callable[..., WispApp], fleet: SimFleet
+) -> None:
+    from console.screens.reconcile import ReconcileScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ReconcileScreen)
+        assert app.screen.router_name == screen.router
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert app.screen.report is not None
+        assert app.screen.report.of("foreign")  # the simulator's seeded users are not ours
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RouterUsersScreen)
+
+
+def test_status_bar_shows_drift_counts_from_the_last_check(seeded: Engine) -> None:
+    from sqlalchemy import update
+
+    from console.queries.status import routers
+    from db.engine import session_scope
+    from db.models import Router
+
+    with session_scope(seeded) as session:
+        session.execute(
+            update(Router).values(drift_summary={"missing": 2, "unknown": 1, "different": 3, "foreign": 9})
+        )
+    with session_scope(seeded) as session:
+        assert [r.drift for r in routers(session)] == [6]

@@ -65,6 +65,8 @@ def routers_text(routers: list[RouterHealth]) -> Text:
         text.append(router.health.replace("_", " "), style=HEALTH_STYLES.get(router.health, ""))
         if router.why:
             text.append(f" ({short_reason(router.name, router.why)})", style="red")
+        if router.drift:
+            text.append(f" drift {router.drift}", style="yellow")
     return text
 
 
