@@ -68,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(_bind_error(args, exc), file=sys.stderr)
         return 1
+    stop = _stop_on_signal()  # before the banner: whoever reads it may signal at once
     print(_banner(router, args, password if generated else None), flush=True)
-    _wait_for_signal()
+    while not stop.wait(0.5):
+        pass
     router.stop()
     return 0
 
@@ -93,9 +95,9 @@ def _bind_error(args: argparse.Namespace, exc: OSError) -> str:
     return f"wisp sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}."
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
