@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.simprocess import start_wisp_sim  # noqa: E402
 from db import secrets  # noqa: E402
 from db.config import Settings  # noqa: E402
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
@@ -35,18 +34,6 @@ from scheduler.drift import reconcile  # noqa: E402
 TARGET_SECONDS = 5.0
 
 
-def start_simulator(users: int) -> tuple[subprocess.Popen[str], int]:
-    """`wisp sim` in its own process with `users` seeded hotspot users; returns it and its port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "", "--seed-users", str(users)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
-    )
-    banner = process.stdout.readline() if process.stdout else ""
-    match = re.search(r"api://127\.0\.0\.1:(\d+)", banner)
-    if match is None:
-        process.kill()
-        raise SystemExit(f"simulator did not start: {banner!r}")
-    return process, int(match.group(1))
 
 
 def prepare_database(folder: str, port: int, settings: Settings):  # type: ignore[no-untyped-def]
@@ -96,7 +83,7 @@ def main() -> int:
     os.environ.setdefault("WISP_SECRET_KEY", secrets.new_key())
     settings = Settings()
     print(f"reconcile of a router with {args.users:,} hotspot users (simulator in its own process)")
-    process, port = start_simulator(args.users)
+    process, port = start_wisp_sim(args.users)
     try:
         with tempfile.TemporaryDirectory() as folder:
             engine = prepare_database(folder, port, settings)

@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_wisp_sim(users: int) -> tuple[subprocess.Popen[str], int]:
+    """`wisp sim` in its own process with `users` seeded hotspot users; returns it and its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "", "--seed-users", str(users)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+    )
+    banner = process.stdout.readline() if process.stdout else ""
+    match = re.search(r"api://127\.0\.0\.1:(\d+)", banner)
+    if match is None:
+        process.kill()
+        raise SystemExit(f"simulator did not start: {banner!r}")
+    return process, int(match.group(1))
 
 
 def _serve(pipe: Connection, count: int, password: str) -> None:
