@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ from cryptography.fernet import Fernet  # noqa: E402
 os.environ.setdefault("WISP_SECRET_KEY", Fernet.generate_key().decode())
 
 from sqlalchemy import insert, select  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.simprocess import SimProcess  # noqa: E402
@@ -61,8 +59,22 @@ class Lab:
         self.sim = SimProcess(routers, PASSWORD)
         with session_scope(self.engine) as session:
             for n, port in enumerate(self.sim.ports, 1):
-                catalog.add_router(session, name=f"r{n}", host="127.0.0.1", port=port, username="admin", password=PASSWORD)
-                spec = catalog.PackageSpec(name=f"p{n}", type="hotspot", router=f"r{n}", price="100", validity="30d", rate="10M")
+                catalog.add_router(
+                    session,
+                    name=f"r{n}",
+                    host="127.0.0.1",
+                    port=port,
+                    username="admin",
+                    password=PASSWORD,
+                )
+                spec = catalog.PackageSpec(
+                    name=f"p{n}",
+                    type="hotspot",
+                    router=f"r{n}",
+                    price="100",
+                    validity="30d",
+                    rate="10M",
+                )
                 catalog.add_package(session, spec)
 
     def settings(self) -> Settings:
@@ -76,10 +88,23 @@ class Lab:
             packages = list(session.scalars(select(Package)))
         password, now = secrets.encrypt("client-pw"), utcnow()
         rows = [
-            {"router_id": p.router_id, "package_id": p.id, "service_type": "hotspot", "action": "activate",
-             "router_username": f"{p.name}{prefix}{n:05}", "router_password": password, "router_profile": p.router_profile,
-             "status": "pending", "attempts": 0, "revision": 1, "next_attempt_at": now, "created_at": now, "updated_at": now}
-            for p in packages for n in range(per_router)
+            {
+                "router_id": p.router_id,
+                "package_id": p.id,
+                "service_type": "hotspot",
+                "action": "activate",
+                "router_username": f"{p.name}{prefix}{n:05}",
+                "router_password": password,
+                "router_profile": p.router_profile,
+                "status": "pending",
+                "attempts": 0,
+                "revision": 1,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for p in packages
+            for n in range(per_router)
         ]
         with self.engine.begin() as connection:
             for start in range(0, len(rows), 5000):
@@ -119,7 +144,12 @@ def baseline_rate(lab: Lab, sample: int) -> float:
                 client.set("/ip/hotspot/user", found[".id"], values)
         with session_scope(lab.engine) as session:
             queue.complete(session, job, worker="php")
-            logs.info(session, "Router", f"{job.router_username} activated (job {job.id}).", provisioning_id=job.id)
+            logs.info(
+                session,
+                "Router",
+                f"{job.router_username} activated (job {job.id}).",
+                provisioning_id=job.id,
+            )
     return sample / (time.perf_counter() - started)
 
 
@@ -141,7 +171,9 @@ def drain_figures(folder: Path, label: str, latency: float, quick: bool) -> dict
     return figures
 
 
-def readable_latencies(lab: Lab, activate: Callable[[str], None], count: int, rate: float) -> list[float]:
+def readable_latencies(
+    lab: Lab, activate: Callable[[str], None], count: int, rate: float
+) -> list[float]:
     """Seconds from `activate` returning to the user being readable on the router."""
     pending: dict[str, float] = {}
     seen: list[float] = []
@@ -207,8 +239,10 @@ def latency_across_processes(folder: Path, count: int) -> list[float]:
     config = folder / "latency-processes" / "config.toml"
     config.write_text(f'[database]\nurl = "{lab.url}"\n')
     runner = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run"], cwd=ROOT,
-        env={**os.environ, "WISP_CONFIG": str(config)}, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "console.cli", "run"],
+        cwd=ROOT,
+        env={**os.environ, "WISP_CONFIG": str(config)},
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(2.0)
     activations = ActivationService(lab.engine)
@@ -225,22 +259,39 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def report(loopback: dict[str, float], far: dict[str, float], embedded: list[float], remote: list[float], quick: bool) -> None:
+def report(
+    loopback: dict[str, float],
+    far: dict[str, float],
+    embedded: list[float],
+    remote: list[float],
+    quick: bool,
+) -> None:
     backlog, routers = ("500", "5") if quick else ("2,000", "20")
     print("\nDrain throughput (jobs/s; routers in a child process over TCP, SQLite)")
-    print(f"  loopback     one router, {backlog} backlog:   {loopback['one']:8.0f}   target >= 1,000")
+    print(
+        f"  loopback     one router, {backlog} backlog:   {loopback['one']:8.0f}   target >= 1,000"
+    )
     print(f"  loopback     {routers} routers:                 {loopback['fleet']:8.0f}")
-    print(f"  loopback     baseline (PHP way, {loopback['baseline_sample']:.0f} jobs):    {loopback['baseline']:8.0f}")
-    print(f"  loopback     ratio engine / baseline:       {loopback['one'] / loopback['baseline']:8.1f}x  target >= 3x")
+    print(
+        f"  loopback     baseline (PHP way, {loopback['baseline_sample']:.0f} jobs):    {loopback['baseline']:8.0f}"
+    )
+    print(
+        f"  loopback     ratio engine / baseline:       {loopback['one'] / loopback['baseline']:8.1f}x  target >= 3x"
+    )
     print(f"  50 ms/cmd    one router, {backlog} backlog:   {far['one']:8.1f}")
     print(f"  50 ms/cmd    {routers} routers:                 {far['fleet']:8.1f}")
     print(
         f"  50 ms/cmd    baseline:                      {far['baseline']:8.2f}   "
         f"(measured on {far['baseline_sample']:.0f} jobs, extrapolated to the backlog)"
     )
-    print(f"  50 ms/cmd    ratio engine / baseline:       {far['one'] / far['baseline']:8.1f}x  target >= 10x")
+    print(
+        f"  50 ms/cmd    ratio engine / baseline:       {far['one'] / far['baseline']:8.1f}x  target >= 10x"
+    )
     print("\nActivation → readable on the router, 20 activations/s")
-    for label, values, target in (("in-process", embedded, "100 ms"), ("across processes", remote, "1.5 s")):
+    for label, values, target in (
+        ("in-process", embedded, "100 ms"),
+        ("across processes", remote, "1.5 s"),
+    ):
         print(
             f"  {label:17} p50 {percentile(values, 0.5) * 1000:7.1f} ms   p99 {percentile(values, 0.99) * 1000:7.1f} ms"
             f"   ({len(values)} activations; target p99 <= {target})"

@@ -34,8 +34,6 @@ from scheduler.drift import reconcile  # noqa: E402
 TARGET_SECONDS = 5.0
 
 
-
-
 def prepare_database(folder: str, port: int, settings: Settings):  # type: ignore[no-untyped-def]
     """A migrated SQLite database holding the router and everything imported from it."""
     from db import catalog
@@ -47,8 +45,10 @@ def prepare_database(folder: str, port: int, settings: Settings):  # type: ignor
     started = time.perf_counter()
     plan = plan_import(engine, settings, "bench")
     result = apply_import(engine, plan)
-    print(f"  imported {result.accounts:,} accounts and {result.packages} packages in "
-          f"{time.perf_counter() - started:.1f} s (setup, not measured)")
+    print(
+        f"  imported {result.accounts:,} accounts and {result.packages} packages in "
+        f"{time.perf_counter() - started:.1f} s (setup, not measured)"
+    )
     return engine
 
 
@@ -94,8 +94,10 @@ def main() -> int:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     verdict = "meets" if seconds <= TARGET_SECONDS else "MISSES"
-    print(f"  reconcile: {seconds:.2f} s for {seen:,} accounts (best of {args.repeat}); "
-          f"target <= {TARGET_SECONDS:.0f} s: {verdict}")
+    print(
+        f"  reconcile: {seconds:.2f} s for {seen:,} accounts (best of {args.repeat}); "
+        f"target <= {TARGET_SECONDS:.0f} s: {verdict}"
+    )
     print(f"  peak Python memory during one reconcile: {peak / 2**20:.1f} MiB (tracemalloc)")
     print(f"  process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0

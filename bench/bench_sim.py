@@ -106,8 +106,6 @@ def _best(run: Callable[[], int], repeat: int) -> tuple[float, int]:
     return min(times), rows
 
 
-
-
 def _bench_size(users: int, repeat: int) -> None:
     started = time.perf_counter()
     process, port = start_wisp_sim(users)

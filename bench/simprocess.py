@@ -17,7 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_wisp_sim(users: int) -> tuple[subprocess.Popen[str], int]:
     """`wisp sim` in its own process with `users` seeded hotspot users; returns it and its port."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "", "--seed-users", str(users)],
+        [
+            sys.executable,
+            "-m",
+            "scheduler.sim",
+            "--port",
+            "0",
+            "--password",
+            "",
+            "--seed-users",
+            str(users),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -193,7 +193,9 @@ def complete_many(
             .values(status="completed", completed_at=now, next_attempt_at=now, **released)
         )
     session.execute(
-        update(T).where(T.c.id.in_(ids), held).values(status="pending", next_attempt_at=now, **released)
+        update(T)
+        .where(T.c.id.in_(ids), held)
+        .values(status="pending", next_attempt_at=now, **released)
     )
     done = select(T.c.id).where(T.c.id.in_(ids), T.c.status == "completed", T.c.completed_at == now)
     return set(session.execute(done).scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.models import RouterProvisioning, Subscription
 
@@ -25,7 +25,7 @@ def on_router_by_id(session: Session, subscription_ids: Iterable[int]) -> dict[i
         return {}
     P = RouterProvisioning
     rows = session.execute(
-        select(Subscription.id, P.status, P.action)
+        select(col(Subscription.id), col(P.status), col(P.action))
         .outerjoin(P, P.id == Subscription.provisioning_id)  # type: ignore[arg-type]
         .where(Subscription.id.in_(ids))  # type: ignore[union-attr]
     ).all()

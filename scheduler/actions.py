@@ -31,7 +31,11 @@ class Menus:
 
 MENUS = {
     "hotspot": Menus(
-        "/ip/hotspot/user", "/ip/hotspot/user/profile", "/ip/hotspot/active", "user", "/ip/hotspot/cookie"
+        "/ip/hotspot/user",
+        "/ip/hotspot/user/profile",
+        "/ip/hotspot/active",
+        "user",
+        "/ip/hotspot/cookie",
     ),
     "pppoe": Menus("/ppp/secret", "/ppp/profile", "/ppp/active", "name", None),
 }
@@ -87,7 +91,9 @@ class AccountSpec:
         return values
 
 
-def find(client: RouterClient, path: str, name: str, proplist: tuple[str, ...]) -> dict[str, str] | None:
+def find(
+    client: RouterClient, path: str, name: str, proplist: tuple[str, ...]
+) -> dict[str, str] | None:
     """The item named `name`, or None when the router answered that there is none."""
     rows = client.print(path, where={"name": name}, proplist=(".id", *proplist))
     return rows[0] if rows else None

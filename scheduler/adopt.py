@@ -110,13 +110,22 @@ class ImportPlan:
         return {
             "router": self.router,
             "packages": [
-                {"service": p.service, "profile": p.name, "rate_limit": p.rate_limit, "devices": p.device_limit}
+                {
+                    "service": p.service,
+                    "profile": p.name,
+                    "rate_limit": p.rate_limit,
+                    "devices": p.device_limit,
+                }
                 for p in self.packages
             ],
             "accounts": [
                 {
-                    "service": a.service, "username": a.username, "profile": a.profile, "disabled": a.disabled,
-                    "expires_on": a.expires_on.isoformat() if a.expires_on else None, "expiry": a.expiry_source,
+                    "service": a.service,
+                    "username": a.username,
+                    "profile": a.profile,
+                    "disabled": a.disabled,
+                    "expires_on": a.expires_on.isoformat() if a.expires_on else None,
+                    "expiry": a.expiry_source,
                 }
                 for a in self.accounts
             ],
@@ -147,8 +156,9 @@ def plan_import(
         accounts = {
             (service, name)
             for service, name in session.execute(
-                select(col(RouterProvisioning.service_type), col(RouterProvisioning.router_username))
-                .where(RouterProvisioning.router_id == router.id)  # type: ignore[arg-type]
+                select(
+                    col(RouterProvisioning.service_type), col(RouterProvisioning.router_username)
+                ).where(RouterProvisioning.router_id == router.id)  # type: ignore[arg-type]
             )
         }
     plan = ImportPlan(router.name, router.id or 0, (length, unit))
@@ -167,7 +177,9 @@ def plan_import(
 
 def _packages(session: Session, router_id: int) -> set[tuple[str, str]]:
     rows = session.execute(
-        select(col(Package.type), col(Package.router_profile)).where(col(Package.router_id) == router_id)
+        select(col(Package.type), col(Package.router_profile)).where(
+            col(Package.router_id) == router_id
+        )
     )
     return {(service, profile) for service, profile in rows}
 
@@ -176,8 +188,12 @@ class _Planner:
     """Decides, row by row, what becomes what."""
 
     def __init__(
-        self, plan: ImportPlan, packages: set[tuple[str, str]], accounts: set[tuple[str, str]],
-        settings: Settings, now: datetime,
+        self,
+        plan: ImportPlan,
+        packages: set[tuple[str, str]],
+        accounts: set[tuple[str, str]],
+        settings: Settings,
+        now: datetime,
     ) -> None:
         self.plan = plan
         self.packages = packages
@@ -238,9 +254,14 @@ class _Planner:
             expires, source = add_validity(self.now, *self.plan.validity), "default"
         phone = PHONE.search(comment)
         return AccountImport(
-            service=service, username=row.get("name", ""), profile=row.get("profile", "default"),
-            disabled=disabled, phone=phone.group(0) if phone else None, expires_on=expires,
-            expiry_source=source, password=row.get("password") or None,
+            service=service,
+            username=row.get("name", ""),
+            profile=row.get("profile", "default"),
+            disabled=disabled,
+            phone=phone.group(0) if phone else None,
+            expires_on=expires,
+            expiry_source=source,
+            password=row.get("password") or None,
         )
 
 
@@ -252,15 +273,28 @@ def profile_import(service: str, row: Row) -> ProfileImport:
     if service == "hotspot":
         shared = row.get("shared-users", "1")
         if not shared.isdigit() or int(shared) < 1:
-            raise ShapeError(f"shared users {shared!r} cannot be held by a package (a number of devices)")
+            raise ShapeError(
+                f"shared users {shared!r} cannot be held by a package (a number of devices)"
+            )
         devices = int(shared)
     account_type = "business" if "BUSINESS" in name.upper() else "personal"
-    package = Package(type=service, account_type=account_type, name=name, duration_length=1, duration_unit="days",
-                      router_profile="", rate_limit="", bandwidth_value=0, hotspot_device_limit=devices)
+    package = Package(
+        type=service,
+        account_type=account_type,
+        name=name,
+        duration_length=1,
+        duration_unit="days",
+        router_profile="",
+        rate_limit="",
+        bandwidth_value=0,
+        hotspot_device_limit=devices,
+    )
     try:
         apply_shaping(package, shape)
     except Refused as exc:
         raise ShapeError(str(exc).rstrip(".")) from None
     if not same_shape(package_shape(package), text):
-        raise ShapeError(f"rate limit {text!r} sets a priority or minimum rates, which a package cannot hold")
+        raise ShapeError(
+            f"rate limit {text!r} sets a priority or minimum rates, which a package cannot hold"
+        )
     return ProfileImport(service, name, text, shape, devices, account_type)

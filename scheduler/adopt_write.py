@@ -45,15 +45,20 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
         packages = _existing_packages(session, plan.router_id)
         for profile in plan.packages:
             if (profile.service, profile.name) not in packages:
-                packages[(profile.service, profile.name)] = _add_package(session, plan, profile, now)
+                packages[(profile.service, profile.name)] = _add_package(
+                    session, plan, profile, now
+                )
                 result.packages += 1
         for account in plan.accounts:
             package = packages.get((account.service, account.profile))
-            if package is not None and not _account_exists(session, plan.router_id, account.username):
+            if package is not None and not _account_exists(
+                session, plan.router_id, account.username
+            ):
                 _add_account(session, plan.router_id, account, package, now, result)
         if result.written:
             logs.info(
-                session, "General",
+                session,
+                "General",
                 f"Imported from router {plan.router}: {result.packages} package(s), {result.accounts} "
                 f"account(s), {result.clients} new client(s); the router was not changed.",
                 {"router_id": plan.router_id, **result.__dict__, "skipped": len(plan.skipped)},
@@ -68,18 +73,32 @@ def _existing_packages(session: Session, router_id: int) -> dict[tuple[str, str]
 
 def _package_name(session: Session, plan: ImportPlan, profile: ProfileImport) -> str:
     """The profile's name, or with the router's name after it when another router has it."""
-    for name in (profile.name, f"{profile.name} ({plan.router})", f"{profile.name} ({plan.router} {profile.service})"):
+    for name in (
+        profile.name,
+        f"{profile.name} ({plan.router})",
+        f"{profile.name} ({plan.router} {profile.service})",
+    ):
         if find_package(session, name[:100]) is None:
             return name[:100]
     raise ValueError(f"no free package name for profile {profile.name}")
 
 
-def _add_package(session: Session, plan: ImportPlan, profile: ProfileImport, now: datetime) -> Package:
+def _add_package(
+    session: Session, plan: ImportPlan, profile: ProfileImport, now: datetime
+) -> Package:
     length, unit = plan.validity
     package = Package(
-        name=_package_name(session, plan, profile), type=profile.service, account_type=profile.account_type,
-        price=Decimal("0"), duration_length=length, duration_unit=unit, router_id=plan.router_id,
-        hotspot_device_limit=profile.device_limit, router_profile="", rate_limit="", bandwidth_value=0,
+        name=_package_name(session, plan, profile),
+        type=profile.service,
+        account_type=profile.account_type,
+        price=Decimal("0"),
+        duration_length=length,
+        duration_unit=unit,
+        router_id=plan.router_id,
+        hotspot_device_limit=profile.device_limit,
+        router_profile="",
+        rate_limit="",
+        bandwidth_value=0,
         imported_at=now,
     )
     apply_shaping(package, profile.shape)
@@ -91,21 +110,32 @@ def _add_package(session: Session, plan: ImportPlan, profile: ProfileImport, now
 
 
 def _account_exists(session: Session, router_id: int, username: str) -> bool:
-    return session.scalars(
-        select(col(RouterProvisioning.id))
-        .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
-        .where(RouterProvisioning.router_username == username)  # type: ignore[arg-type]
-    ).first() is not None
+    return (
+        session.scalars(
+            select(col(RouterProvisioning.id))
+            .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
+            .where(RouterProvisioning.router_username == username)  # type: ignore[arg-type]
+        ).first()
+        is not None
+    )
 
 
 def _add_account(
-    session: Session, router_id: int, account: AccountImport, package: Package, now: datetime, result: ImportResult
+    session: Session,
+    router_id: int,
+    account: AccountImport,
+    package: Package,
+    now: datetime,
+    result: ImportResult,
 ) -> None:
     client = find_client(session, account.username)
     if client is None:
         client = Client(
-            username=account.username, full_name=account.username, phone=account.phone,
-            account_type=package.account_type, imported_at=now,
+            username=account.username,
+            full_name=account.username,
+            phone=account.phone,
+            account_type=package.account_type,
+            imported_at=now,
         )
         session.add(client)
         session.flush()
@@ -113,18 +143,31 @@ def _add_account(
     subscription = None
     if account.expires_on is not None:
         subscription = Subscription(
-            client_id=client.id, package_id=package.id, router_id=router_id,  # type: ignore[arg-type]
-            start_date=now, expires_on=account.expires_on, status="active", imported_at=now,
+            client_id=client.id,  # type: ignore[arg-type]
+            package_id=package.id,  # type: ignore[arg-type]
+            router_id=router_id,
+            start_date=now,
+            expires_on=account.expires_on,
+            status="active",
+            imported_at=now,
         )
         session.add(subscription)
         session.flush()
         result.subscriptions += 1
     row = RouterProvisioning(
-        router_id=router_id, router_username=account.username, service_type=account.service,
-        action="deactivate" if account.disabled else "activate", router_profile=account.profile,
+        router_id=router_id,
+        router_username=account.username,
+        service_type=account.service,
+        action="deactivate" if account.disabled else "activate",
+        router_profile=account.profile,
         router_password=secrets.encrypt(account.password) if account.password else None,
-        client_id=client.id, package_id=package.id, subscription_id=subscription.id if subscription else None,
-        status="completed", completed_at=now, next_attempt_at=now, imported_at=now,
+        client_id=client.id,
+        package_id=package.id,
+        subscription_id=subscription.id if subscription else None,
+        status="completed",
+        completed_at=now,
+        next_attempt_at=now,
+        imported_at=now,
     )
     session.add(row)
     session.flush()

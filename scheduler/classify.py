@@ -105,7 +105,10 @@ def _connect_error_text(
             f"({exc.strerror or exc})"
         )
     if isinstance(exc, ConnectionRefusedError):
-        return "unreachable", f"{where} refused the connection: the API service is off or the port is closed"
+        return (
+            "unreachable",
+            f"{where} refused the connection: the API service is off or the port is closed",
+        )
     if isinstance(exc, TimeoutError):
         return "unreachable", (
             f"{where} did not answer within {timeout:g} s: the router is down or a firewall drops the port"
@@ -137,7 +140,7 @@ def command_error(
         )
     if isinstance(exc, UnicodeError):
         return RouterError(
-            f"router {name}: {command} holds text that cannot be sent in this encoding ({exc.reason})",
+            f"router {name}: {command} holds text that cannot be sent in this encoding ({getattr(exc, 'reason', exc)})",
             kind="trap",
             router=name,
             command=command,

@@ -26,7 +26,9 @@ _ROUTEROS = rf"(?P<mon>{'|'.join(MONTHS)})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}}){_TIME
 _KEYWORD = r"\b(?:exp(?:ires|iry|ire)?|valid\s+until|until)\b\.?\s*[:=]?\s*"
 
 WHOLE = [re.compile(rf"\s*{shape}\s*", re.I) for shape in (_ROUTEROS, _ISO)]
-AFTER_KEYWORD = [re.compile(rf"{_KEYWORD}{shape}(?!\d)", re.I) for shape in (_ISO, _DAY_FIRST, _ROUTEROS)]
+AFTER_KEYWORD = [
+    re.compile(rf"{_KEYWORD}{shape}(?!\d)", re.I) for shape in (_ISO, _DAY_FIRST, _ROUTEROS)
+]
 FORMATS = (
     "jan/05/2026 10:00:00 (whole comment)",
     "2026-01-05 10:00:00 (whole comment)",

@@ -17,7 +17,7 @@ from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db import queue
 from db.config import Settings
@@ -77,7 +77,7 @@ class Drainer:
         """Active routers that have jobs due now."""
         P = RouterProvisioning
         query = (
-            select(P.router_id)
+            select(col(P.router_id))
             .join(Router, Router.id == P.router_id)  # type: ignore[arg-type]
             .where(P.status == "pending", P.next_attempt_at <= utcnow(), Router.status == "active")  # type: ignore[arg-type]
             .distinct()
@@ -165,7 +165,10 @@ class Drainer:
         recording: Future[DrainReport] | None = None
         while not (self._stopping.is_set() or self._holding.is_set()):
             jobs = queue.claim(
-                self.engine, worker=self.worker, limit=self.settings.queue.batch_size, router_id=router_id
+                self.engine,
+                worker=self.worker,
+                limit=self.settings.queue.batch_size,
+                router_id=router_id,
             )
             if not jobs:
                 break
@@ -185,7 +188,9 @@ class Drainer:
             emit(self.sink, DrainFinished(report, name))
         return report
 
-    def _drain_batch(self, router: Router, jobs: list[queue.Job]) -> tuple[list[Outcome], RouterError | None]:
+    def _drain_batch(
+        self, router: Router, jobs: list[queue.Job]
+    ) -> tuple[list[Outcome], RouterError | None]:
         """Converge one batch on the router; the error that made the router away, if any."""
         works = plan(self.engine, jobs)
         try:
@@ -197,7 +202,9 @@ class Drainer:
         outcomes = lanes.run(works, partial(self._converge_all, router.id or 0, away))
         return outcomes, away[0] if away else None
 
-    def _finish(self, router: Router, outcomes: list[Outcome], error: RouterError | None) -> DrainReport:
+    def _finish(
+        self, router: Router, outcomes: list[Outcome], error: RouterError | None
+    ) -> DrainReport:
         router_id = router.id or 0
         reached = error is None and any(o.status != "held" for o in outcomes)
         if error is not None:
@@ -207,7 +214,12 @@ class Drainer:
             self._pauses.pop(router_id, None)
         if error is not None or reached:
             self._note_health(router, error)
-        batch = Batch(router.name, self.worker, self._pause_seconds(router_id, error), str(error) if error else None)
+        batch = Batch(
+            router.name,
+            self.worker,
+            self._pause_seconds(router_id, error),
+            str(error) if error else None,
+        )
         return record(self.engine, self.settings.queue, batch, outcomes, self.sink)
 
     def _pause_seconds(self, router_id: int, error: RouterError | None) -> float:
@@ -240,7 +252,9 @@ class Drainer:
                 away.append(held)  # list.append is atomic; lanes of one batch share the list
         return outcomes
 
-    def _converge(self, router_id: int, client: RouterClient, work: Work) -> tuple[Outcome, RouterError | None]:
+    def _converge(
+        self, router_id: int, client: RouterClient, work: Work
+    ) -> tuple[Outcome, RouterError | None]:
         """One job; a lost session gets one fresh try before the router is taken as away."""
         if work.problem is not None:
             return Outcome(work, "error", str(work.problem)), None
@@ -252,10 +266,14 @@ class Drainer:
                 return Outcome(work, "error", str(error)), None
         except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
             logger.exception("job %s failed on an unexpected error", work.job.id)
-            return Outcome(work, "error", f"unexpected error: {type(error).__name__}: {error}"), None
+            return Outcome(
+                work, "error", f"unexpected error: {type(error).__name__}: {error}"
+            ), None
         return self._retry(router_id, client, work)
 
-    def _retry(self, router_id: int, client: RouterClient, work: Work) -> tuple[Outcome, RouterError | None]:
+    def _retry(
+        self, router_id: int, client: RouterClient, work: Work
+    ) -> tuple[Outcome, RouterError | None]:
         try:
             client.connect()
             self._apply(router_id, client, work)
@@ -286,4 +304,3 @@ class Drainer:
             self.profiles.forget(router_id, work.profile)
             self.profiles.ensure(router_id, client, work.profile)
             actions.activate(client, work.account)
-

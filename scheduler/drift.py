@@ -161,7 +161,9 @@ def compare_router(
     return report
 
 
-def _compare_profiles(report: DriftReport, reader: RouterReader, service: str, wanted: Wanted) -> None:
+def _compare_profiles(
+    report: DriftReport, reader: RouterReader, service: str, wanted: Wanted
+) -> None:
     seen: set[str] = set()
     for row in reader.profiles(service):
         name = row.get("name", "")
@@ -174,7 +176,9 @@ def _compare_profiles(report: DriftReport, reader: RouterReader, service: str, w
         differences = profile_differences(profile, row)
         if differences:
             report.findings.append(
-                Finding("different", "profile", service, name, differences, jobs=tuple(profile.accounts))
+                Finding(
+                    "different", "profile", service, name, differences, jobs=tuple(profile.accounts)
+                )
             )
     for (kind, name), profile in wanted.profiles.items():
         # A profile is ensured when an account first needs it: only a delivered account makes it due.
@@ -195,11 +199,15 @@ def profile_differences(profile: WantedProfile, row: Row) -> tuple[str, ...]:
         )
     shared = row.get("shared-users", "1")
     if profile.shared_users is not None and shared != profile.shared_users:
-        differences.append(f"shared users is {shared} on the router, {profile.shared_users} in the database")
+        differences.append(
+            f"shared users is {shared} on the router, {profile.shared_users} in the database"
+        )
     return tuple(differences)
 
 
-def _compare_accounts(report: DriftReport, reader: RouterReader, service: str, wanted: Wanted) -> None:
+def _compare_accounts(
+    report: DriftReport, reader: RouterReader, service: str, wanted: Wanted
+) -> None:
     seen: set[str] = set()
     for row in reader.accounts(service):
         name = row.get("name", "")
@@ -208,7 +216,9 @@ def _compare_accounts(report: DriftReport, reader: RouterReader, service: str, w
         account = wanted.accounts.get((service, name))
         if account is None:
             category = "unknown" if is_owned(row.get("comment")) else "foreign"
-            report.findings.append(Finding(category, "account", service, name, comment=row.get("comment", "")))
+            report.findings.append(
+                Finding(category, "account", service, name, comment=row.get("comment", ""))
+            )
         elif account.in_queue:
             report.in_queue += 1
         else:
@@ -225,9 +235,15 @@ def _compare_accounts(report: DriftReport, reader: RouterReader, service: str, w
             report.findings.append(_account_finding("missing", account, ()))
 
 
-def _account_finding(category: str, account: WantedAccount, differences: tuple[str, ...]) -> Finding:
+def _account_finding(
+    category: str, account: WantedAccount, differences: tuple[str, ...]
+) -> Finding:
     return Finding(
-        category, "account", account.service, account.username, differences,
+        category,
+        "account",
+        account.service,
+        account.username,
+        differences,
         jobs=((account.job_id, account.revision),),
     )
 

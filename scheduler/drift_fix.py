@@ -57,7 +57,8 @@ def queue_fixes(engine: Engine, report: DriftReport) -> list[int]:
                 queued.append(removal)
         if queued:
             logs.info(
-                session, "Router",
+                session,
+                "Router",
                 f"Reconcile of router {report.router} queued {len(queued)} corrective job(s).",
                 {"router_id": report.router_id, "jobs": len(queued), **report.counts},
             )
@@ -70,14 +71,19 @@ def _locked(session: Session, *where: Any) -> RouterProvisioning | None:
 
 def _requeue(session: Session, row: RouterProvisioning, finding: Finding) -> int:
     account = queue_account(
-        session, router_id=row.router_id, router_username=row.router_username,
-        service_type=row.service_type, action=row.action,
+        session,
+        router_id=row.router_id,
+        router_username=row.router_username,
+        service_type=row.service_type,
+        action=row.action,
     )
     logs.info(
-        session, "Router",
+        session,
+        "Router",
         f"Reconcile re-queued {row.router_username} to {row.action}: {_reason(finding)}.",
         {"router_id": row.router_id, "job_id": account.id},
-        client_id=row.client_id, provisioning_id=account.id,
+        client_id=row.client_id,
+        provisioning_id=account.id,
     )
     return int(account.id or 0)
 
@@ -91,15 +97,24 @@ def _reason(finding: Finding) -> str:
 
 def _queue_removal(session: Session, router_id: int, finding: Finding) -> int | None:
     taken = _locked(
-        session, RouterProvisioning.router_id == router_id, RouterProvisioning.router_username == finding.name
+        session,
+        RouterProvisioning.router_id == router_id,
+        RouterProvisioning.router_username == finding.name,
     )
     if taken is not None:
-        return None  # the database learnt of this account since the read: it is not unknown any more
+        return (
+            None  # the database learnt of this account since the read: it is not unknown any more
+        )
     account = queue_account(
-        session, router_id=router_id, router_username=finding.name, service_type=finding.service, action="remove"
+        session,
+        router_id=router_id,
+        router_username=finding.name,
+        service_type=finding.service,
+        action="remove",
     )
     logs.info(
-        session, "Router",
+        session,
+        "Router",
         f"Reconcile queued the removal of {finding.name}: tagged as ours on the router, unknown to the database.",
         {"router_id": router_id, "job_id": account.id, "service": finding.service},
         provisioning_id=account.id,
@@ -136,7 +151,9 @@ class DriftSummary:
         if not stored:
             return None
         counts = {c: int(stored.get(c, 0)) for c in (*CATEGORIES, "in_queue")}
-        return cls(router.name, **counts, checked_at=router.drift_checked_at, error=stored.get("error"))
+        return cls(
+            router.name, **counts, checked_at=router.drift_checked_at, error=stored.get("error")
+        )
 
 
 def check_drift(engine: Engine, settings: Settings, router_id: int) -> DriftSummary:
@@ -180,21 +197,35 @@ def _record_failure(engine: Engine, router: Router, error: str) -> DriftSummary:
     return summary
 
 
-def _log_change(session: Session, router_id: int, previous: DriftSummary | None, now: DriftSummary) -> None:
+def _log_change(
+    session: Session, router_id: int, previous: DriftSummary | None, now: DriftSummary
+) -> None:
     before = previous.counts() if previous else None
     if now.drift and (before is None or {**before, "error": None} != now.counts()):
         logs.warning(
-            session, "Router",
+            session,
+            "Router",
             f"Router {now.router} drifted from the database: {now.missing} missing, {now.unknown} ours "
             f"but unknown, {now.different} different (`wisp reconcile {now.router} --fix` repairs).",
             {"router_id": router_id, **now.counts()},
         )
     elif not now.drift and previous is not None and previous.drift:
-        logs.info(session, "Router", f"Router {now.router} matches the database again.", {"router_id": router_id})
+        logs.info(
+            session,
+            "Router",
+            f"Router {now.router} matches the database again.",
+            {"router_id": router_id},
+        )
 
 
 def check_all_drift(engine: Engine, settings: Settings) -> list[DriftSummary]:
     """Drift check of every active router, one after the other (for the scheduler's timer)."""
     with Session(engine) as session:
-        ids = list(session.scalars(select(col(Router.id)).where(col(Router.status) == "active").order_by(col(Router.id))))
+        ids = list(
+            session.scalars(
+                select(col(Router.id))
+                .where(col(Router.status) == "active")
+                .order_by(col(Router.id))
+            )
+        )
     return [check_drift(engine, settings, router_id) for router_id in ids if router_id is not None]

@@ -110,16 +110,29 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
     P = RouterProvisioning
     rows = session.execute(
         select(
-            P.id, P.revision, P.service_type, P.router_username, P.action, P.status,  # type: ignore[call-overload]
-            P.router_profile, P.router_password, Package.router_profile,
+            P.id,
+            P.revision,
+            P.service_type,
+            P.router_username,
+            P.action,
+            P.status,  # type: ignore[call-overload]
+            P.router_profile,
+            P.router_password,
+            Package.router_profile,
         )
         .outerjoin(Package, Package.id == P.package_id)  # type: ignore[arg-type]
         .where(P.router_id == router_id)
     ).all()
     accounts = {
         (row[2], row[3]): WantedAccount(
-            job_id=row[0], revision=row[1], service=row[2], username=row[3], action=row[4],
-            status=row[5], profile=row[8] or row[6], password=row[7],
+            job_id=row[0],
+            revision=row[1],
+            service=row[2],
+            username=row[3],
+            action=row[4],
+            status=row[5],
+            profile=row[8] or row[6],
+            password=row[7],
         )
         for row in rows
     }
@@ -172,7 +185,9 @@ def is_disabled(row: Row) -> bool:
 class RouterReader:
     """Streams a router's menus with progress reports and cancellation between rows."""
 
-    def __init__(self, client: RouterClient, progress: ProgressSink | None, cancel: CancelCheck) -> None:
+    def __init__(
+        self, client: RouterClient, progress: ProgressSink | None, cancel: CancelCheck
+    ) -> None:
         self.client = client
         self.progress = progress
         self.cancel = cancel

@@ -53,17 +53,23 @@ def record_health(engine: Engine, seen: Observation, sink: EventSink | None = No
     now = utcnow()
     with session_scope(immediate(engine)) as session:
         previous = session.execute(select(R.c.health).where(R.c.id == seen.router_id)).scalar()
-        changed = session.execute(
+        result = session.execute(
             update(R)
             .where(R.c.id == seen.router_id, R.c.health != seen.health)
             .values(health=seen.health, health_since=now)
-        ).rowcount == 1  # type: ignore[attr-defined]
+        )
+        changed = result.rowcount == 1  # type: ignore[attr-defined]
         session.execute(update(R).where(R.c.id == seen.router_id).values(_details(seen, now)))
         if changed:
             _log_change(session, seen, now)
     if changed:
         error = mask(str(seen.error)) if seen.error else None
-        emit(sink, RouterHealthChanged(seen.router_id, seen.router, seen.health, previous or "unknown", error, now))
+        emit(
+            sink,
+            RouterHealthChanged(
+                seen.router_id, seen.router, seen.health, previous or "unknown", error, now
+            ),
+        )
     return changed
 
 
@@ -86,7 +92,9 @@ def _log_change(session, seen: Observation, now: datetime) -> None:  # type: ign
         logs.info(session, "Router", f"Router {seen.router} is up.", context)
         _bring_forward(session, seen, now)
     else:
-        logs.warning(session, "Router", f"Router {seen.router} is {seen.health}: {seen.error}", context)
+        logs.warning(
+            session, "Router", f"Router {seen.router} is {seen.health}: {seen.error}", context
+        )
 
 
 def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +114,9 @@ def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: 
 class HealthChecker:
     """Probes every active router on its own session (never one a drain is using)."""
 
-    def __init__(self, engine: Engine, settings: RouterSettings, sink: EventSink | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: RouterSettings, sink: EventSink | None = None
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._sink = sink

@@ -34,7 +34,9 @@ class RouterLanes:
     def __init__(self, endpoint: Endpoint, settings: RouterSettings, size: int) -> None:
         self.endpoint = endpoint
         self.clients = [RouterClient(endpoint, settings) for _ in range(size)]
-        self._pool = ThreadPoolExecutor(max(1, size - 1), thread_name_prefix=f"lane-{endpoint.name}")
+        self._pool = ThreadPoolExecutor(
+            max(1, size - 1), thread_name_prefix=f"lane-{endpoint.name}"
+        )
 
     @property
     def first(self) -> RouterClient:

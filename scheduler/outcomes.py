@@ -45,13 +45,19 @@ class Batch:
 
 
 def record(
-    engine: Engine, settings: QueueSettings, batch: Batch, outcomes: Sequence[Outcome], sink: EventSink | None
+    engine: Engine,
+    settings: QueueSettings,
+    batch: Batch,
+    outcomes: Sequence[Outcome],
+    sink: EventSink | None,
 ) -> DrainReport:
     """Store every outcome in one transaction; report the counts and send the events."""
     report, events = DrainReport(), []
     now = utcnow()
     with session_scope(immediate(engine)) as session:
-        events += _complete(session, batch, [o for o in outcomes if o.status == "done"], now, report)
+        events += _complete(
+            session, batch, [o for o in outcomes if o.status == "done"], now, report
+        )
         for outcome in outcomes:
             if outcome.status == "error":
                 events += _fail(session, settings, batch, outcome, now, report)
@@ -66,7 +72,9 @@ def _complete(
 ) -> list[object]:
     if not done:
         return []
-    completed = queue.complete_many(session, [o.work.job for o in done], worker=batch.worker, now=now)
+    completed = queue.complete_many(
+        session, [o.work.job for o in done], worker=batch.worker, now=now
+    )
     events: list[object] = []
     for job in (o.work.job for o in done if o.work.job.id in completed):
         # Jobs not in `completed` lost their lease or have a newer desired state: not done yet.
@@ -75,16 +83,28 @@ def _complete(
             session,
             "Router",
             f"{job.router_username} {PAST[job.action]} on router {batch.router} (job {job.id}).",
-            {"job_id": job.id, "action": job.action, "router": batch.router, "service": job.service_type},
+            {
+                "job_id": job.id,
+                "action": job.action,
+                "router": batch.router,
+                "service": job.service_type,
+            },
             client_id=job.client_id,
             provisioning_id=job.id,
         )
-        events.append(JobCompleted(job.id, batch.router, job.router_username, job.service_type, job.action))
+        events.append(
+            JobCompleted(job.id, batch.router, job.router_username, job.service_type, job.action)
+        )
     return events
 
 
 def _fail(
-    session: Session, settings: QueueSettings, batch: Batch, outcome: Outcome, now: datetime, report: DrainReport
+    session: Session,
+    settings: QueueSettings,
+    batch: Batch,
+    outcome: Outcome,
+    now: datetime,
+    report: DrainReport,
 ) -> list[object]:
     job = outcome.work.job
     error = mask(outcome.error or "unknown error")
@@ -104,7 +124,11 @@ def _fail(
     report.failed += final
     report.retried += not final
     attempts = job.attempts + 1
-    verdict = "failed for good" if final else f"will be retried (attempt {attempts} of {settings.max_attempts})"
+    verdict = (
+        "failed for good"
+        if final
+        else f"will be retried (attempt {attempts} of {settings.max_attempts})"
+    )
     (logs.error if final else logs.warning)(
         session,
         "Router",
@@ -114,16 +138,24 @@ def _fail(
         client_id=job.client_id,
         provisioning_id=job.id,
     )
-    return [JobFailed(job.id, batch.router, job.router_username, job.action, error, attempts, final)]
+    return [
+        JobFailed(job.id, batch.router, job.router_username, job.action, error, attempts, final)
+    ]
 
 
-def _hold(session: Session, batch: Batch, held: list[Outcome], now: datetime, report: DrainReport) -> None:
+def _hold(
+    session: Session, batch: Batch, held: list[Outcome], now: datetime, report: DrainReport
+) -> None:
     if not held:
         return
     jobs = [outcome.work.job for outcome in held]
     error = mask(batch.hold_error) if batch.hold_error else None
     count = queue.release(
-        session, jobs, worker=batch.worker, error=error, retry_at=now + timedelta(seconds=batch.hold_seconds)
+        session,
+        jobs,
+        worker=batch.worker,
+        error=error,
+        retry_at=now + timedelta(seconds=batch.hold_seconds),
     )
     report.paused += count
     if error:

@@ -36,10 +36,14 @@ def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
     """Work for each job, reading the packages of the batch in one query."""
     package_ids = {job.package_id for job in jobs if job.package_id is not None}
     with Session(engine) as session:
-        packages = {
-            p.id: p
-            for p in session.scalars(select(Package).where(Package.id.in_(package_ids)))  # type: ignore[union-attr]
-        } if package_ids else {}
+        packages = (
+            {
+                p.id: p
+                for p in session.scalars(select(Package).where(Package.id.in_(package_ids)))  # type: ignore[union-attr]
+            }
+            if package_ids
+            else {}
+        )
     return [plan_job(job, packages) for job in jobs]
 
 
@@ -77,7 +81,9 @@ def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> Acco
             password = secrets.decrypt(job.router_password)
         except secrets.SecretError as error:
             raise PlanError(f"job {job.id} ({job.router_username}): {error}") from None
-    data_limit = package.hotspot_data_limit if package and package.hotspot_plan_type == "data" else None
+    data_limit = (
+        package.hotspot_data_limit if package and package.hotspot_plan_type == "data" else None
+    )
     return AccountSpec(
         service=job.service_type,
         username=job.router_username,

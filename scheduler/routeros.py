@@ -9,6 +9,7 @@ failure classified as a `RouterError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -68,10 +69,8 @@ class RouterClient:
         with self._lock:
             api, self._api = self._api, None
             if api is not None:
-                try:
+                with contextlib.suppress(OSError):  # already gone; nothing left to release
                     api.close()
-                except OSError:
-                    pass  # already gone; nothing left to release
 
     def command(self, command: str, *words: str) -> list[Row]:
         """Run one command with raw API words; returns the !re rows (the !done row is dropped)."""

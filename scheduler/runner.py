@@ -38,7 +38,9 @@ def log_event(event: object) -> None:
     line = describe(event)
     if line is None:
         return
-    bad = isinstance(event, JobFailed) or (isinstance(event, RouterHealthChanged) and event.health != "up")
+    bad = isinstance(event, JobFailed) or (
+        isinstance(event, RouterHealthChanged) and event.health != "up"
+    )
     logger.log(logging.WARNING if bad else logging.INFO, line)
 
 

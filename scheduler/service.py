@@ -65,7 +65,8 @@ class ProvisioningService:
         if self._scheduler is not None:
             return
         scheduler = BackgroundScheduler(
-            timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+            timezone=UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
         )
         timers = self.settings.scheduler
         for job_id, function, seconds in (
@@ -75,14 +76,21 @@ class ProvisioningService:
             ("health", self.check_health, timers.health_interval),
         ):
             scheduler.add_job(
-                _guarded(job_id, function), "interval", seconds=seconds, id=job_id, name=job_id,
+                _guarded(job_id, function),
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                name=job_id,
                 next_run_time=datetime.now(UTC),
             )
         if timers.drift_interval > 0:
             # Read-only and slow on big routers: first run after one interval, not at start-up.
             scheduler.add_job(
-                _guarded("drift", self.check_drift), "interval", seconds=timers.drift_interval,
-                id="drift", name="drift",
+                _guarded("drift", self.check_drift),
+                "interval",
+                seconds=timers.drift_interval,
+                id="drift",
+                name="drift",
             )
         scheduler.start()
         self._scheduler = scheduler

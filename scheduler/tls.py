@@ -50,7 +50,9 @@ def wrapper(
     expected = normalise_fingerprint(fingerprint) if fingerprint else None
 
     def wrap(sock: socket.socket) -> socket.socket:
-        wrapped = context.wrap_socket(sock, server_hostname=host if context.check_hostname else None)
+        wrapped = context.wrap_socket(
+            sock, server_hostname=host if context.check_hostname else None
+        )
         if expected is not None:
             _check_pin(wrapped, expected)
         return wrapped

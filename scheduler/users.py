@@ -9,7 +9,16 @@ from scheduler.routeros import RouterClient
 LISTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hotspot": (
         "/ip/hotspot/user",
-        ("name", "profile", "disabled", "uptime", "bytes-in", "bytes-out", "limit-bytes-total", "comment"),
+        (
+            "name",
+            "profile",
+            "disabled",
+            "uptime",
+            "bytes-in",
+            "bytes-out",
+            "limit-bytes-total",
+            "comment",
+        ),
     ),
     "pppoe": (
         "/ppp/secret",
@@ -27,7 +36,9 @@ LISTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
 KINDS = tuple(LISTINGS)
 
 
-def fetch_users(client: RouterClient, kind: str, *, batch: int = 1000) -> Iterator[list[dict[str, str]]]:
+def fetch_users(
+    client: RouterClient, kind: str, *, batch: int = 1000
+) -> Iterator[list[dict[str, str]]]:
     """Yield the router's users of `kind` in lists of up to `batch` rows, as they arrive.
 
     kind: hotspot, pppoe, hotspot-active or ppp-active. Only the listed properties are asked for

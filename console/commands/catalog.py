@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from console.commands import common
 from db import catalog
@@ -198,7 +199,7 @@ def package_row(package: Package, router_names: dict[int, str]) -> dict[str, Any
 
 def package_list(args: argparse.Namespace) -> int:
     with common.session_for(args) as session:
-        names = dict(session.execute(select(Router.id, Router.name)).all())
+        names = dict(session.execute(select(col(Router.id), col(Router.name))).all())
         rows = [
             package_row(p, names) for p in session.scalars(select(Package).order_by(Package.name))
         ]
@@ -249,8 +250,10 @@ def client_list(args: argparse.Namespace) -> int:
     if args.search:
         like = f"%{args.search}%"
         query = query.where(
-            Client.username.like(like) | Client.full_name.like(like) | Client.phone.like(like)
-        )  # type: ignore[union-attr,attr-defined]
+            col(Client.username).like(like)
+            | col(Client.full_name).like(like)
+            | col(Client.phone).like(like)
+        )
     with common.session_for(args) as session:
         rows = [
             {

@@ -29,20 +29,26 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     check.add_argument("router", help="router name")
     check.add_argument(
-        "--fix", action="store_true",
+        "--fix",
+        action="store_true",
         help="queue the jobs that repair the drift (never touches objects that are not ours)",
     )
     common.add_json_flag(check)
     check.set_defaults(handler=run_reconcile)
 
     adopt = commands.add_parser(
-        "import", help="turn an existing router's profiles and users into packages and clients",
+        "import",
+        help="turn an existing router's profiles and users into packages and clients",
         description="Recognised expiry dates in comments: " + "; ".join(FORMATS) + ".",
     )
     adopt.add_argument("router", help="router name")
-    adopt.add_argument("--dry-run", action="store_true", help="show what would be imported, write nothing")
     adopt.add_argument(
-        "--validity", default="30d", help="expiry for accounts whose comment states none (default 30d)"
+        "--dry-run", action="store_true", help="show what would be imported, write nothing"
+    )
+    adopt.add_argument(
+        "--validity",
+        default="30d",
+        help="expiry for accounts whose comment states none (default 30d)",
     )
     adopt.add_argument("--yes", action="store_true", help="import without asking")
     common.add_json_flag(adopt)
@@ -58,7 +64,12 @@ class StderrProgress:
     def __call__(self, progress: Progress) -> None:
         if self.live:
             total = f"/{progress.total}" if progress.total is not None else ""
-            print(f"\rreading {progress.stage}: {progress.done}{total}\033[K", end="", file=sys.stderr, flush=True)
+            print(
+                f"\rreading {progress.stage}: {progress.done}{total}\033[K",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def end(self) -> None:
         """Clear the progress line."""
@@ -100,7 +111,12 @@ def print_report(report: DriftReport) -> None:
             continue
         print(f"{headings[category]} ({len(findings)}):")
         rows = [
-            {"kind": f.kind, "service": f.service, "name": f.name, "detail": "; ".join(f.differences) or f.comment}
+            {
+                "kind": f.kind,
+                "service": f.service,
+                "name": f.name,
+                "detail": "; ".join(f.differences) or f.comment,
+            }
             for f in findings
         ]
         common.print_table(rows, ["kind", "service", "name", "detail"])
@@ -108,7 +124,9 @@ def print_report(report: DriftReport) -> None:
     counts = report.counts
     summary = ", ".join(f"{counts[c]} {c}" for c in CATEGORIES)
     verdict = "matches the database" if report.clean else "has drifted"
-    print(f"router {report.router} {verdict}: {summary}; {report.in_queue} account(s) still in the queue.")
+    print(
+        f"router {report.router} {verdict}: {summary}; {report.in_queue} account(s) still in the queue."
+    )
 
 
 def _fixed(report: DriftReport, queued: list[int]) -> str:
@@ -122,7 +140,9 @@ def run_import(args: argparse.Namespace) -> int:
     engine = common.engine(args)
     shown = StderrProgress()
     try:
-        plan = plan_import(engine, common.settings(args), args.router, validity=args.validity, progress=shown)
+        plan = plan_import(
+            engine, common.settings(args), args.router, validity=args.validity, progress=shown
+        )
     except KeyboardInterrupt:
         shown.end()
         print("import cancelled; nothing was written", file=sys.stderr)
@@ -140,15 +160,20 @@ def run_import(args: argparse.Namespace) -> int:
     print(
         f"imported {result.packages} package(s), {result.accounts} account(s) and {result.clients} new "
         f"client(s) from {plan.router}; the router was not changed. Set package prices with care: "
-        "imported packages cost 0.", file=sys.stderr if args.json else sys.stdout,
+        "imported packages cost 0.",
+        file=sys.stderr if args.json else sys.stdout,
     )
     return 0
 
 
 def _confirm(plan: ImportPlan) -> None:
     if not sys.stdin.isatty():
-        raise Refused("add --yes to import without a terminal to confirm on (or --dry-run to look first).")
-    answer = input(f"Import {len(plan.packages)} package(s) and {len(plan.accounts)} account(s)? [y/N] ")
+        raise Refused(
+            "add --yes to import without a terminal to confirm on (or --dry-run to look first)."
+        )
+    answer = input(
+        f"Import {len(plan.packages)} package(s) and {len(plan.accounts)} account(s)? [y/N] "
+    )
     if answer.strip().lower() not in ("y", "yes"):
         raise Refused("import not confirmed; nothing was written.")
 
@@ -157,29 +182,47 @@ def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
     """What the import would create, what it skips and why."""
     if plan.packages:
         print(f"Packages from profiles ({len(plan.packages)}):")
-        rows = [{"service": p.service, "profile": p.name, "rate_limit": p.rate_limit, "devices": p.device_limit}
-                for p in plan.packages]
+        rows = [
+            {
+                "service": p.service,
+                "profile": p.name,
+                "rate_limit": p.rate_limit,
+                "devices": p.device_limit,
+            }
+            for p in plan.packages
+        ]
         common.print_table(rows, ["service", "profile", "rate_limit", "devices"])
         print()
     if plan.accounts:
         print(f"Accounts ({len(plan.accounts)}):")
-        common.print_table([_account_row(args, a) for a in plan.accounts],
-                           ["service", "username", "profile", "state", "expires", "from"])
+        common.print_table(
+            [_account_row(args, a) for a in plan.accounts],
+            ["service", "username", "profile", "state", "expires", "from"],
+        )
         print()
     if plan.skipped:
         print(f"Not imported ({len(plan.skipped)}):")
-        common.print_table([s.__dict__ for s in plan.skipped], ["kind", "service", "name", "reason"])
+        common.print_table(
+            [s.__dict__ for s in plan.skipped], ["kind", "service", "name", "reason"]
+        )
         print()
     if plan.data_limits:
-        print(f"note: {plan.data_limits} user(s) carry their own data limit; it stays on the router until "
-              "the account is next activated, when the package's data limit applies.")
-    print(f"{len(plan.packages)} package(s) and {len(plan.accounts)} account(s) to import; already in the "
-          f"database: {plan.known_packages} package(s), {plan.known_accounts} account(s).")
+        print(
+            f"note: {plan.data_limits} user(s) carry their own data limit; it stays on the router until "
+            "the account is next activated, when the package's data limit applies."
+        )
+    print(
+        f"{len(plan.packages)} package(s) and {len(plan.accounts)} account(s) to import; already in the "
+        f"database: {plan.known_packages} package(s), {plan.known_accounts} account(s)."
+    )
 
 
 def _account_row(args: argparse.Namespace, account: Any) -> dict[str, Any]:
     return {
-        "service": account.service, "username": account.username, "profile": account.profile,
+        "service": account.service,
+        "username": account.username,
+        "profile": account.profile,
         "state": "disabled" if account.disabled else "enabled",
-        "expires": common.local(args, account.expires_on), "from": account.expiry_source or "-",
+        "expires": common.local(args, account.expires_on),
+        "from": account.expiry_source or "-",
     }

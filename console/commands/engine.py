@@ -17,7 +17,9 @@ from db import catalog
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add run, router check and users."""
     run = commands.add_parser("run", help="run the provisioning engine headless (until SIGTERM)")
-    run.add_argument("--once", action="store_true", help="drain what is due and exit (1 if a job failed)")
+    run.add_argument(
+        "--once", action="store_true", help="drain what is due and exit (1 if a job failed)"
+    )
     run.add_argument("--worker", help="name to claim jobs under (default: config, else host:pid)")
     run.set_defaults(handler=run_engine)
 
@@ -30,7 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     which = users.add_mutually_exclusive_group()
     which.add_argument("--hotspot", action="store_true", help="hotspot users only")
     which.add_argument("--pppoe", action="store_true", help="PPPoE secrets only")
-    users.add_argument("--active", action="store_true", help="logged-in sessions instead of accounts")
+    users.add_argument(
+        "--active", action="store_true", help="logged-in sessions instead of accounts"
+    )
     common.add_json_flag(users)
     users.set_defaults(handler=list_users)
 
@@ -126,7 +130,9 @@ class TablePrinter:
     def rows(self, kind: str, rows: Sequence[dict[str, str]]) -> None:
         columns = COLUMNS[kind]
         if kind not in self._widths:
-            self._widths[kind] = [max([len(c), *(len(r.get(c, "")) for r in rows)]) for c in columns]
+            self._widths[kind] = [
+                max([len(c), *(len(r.get(c, "")) for r in rows)]) for c in columns
+            ]
             print(f"{kind}:")
             self._line([c.upper() for c in columns], self._widths[kind])
         for row in rows:
@@ -135,7 +141,9 @@ class TablePrinter:
 
     @staticmethod
     def _line(cells: Iterable[str], widths: list[int]) -> None:
-        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip(), flush=True)
+        print(
+            "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip(), flush=True
+        )
 
     def end(self) -> None:
         if not self._counts:

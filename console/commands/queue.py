@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from console.commands import common
 from db import queue
@@ -98,7 +99,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     if args.status:
         query = query.where(RouterProvisioning.status == args.status)  # type: ignore[arg-type]
     with common.session_for(args) as session:
-        routers = dict(session.execute(select(Router.id, Router.name)).all())
+        routers = dict(session.execute(select(col(Router.id), col(Router.name))).all())
         rows = [job_row(args, job, routers) for job in session.scalars(query)]
     common.print_rows(
         rows,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from console.queries.window import Row
 from db.config import RouterSettings
@@ -71,7 +72,7 @@ CELLS = {
 def router_names(engine: Engine) -> list[str]:
     """Routers to choose from: those last seen up first, then the others, each by name."""
     with Session(engine) as session:
-        rows = session.execute(select(Router.name, Router.health)).all()
+        rows = session.execute(select(col(Router.name), col(Router.health))).all()
     return [name for name, _ in sorted(rows, key=lambda row: (row[1] != "up", row[0]))]
 
 
@@ -87,7 +88,13 @@ def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:
     if listing.kind == "active":
         user = item.get("user") or item.get("name", "")
         mac = item.get("mac-address") or item.get("caller-id", "")
-        cells = (user, service, item.get("address", ""), mac, item.get("uptime", ""))
+        cells: tuple[str, ...] = (
+            user,
+            service,
+            item.get("address", ""),
+            mac,
+            item.get("uptime", ""),
+        )
     else:
         cells = tuple(item.get(prop, "") for prop in CELLS[listing.kind])
     disabled = item.get("disabled") == "true"

@@ -191,8 +191,8 @@ class ActivateScreen(ModalScreen[None]):
             self.activation,
             message.state,
             self.app.scheduler_state,  # type: ignore[attr-defined]
-            self.app.settings.zone,
-        )  # type: ignore[attr-defined]
+            self.app.settings.zone,  # type: ignore[attr-defined]
+        )
         self._say(text, ok)
         if self._follow_timer is not None:
             self._follow_timer.stop()

@@ -160,7 +160,7 @@ class MainScreen(MainActions, Screen[None]):
             queue.show(snapshot.jobs)
             self.query_one(StatusBar).show(
                 snapshot.status,
-                self.app.scheduler_state,
+                self.app.scheduler_state,  # type: ignore[attr-defined]
                 self.app.last_drain,  # type: ignore[attr-defined]
                 self.app.settings.zone,  # type: ignore[attr-defined]
             )

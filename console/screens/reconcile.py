@@ -131,6 +131,10 @@ class ReconcileScreen(Screen[None]):
         if yes and self.report is not None:
             self._queue(self.report)
 
+    def _report_progress(self, progress: Progress) -> None:
+        """Called from the read's thread: hand the progress to the screen."""
+        self.post_message(self.ReadProgressed(progress))
+
     @work(thread=True, exclusive=True, group="reconcile", exit_on_error=False)
     def _read(self, cancel: threading.Event) -> None:
         try:
@@ -138,7 +142,7 @@ class ReconcileScreen(Screen[None]):
                 self.engine,
                 self.settings,
                 self.router_name,
-                progress=lambda p: self.post_message(self.ReadProgressed(p)),
+                progress=self._report_progress,
                 cancel=cancel,
             )
         except Cancelled:

@@ -160,7 +160,7 @@ class RouterUsersScreen(Screen[None]):
         self._fresh[kind] = []
         self.rows.setdefault(kind, [])
         self.query_one("#users-reason", Static).update("")
-        self.query_one(LoadProgress).loading(str(self.router), LISTINGS[kind].title, 0)
+        self.query_one(LoadProgress).show_loading(str(self.router), LISTINGS[kind].title, 0)
         self._stream(self._loads, str(self.router), kind)
 
     @work(thread=True, exclusive=True, group="router-users", exit_on_error=False)
@@ -191,7 +191,7 @@ class RouterUsersScreen(Screen[None]):
         if not self.rows[message.kind]:
             text = self.query_one("#users-filter", Input).value
             table.append([row for row in message.rows if matches(row, text)])
-        self.query_one(LoadProgress).loading(
+        self.query_one(LoadProgress).show_loading(
             str(self.router), LISTINGS[message.kind].title, len(fresh)
         )
 

@@ -130,7 +130,9 @@ def test_status_bar_shows_drift_counts_from_the_last_check(seeded: Engine) -> No
 
     with session_scope(seeded) as session:
         session.execute(
-            update(Router).values(drift_summary={"missing": 2, "unknown": 1, "different": 3, "foreign": 9})
+            update(Router).values(
+                drift_summary={"missing": 2, "unknown": 1, "different": 3, "foreign": 9}
+            )
         )
     with session_scope(seeded) as session:
         assert [r.drift for r in routers(session)] == [6]

@@ -9,7 +9,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from db.engine import DatabaseError, current_revision, head_revision, make_engine, require_schema, session_scope
+from db.engine import (
+    DatabaseError,
+    current_revision,
+    head_revision,
+    make_engine,
+    require_schema,
+    session_scope,
+)
 from db.models import Client, SQLModel
 
 

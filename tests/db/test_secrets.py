@@ -72,5 +72,7 @@ def test_masking_prefers_the_longest_secret_and_forgets_the_oldest_beyond_its_li
     known = secrets._KnownSecrets(limit=3)
     for value in ("abcd", "abcdefgh", "zzzz", "yyyy"):
         known.add(value)
-    assert known.mask("x abcdefgh y abcd") == f"x {secrets.MASK} y abcd"  # "abcd" was forgotten first
+    assert (
+        known.mask("x abcdefgh y abcd") == f"x {secrets.MASK} y abcd"
+    )  # "abcd" was forgotten first
     assert known.mask("zzzz-yyyy") == f"{secrets.MASK}-{secrets.MASK}"

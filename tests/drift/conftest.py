@@ -85,8 +85,12 @@ def our_accounts(engine: Engine, sim: SimRouter, settings: Settings) -> None:
     factories.package(engine, "Fibre 20M", type="pppoe", rate="20M", upload="10M")
     service = ActivationService(engine)
     for username, package in (
-        ("alice", "Home 10M"), ("bob", "Home 10M"), ("carol", "Home 10M"),
-        ("dave", "Home 10M"), ("erin", "Boost 20M"), ("frank", "Fibre 20M"),
+        ("alice", "Home 10M"),
+        ("bob", "Home 10M"),
+        ("carol", "Home 10M"),
+        ("dave", "Home 10M"),
+        ("erin", "Boost 20M"),
+        ("frank", "Fibre 20M"),
     ):
         factories.client(engine, username, full_name=username.title())
         service.activate(username, package)
@@ -96,8 +100,19 @@ def our_accounts(engine: Engine, sim: SimRouter, settings: Settings) -> None:
 def drift_behind_our_back(admin: RouterClient) -> None:
     """One of each kind of drift, plus foreign objects that must never be touched."""
     admin.add(HS_PROFILES, {"name": "OLD_PLAN", "rate-limit": "1M/1M"})
-    admin.add(USERS, {"name": "walkin1", "password": "walk-pw-9", "profile": "OLD_PLAN", "comment": "M-Pesa QA12345678"})
-    admin.add(SECRETS, {"name": "shop-router", "password": "x", "service": "pppoe", "remote-address": "10.9.0.2"})
+    admin.add(
+        USERS,
+        {
+            "name": "walkin1",
+            "password": "walk-pw-9",
+            "profile": "OLD_PLAN",
+            "comment": "M-Pesa QA12345678",
+        },
+    )
+    admin.add(
+        SECRETS,
+        {"name": "shop-router", "password": "x", "service": "pppoe", "remote-address": "10.9.0.2"},
+    )
     admin.set(USERS, item_id(admin, USERS, "alice"), {"profile": "OLD_PLAN"})
     admin.set(USERS, item_id(admin, USERS, "bob"), {"disabled": "yes"})
     admin.set(USERS, item_id(admin, USERS, "carol"), {"password": "changed-by-hand"})
@@ -110,7 +125,9 @@ def drift_behind_our_back(admin: RouterClient) -> None:
 
 
 @pytest.fixture
-def drifted(sqlite_engine: Engine, sim: SimRouter, settings: Settings, admin: RouterClient) -> Drifted:
+def drifted(
+    sqlite_engine: Engine, sim: SimRouter, settings: Settings, admin: RouterClient
+) -> Drifted:
     """Our accounts on the router, then one of each kind of drift (see the module docstring)."""
     our_accounts(sqlite_engine, sim, settings)
     drift_behind_our_back(admin)

@@ -28,14 +28,51 @@ def existing_router(admin) -> None:
     admin.add(HS_PROFILES, {"name": "PRIORITY", "rate-limit": "256k/2M 0/0 0/0 0/0 4 128k/1M"})
     admin.add(HS_PROFILES, {"name": "FREE", "shared-users": "1"})
     admin.add(PPP_PROFILES, {"name": "PPPOE_10M", "rate-limit": "5M/10M"})
-    admin.add(USERS, {"name": "wanjiku", "password": "w-pass-1", "profile": "5M_DAILY", "comment": "jan/05/2027 10:00:00"})
-    admin.add(USERS, {"name": "otieno", "password": "o-pass-2", "profile": "20M_BUSINESS", "comment": "exp 31/12/2026 0712345678"})
-    admin.add(USERS, {"name": "achieng", "password": "a-pass-3", "profile": "5M_DAILY", "comment": "M-Pesa QA1B2C3D4E", "limit-bytes-total": "1073741824"})
-    admin.add(USERS, {"name": "kamau", "password": "k-pass-4", "profile": "5M_DAILY", "disabled": "yes"})
+    admin.add(
+        USERS,
+        {
+            "name": "wanjiku",
+            "password": "w-pass-1",
+            "profile": "5M_DAILY",
+            "comment": "jan/05/2027 10:00:00",
+        },
+    )
+    admin.add(
+        USERS,
+        {
+            "name": "otieno",
+            "password": "o-pass-2",
+            "profile": "20M_BUSINESS",
+            "comment": "exp 31/12/2026 0712345678",
+        },
+    )
+    admin.add(
+        USERS,
+        {
+            "name": "achieng",
+            "password": "a-pass-3",
+            "profile": "5M_DAILY",
+            "comment": "M-Pesa QA1B2C3D4E",
+            "limit-bytes-total": "1073741824",
+        },
+    )
+    admin.add(
+        USERS, {"name": "kamau", "password": "k-pass-4", "profile": "5M_DAILY", "disabled": "yes"}
+    )
     admin.add(USERS, {"name": "vip", "password": "v", "profile": "PRIORITY"})
     admin.add(USERS, {"name": "guest", "password": "g", "profile": "FREE"})
     admin.add(USERS, {"name": "AA:BB:CC:DD:EE:FF", "profile": "5M_DAILY"})
-    admin.add(SECRETS, {"name": "shop1", "password": "s-pass-5", "service": "pppoe", "profile": "PPPOE_10M", "remote-address": "10.9.0.2", "comment": "expires 2026-09-30 18:00"})
+    admin.add(
+        SECRETS,
+        {
+            "name": "shop1",
+            "password": "s-pass-5",
+            "service": "pppoe",
+            "profile": "PPPOE_10M",
+            "remote-address": "10.9.0.2",
+            "comment": "expires 2026-09-30 18:00",
+        },
+    )
 
 
 @pytest.fixture
@@ -62,9 +99,15 @@ def test_profiles_become_packages_with_typed_shaping_and_odd_shapes_are_reported
     assert "unlimited" in skipped["FREE"]
     apply_import(adopted, plan, now=NOW)
     with Session(adopted) as session:
-        business = session.scalars(select(Package).where(Package.router_profile == "20M_BUSINESS")).one()
+        business = session.scalars(
+            select(Package).where(Package.router_profile == "20M_BUSINESS")
+        ).one()
         daily = session.scalars(select(Package).where(Package.router_profile == "5M_DAILY")).one()
-    assert (business.bandwidth_value, business.bandwidth_unit, business.upload_value) == (20, "Mbps", 10)
+    assert (business.bandwidth_value, business.bandwidth_unit, business.upload_value) == (
+        20,
+        "Mbps",
+        10,
+    )
     assert business.burst_enabled and business.account_type == "business"
     assert (business.burst_download_rate_kbps, business.burst_upload_rate_kbps) == (40_000, 20_000)
     assert (business.burst_download_threshold_kbps, business.burst_download_time) == (16_000, 10)
@@ -113,7 +156,9 @@ def test_importing_twice_changes_nothing_the_second_time(adopted, settings):
     assert apply_import(adopted, second, now=NOW).written == 0
     assert table_counts(adopted) == counts
     with Session(adopted) as session:
-        imports = session.scalar(select(func.count()).where(SystemLog.message.like("Imported from%")))  # type: ignore[attr-defined]
+        imports = session.scalar(
+            select(func.count()).where(SystemLog.message.like("Imported from%"))
+        )  # type: ignore[attr-defined]
     assert imports == 1
 
 
@@ -121,7 +166,13 @@ def test_import_followed_by_reconcile_reports_no_drift(adopted, settings):
     apply_import(adopted, plan_import(adopted, settings, "r1", now=NOW), now=NOW)
     report = reconcile(adopted, settings, "r1")
     assert report.clean, report.as_dict()
-    assert sorted(f.name for f in report.of("foreign")) == ["AA:BB:CC:DD:EE:FF", "FREE", "PRIORITY", "guest", "vip"]
+    assert sorted(f.name for f in report.of("foreign")) == [
+        "AA:BB:CC:DD:EE:FF",
+        "FREE",
+        "PRIORITY",
+        "guest",
+        "vip",
+    ]
 
 
 def test_a_plan_written_after_an_activation_skips_the_account_taken_meanwhile(adopted, settings):

@@ -13,12 +13,25 @@ from tests.drift.conftest import Drifted, drain
 
 def drift_logs(engine) -> list[str]:
     with Session(engine) as session:
-        return list(session.scalars(select(SystemLog.message).where(SystemLog.message.like("Router r1 %rift%") | SystemLog.message.like("Router r1 matches%"))))  # type: ignore[attr-defined]
+        return list(
+            session.scalars(
+                select(SystemLog.message).where(
+                    SystemLog.message.like("Router r1 %rift%")
+                    | SystemLog.message.like("Router r1 matches%")
+                )
+            )
+        )  # type: ignore[attr-defined]
 
 
 def test_the_check_stores_counts_and_logs_once_while_drift_stays_the_same(drifted: Drifted):
     summary = check_drift(drifted.engine, drifted.settings, 1)
-    assert (summary.missing, summary.unknown, summary.foreign, summary.different, summary.drift) == (1, 1, 3, 4, 6)
+    assert (
+        summary.missing,
+        summary.unknown,
+        summary.foreign,
+        summary.different,
+        summary.drift,
+    ) == (1, 1, 3, 4, 6)
     check_drift(drifted.engine, drifted.settings, 1)
     with Session(drifted.engine) as session:
         router = session.get(Router, 1)
@@ -46,7 +59,9 @@ def test_a_down_router_keeps_its_last_counts_with_the_error(drifted: Drifted):
     check_drift(drifted.engine, drifted.settings, 1)
     drifted.sim.down()
     summary = check_drift(drifted.engine, drifted.settings, 1)
-    assert summary.drift == 6 and summary.error and summary.error.startswith("router r1 (127.0.0.1:")
+    assert (
+        summary.drift == 6 and summary.error and summary.error.startswith("router r1 (127.0.0.1:")
+    )
 
 
 def test_the_service_runs_the_drift_check_only_when_an_interval_is_set(drifted: Drifted):

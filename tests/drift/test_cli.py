@@ -23,7 +23,9 @@ def test_reconcile_prints_each_category_and_a_summary(drifted: Drifted, tmp_path
     assert "router r1 has drifted: 1 missing, 1 unknown, 3 foreign, 4 different" in out
 
 
-def test_reconcile_fix_json_lists_the_queued_jobs_and_a_second_run_is_clean(drifted: Drifted, tmp_path, capsys):
+def test_reconcile_fix_json_lists_the_queued_jobs_and_a_second_run_is_clean(
+    drifted: Drifted, tmp_path, capsys
+):
     from tests.drift.conftest import drain
 
     path = config(tmp_path, drifted.engine)
@@ -33,7 +35,13 @@ def test_reconcile_fix_json_lists_the_queued_jobs_and_a_second_run_is_clean(drif
     drain(drifted.engine, drifted.settings)
     assert main(["--config", path, "reconcile", "r1", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert second["counts"] == {"missing": 0, "unknown": 0, "foreign": 3, "different": 0, "in_queue": 0}
+    assert second["counts"] == {
+        "missing": 0,
+        "unknown": 0,
+        "foreign": 3,
+        "different": 0,
+        "in_queue": 0,
+    }
 
 
 def test_a_down_router_is_one_line_and_exit_1(drifted: Drifted, tmp_path, capsys):
@@ -43,11 +51,15 @@ def test_a_down_router_is_one_line_and_exit_1(drifted: Drifted, tmp_path, capsys
     assert err.startswith("wisp: router r1 (127.0.0.1:") and "\n" not in err
 
 
-def test_import_dry_run_writes_nothing_and_without_a_terminal_asks_for_yes(drifted: Drifted, tmp_path, capsys):
+def test_import_dry_run_writes_nothing_and_without_a_terminal_asks_for_yes(
+    drifted: Drifted, tmp_path, capsys
+):
     path = config(tmp_path, drifted.engine)
     assert main(["--config", path, "import", "r1", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "walkin1" in out and "OLD_PLAN" in out and "1 package(s) and 1 account(s) to import" in out
+    assert (
+        "walkin1" in out and "OLD_PLAN" in out and "1 package(s) and 1 account(s) to import" in out
+    )
     assert main(["--config", path, "import", "r1"]) == 1
     assert "add --yes" in capsys.readouterr().err
     assert main(["--config", path, "import", "r1", "--yes", "--validity", "7d"]) == 0

@@ -50,7 +50,9 @@ def test_each_kind_of_drift_is_found_exactly_once(drifted: Drifted):
     assert names(report, "missing") == [("account", "hotspot", "dave")]
     assert names(report, "unknown") == [("account", "hotspot", "ghost")]
     assert names(report, "foreign") == [
-        ("account", "hotspot", "walkin1"), ("account", "pppoe", "shop-router"), ("profile", "hotspot", "OLD_PLAN"),
+        ("account", "hotspot", "walkin1"),
+        ("account", "pppoe", "shop-router"),
+        ("profile", "hotspot", "OLD_PLAN"),
     ]
     different = {f.name: f.differences for f in report.of("different")}
     assert different == {
@@ -61,7 +63,13 @@ def test_each_kind_of_drift_is_found_exactly_once(drifted: Drifted):
             "rate limit is '20M/20M' on the router, '20M/20M 40M/40M 16M/16M 10/10' in the database",
         ),
     }
-    assert report.counts == {"missing": 1, "unknown": 1, "foreign": 3, "different": 4, "in_queue": 0}
+    assert report.counts == {
+        "missing": 1,
+        "unknown": 1,
+        "foreign": 3,
+        "different": 4,
+        "in_queue": 0,
+    }
 
 
 def test_the_report_never_shows_a_password(drifted: Drifted):
@@ -91,20 +99,28 @@ def test_fix_converges_the_router_and_leaves_foreign_objects_alone(engine, sim, 
 def test_fixes_are_audited_and_unknown_accounts_get_a_remove_row(drifted: Drifted):
     queue_fixes(drifted.engine, reconcile(drifted.engine, drifted.settings, "r1"))
     with Session(drifted.engine) as session:
-        ghost = session.scalars(select(RouterProvisioning).where(RouterProvisioning.router_username == "ghost")).one()
-        logs = session.scalars(select(SystemLog.message).where(SystemLog.message.like("Reconcile%"))).all()  # type: ignore[attr-defined]
+        ghost = session.scalars(
+            select(RouterProvisioning).where(RouterProvisioning.router_username == "ghost")
+        ).one()
+        logs = session.scalars(
+            select(SystemLog.message).where(SystemLog.message.like("Reconcile%"))
+        ).all()  # type: ignore[attr-defined]
     assert (ghost.action, ghost.status) == ("remove", "pending")
     assert len(logs) == 7  # six jobs and a summary
     assert not any("changed-by-hand" in line for line in logs)
 
 
 def test_an_untagged_unknown_account_is_never_queued(drifted: Drifted):
-    drifted.admin.set(USERS, drifted.admin.print(USERS, where={"name": "ghost"})[0][".id"], {"comment": "by hand"})
+    drifted.admin.set(
+        USERS, drifted.admin.print(USERS, where={"name": "ghost"})[0][".id"], {"comment": "by hand"}
+    )
     report = reconcile(drifted.engine, drifted.settings, "r1")
     assert ("account", "hotspot", "ghost") in names(report, "foreign")
     queue_fixes(drifted.engine, report)
     with Session(drifted.engine) as session:
-        count = session.scalar(select(func.count()).where(RouterProvisioning.router_username == "ghost"))
+        count = session.scalar(
+            select(func.count()).where(RouterProvisioning.router_username == "ghost")
+        )
     assert count == 0
 
 
@@ -114,10 +130,14 @@ def test_a_fix_skips_a_row_whose_desired_state_changed_since_the_read(drifted: D
 
     report = reconcile(drifted.engine, drifted.settings, "r1")
     with session_scope(drifted.engine) as session:  # bob expired meanwhile
-        queue_account(session, router_id=1, router_username="bob", service_type="hotspot", action="deactivate")
+        queue_account(
+            session, router_id=1, router_username="bob", service_type="hotspot", action="deactivate"
+        )
     queue_fixes(drifted.engine, report)
     with Session(drifted.engine) as session:
-        bob = session.scalars(select(RouterProvisioning).where(RouterProvisioning.router_username == "bob")).one()
+        bob = session.scalars(
+            select(RouterProvisioning).where(RouterProvisioning.router_username == "bob")
+        ).one()
     assert (bob.action, bob.revision) == ("deactivate", 2)
 
 
@@ -147,7 +167,10 @@ def test_progress_is_reported_and_a_cancel_stops_the_read(drifted: Drifted):
     stop.set()
     with pytest.raises(Cancelled, match="cancelled; nothing was changed"):
         reconcile(drifted.engine, drifted.settings, "r1", cancel=stop)
-    assert reconcile(drifted.engine, drifted.settings, "r1", cancel=lambda: False).counts["missing"] == 1
+    assert (
+        reconcile(drifted.engine, drifted.settings, "r1", cancel=lambda: False).counts["missing"]
+        == 1
+    )
 
 
 def test_cancel_in_the_middle_of_a_large_table_leaves_the_router_usable(sqlite_engine, settings):

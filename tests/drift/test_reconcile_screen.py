@@ -26,7 +26,9 @@ class Host(App[None]):
 
 def pending(engine) -> int:
     with Session(engine) as session:
-        return session.scalar(select(func.count()).where(RouterProvisioning.status == "pending")) or 0
+        return (
+            session.scalar(select(func.count()).where(RouterProvisioning.status == "pending")) or 0
+        )
 
 
 async def settle(pilot, app: App[None]) -> None:
@@ -53,7 +55,9 @@ def test_the_screen_lists_drift_and_queues_fixes_after_confirmation(drifted: Dri
             await pilot.press("y")
             await settle(pilot, app)
             assert pending(drifted.engine) == 6
-            assert "Queued 6 corrective job(s)" in str(screen.query_one("#reconcile-status", Static).content)
+            assert "Queued 6 corrective job(s)" in str(
+                screen.query_one("#reconcile-status", Static).content
+            )
 
     asyncio.run(scenario())
 
@@ -65,7 +69,9 @@ def test_a_down_router_shows_its_reason_in_one_sentence(drifted: Drifted):
         app = Host(screen)
         async with app.run_test(size=(140, 40)) as pilot:
             await settle(pilot, app)
-            assert str(screen.query_one("#reconcile-status", Static).content).startswith("router r1 (127.0.0.1:")
+            assert str(screen.query_one("#reconcile-status", Static).content).startswith(
+                "router r1 (127.0.0.1:"
+            )
             assert screen.query_one(DataTable).row_count == 0
 
     asyncio.run(scenario())

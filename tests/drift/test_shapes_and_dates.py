@@ -23,7 +23,11 @@ NAIROBI = ZoneInfo("Africa/Nairobi")
 def holdable(shape) -> bool:
     """Package fields hold rates in whole kbit/s and have no priority or minimum rates."""
     rates = [v for k, v in vars(shape).items() if k.endswith("_bps") and v is not None]
-    return shape.priority is None and shape.min_upload_bps is None and all(v % 1000 == 0 for v in rates)
+    return (
+        shape.priority is None
+        and shape.min_upload_bps is None
+        and all(v % 1000 == 0 for v in rates)
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -36,8 +40,15 @@ def test_a_profile_imports_to_exactly_its_shape_or_is_refused(shape, devices):
     except ShapeError:
         assert not holdable(shape)
         return
-    package = Package(type="hotspot", name="P", duration_length=1, duration_unit="days",
-                      router_profile="", rate_limit="", bandwidth_value=0)
+    package = Package(
+        type="hotspot",
+        name="P",
+        duration_length=1,
+        duration_unit="days",
+        router_profile="",
+        rate_limit="",
+        bandwidth_value=0,
+    )
     apply_shaping(package, imported.shape)
     assert same_shape(package_shape(package), text)
     if holdable(shape):
@@ -88,8 +99,17 @@ def test_expiry_dates_in_known_formats_are_read_in_the_operators_zone(comment, e
 
 @pytest.mark.parametrize(
     "comment",
-    [None, "", "paid 2026-01-01", "vc-123-04.05.21", "exp 31/02/2026", "exp 2026-12-311", "exp 12/31/2026",
-     "2026-01-05 25:00:00", "M-Pesa QA12345678 0712345678"],
+    [
+        None,
+        "",
+        "paid 2026-01-01",
+        "vc-123-04.05.21",
+        "exp 31/02/2026",
+        "exp 2026-12-311",
+        "exp 12/31/2026",
+        "2026-01-05 25:00:00",
+        "M-Pesa QA12345678 0712345678",
+    ],
 )
 def test_anything_else_is_left_alone_rather_than_guessed(comment):
     assert expiry_from_comment(comment, NAIROBI) is None

@@ -11,7 +11,9 @@ from db.models import Package, Router, RouterProvisioning
 from db.types import utcnow
 
 
-def queue_accounts(engine: Engine, *, router: str, package: str, count: int, prefix: str = "u") -> list[str]:
+def queue_accounts(
+    engine: Engine, *, router: str, package: str, count: int, prefix: str = "u"
+) -> list[str]:
     """Queue `count` activations of accounts prefix0000… on a router; returns their names."""
     with Session(engine) as session:
         router_id = session.scalars(select(Router.id).where(Router.name == router)).one()  # type: ignore[arg-type]
@@ -20,10 +22,19 @@ def queue_accounts(engine: Engine, *, router: str, package: str, count: int, pre
     names = [f"{prefix}{n:05}" for n in range(count)]
     rows = [
         {
-            "router_id": router_id, "package_id": chosen.id, "service_type": chosen.type, "action": "activate",
-            "router_username": name, "router_password": password, "router_profile": chosen.router_profile,
-            "status": "pending", "attempts": 0, "revision": 1, "next_attempt_at": now,
-            "created_at": now, "updated_at": now,
+            "router_id": router_id,
+            "package_id": chosen.id,
+            "service_type": chosen.type,
+            "action": "activate",
+            "router_username": name,
+            "router_password": password,
+            "router_profile": chosen.router_profile,
+            "status": "pending",
+            "attempts": 0,
+            "revision": 1,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
         }
         for name in names
     ]

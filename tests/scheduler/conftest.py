@@ -25,7 +25,11 @@ def sim() -> Iterator[SimRouter]:
 def endpoint(sim: SimRouter, **changes: object) -> Endpoint:
     """The endpoint of a simulated router, as the console would store it."""
     values: dict[str, object] = {
-        "name": "r1", "host": "127.0.0.1", "port": sim.port, "username": "admin", "password": SIM_PASSWORD,
+        "name": "r1",
+        "host": "127.0.0.1",
+        "port": sim.port,
+        "username": "admin",
+        "password": SIM_PASSWORD,
     }
     values.update(changes)
     return Endpoint(**values)  # type: ignore[arg-type]

@@ -18,8 +18,12 @@ FIBRE = ProfileSpec("pppoe", "PPPOE_20M_PERSONAL", "10M/20M")
 
 def hotspot_account(**changes: object) -> AccountSpec:
     values: dict[str, object] = {
-        "service": "hotspot", "username": "jdoe", "profile": HOME.name, "tag": actions.owner_tag(7),
-        "password": "pa55word", "limit_bytes_total": None,
+        "service": "hotspot",
+        "username": "jdoe",
+        "profile": HOME.name,
+        "tag": actions.owner_tag(7),
+        "password": "pa55word",
+        "limit_bytes_total": None,
     }
     values.update(changes)
     return AccountSpec(**values)  # type: ignore[arg-type]
@@ -29,14 +33,18 @@ def by_name(sim: SimRouter, path: str, name: str) -> list[dict[str, str]]:
     return [row for row in sim.rows(path) if row.get("name") == name]
 
 
-def test_ensure_profile_adds_then_leaves_a_matching_profile_alone(client: RouterClient, sim: SimRouter) -> None:
+def test_ensure_profile_adds_then_leaves_a_matching_profile_alone(
+    client: RouterClient, sim: SimRouter
+) -> None:
     assert actions.ensure_profile(client, HOME) == "added"
     assert actions.ensure_profile(client, HOME) == "unchanged"
     profile = by_name(sim, PROFILES, HOME.name)[0]
     assert (profile["rate-limit"], profile["shared-users"]) == ("10M/10M", "2")
 
 
-def test_ensure_profile_corrects_a_profile_changed_on_the_router(client: RouterClient, sim: SimRouter) -> None:
+def test_ensure_profile_corrects_a_profile_changed_on_the_router(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     profile_id = client.print(PROFILES, where={"name": HOME.name}, proplist=[".id"])[0][".id"]
     client.set(PROFILES, profile_id, {"rate-limit": "1M/1M"})
@@ -44,7 +52,9 @@ def test_ensure_profile_corrects_a_profile_changed_on_the_router(client: RouterC
     assert by_name(sim, PROFILES, HOME.name)[0]["rate-limit"] == "10M/10M"
 
 
-def test_activate_adds_an_enabled_tagged_user_with_profile_and_data_limit(client: RouterClient, sim: SimRouter) -> None:
+def test_activate_adds_an_enabled_tagged_user_with_profile_and_data_limit(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     back = actions.activate(client, hotspot_account(limit_bytes_total=5_000_000_000))
     user = by_name(sim, USERS, "jdoe")[0]
@@ -64,8 +74,12 @@ def test_activate_twice_leaves_one_user_and_finds_it_by_query_not_full_print(
     assert sim.stats["/ip/hotspot/user/add"] == 1 and sim.stats["/ip/hotspot/user/set"] == 1
 
 
-def test_activate_updates_a_user_that_already_exists_on_the_router(client: RouterClient, sim: SimRouter) -> None:
-    client.add(USERS, {"name": "jdoe", "password": "old", "comment": "made by hand", "disabled": "yes"})
+def test_activate_updates_a_user_that_already_exists_on_the_router(
+    client: RouterClient, sim: SimRouter
+) -> None:
+    client.add(
+        USERS, {"name": "jdoe", "password": "old", "comment": "made by hand", "disabled": "yes"}
+    )
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     [user] = by_name(sim, USERS, "jdoe")
@@ -73,7 +87,9 @@ def test_activate_updates_a_user_that_already_exists_on_the_router(client: Route
     assert user["comment"] == "wisp-console:7"
 
 
-def test_activate_renews_a_disabled_account_by_enabling_it(client: RouterClient, sim: SimRouter) -> None:
+def test_activate_renews_a_disabled_account_by_enabling_it(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     actions.deactivate(client, "hotspot", "jdoe")
@@ -97,28 +113,40 @@ def test_a_failed_lookup_is_an_error_never_not_found(client: RouterClient, sim: 
     assert sim.stats["/ip/hotspot/user/add"] == 0
 
 
-def test_read_back_refuses_a_write_the_router_did_not_keep(client: RouterClient, sim: SimRouter) -> None:
+def test_read_back_refuses_a_write_the_router_did_not_keep(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     user_id = client.print(USERS, where={"name": "jdoe"}, proplist=[".id"])[0][".id"]
     client.set(USERS, user_id, {"profile": "default"})
     with pytest.raises(RouterError) as caught:
         actions.read_back(client, hotspot_account())
-    assert "did not keep account jdoe" in str(caught.value) and "profile is 'default'" in str(caught.value)
+    assert "did not keep account jdoe" in str(caught.value) and "profile is 'default'" in str(
+        caught.value
+    )
 
 
-def test_pppoe_activation_writes_a_pppoe_secret_with_its_profile(client: RouterClient, sim: SimRouter) -> None:
+def test_pppoe_activation_writes_a_pppoe_secret_with_its_profile(
+    client: RouterClient, sim: SimRouter
+) -> None:
     assert actions.ensure_profile(client, FIBRE) == "added"
     spec = AccountSpec("pppoe", "jdoe", FIBRE.name, actions.owner_tag(9), password="pppp1234")
     actions.activate(client, spec)
     actions.activate(client, spec)
     [secret] = by_name(sim, SECRETS, "jdoe")
-    assert (secret["service"], secret["profile"], secret["password"]) == ("pppoe", FIBRE.name, "pppp1234")
+    assert (secret["service"], secret["profile"], secret["password"]) == (
+        "pppoe",
+        FIBRE.name,
+        "pppp1234",
+    )
     assert by_name(sim, "/ppp/profile", FIBRE.name)[0]["rate-limit"] == "10M/20M"
     assert sim.stats["/ppp/secret/add"] == 1
 
 
-def test_deactivate_disables_kicks_the_session_and_removes_the_cookie(client: RouterClient, sim: SimRouter) -> None:
+def test_deactivate_disables_kicks_the_session_and_removes_the_cookie(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     sim.sessions.login_hotspot("jdoe", mac_address="02:00:00:00:00:01")
@@ -131,7 +159,9 @@ def test_deactivate_disables_kicks_the_session_and_removes_the_cookie(client: Ro
 
 def test_deactivate_of_pppoe_ends_its_active_session(client: RouterClient, sim: SimRouter) -> None:
     actions.ensure_profile(client, FIBRE)
-    actions.activate(client, AccountSpec("pppoe", "jdoe", FIBRE.name, actions.owner_tag(1), password="x1234567"))
+    actions.activate(
+        client, AccountSpec("pppoe", "jdoe", FIBRE.name, actions.owner_tag(1), password="x1234567")
+    )
     sim.sessions.login_ppp("jdoe")
     actions.deactivate(client, "pppoe", "jdoe")
     assert sim.rows("/ppp/active") == [] and by_name(sim, SECRETS, "jdoe")[0]["disabled"] == "true"
@@ -141,7 +171,9 @@ def test_deactivate_of_an_account_the_router_never_had_is_done(client: RouterCli
     actions.deactivate(client, "hotspot", "ghost")
 
 
-def test_remove_deletes_the_account_after_kicking_it_and_is_repeatable(client: RouterClient, sim: SimRouter) -> None:
+def test_remove_deletes_the_account_after_kicking_it_and_is_repeatable(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     sim.sessions.login_hotspot("jdoe")
@@ -151,7 +183,9 @@ def test_remove_deletes_the_account_after_kicking_it_and_is_repeatable(client: R
     assert sim.rows("/ip/hotspot/cookie") == []
 
 
-def test_session_vanishing_between_lookup_and_kick_is_confirmed_not_assumed(client: RouterClient, sim: SimRouter) -> None:
+def test_session_vanishing_between_lookup_and_kick_is_confirmed_not_assumed(
+    client: RouterClient, sim: SimRouter
+) -> None:
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     sim.sessions.login_hotspot("jdoe")

@@ -29,15 +29,20 @@ SET = "/ip/hotspot/user/set"
 
 def statuses(engine: Engine) -> Counter[str]:
     with Session(engine) as session:
-        rows = session.execute(select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status))
+        rows = session.execute(
+            select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status)
+        )
         return Counter({status: count for status, count in rows})
 
 
 def start_runner(config: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WISP_CONFIG": str(config)}
     return subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run", *extra], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "console.cli", "run", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -55,9 +60,15 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
         names = queue_accounts(sqlite_engine, router="r1", package="Home 10M", count=1000)
         sim.faults.latency = 0.1  # a far router: the drain lasts long enough to be killed often
         config = write_config(
-            tmp_path / "config.toml", str(sqlite_engine.url),
+            tmp_path / "config.toml",
+            str(sqlite_engine.url),
             queue={"lease_seconds": 1, "batch_size": 25},
-            scheduler={"drain_interval": 0.1, "reaper_interval": 0.3, "health_interval": 600, "expiry_interval": 600},
+            scheduler={
+                "drain_interval": 0.1,
+                "reaper_interval": 0.3,
+                "health_interval": 600,
+                "expiry_interval": 600,
+            },
         )
         kills, mid_drain = 0, 0
         while kills < 20:
@@ -75,8 +86,12 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
         time.sleep(1.2)  # leases of the last killed worker expire
         sim.faults.latency = 0.0
         final = subprocess.run(
-            [sys.executable, "-m", "console.cli", "run", "--once"], cwd=ROOT,
-            env={**os.environ, "WISP_CONFIG": str(config)}, capture_output=True, text=True, timeout=300,
+            [sys.executable, "-m", "console.cli", "run", "--once"],
+            cwd=ROOT,
+            env={**os.environ, "WISP_CONFIG": str(config)},
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert final.returncode == 0, final.stderr
         assert kills >= 20 and mid_drain >= 10
@@ -94,12 +109,15 @@ def wait_for_completed(engine: Engine, count: int, timeout: float, poll: float =
 
 
 @pytest.mark.slow
-def test_four_drainers_on_one_queue_never_process_a_row_twice(engine: Engine, tmp_path: Path) -> None:
+def test_four_drainers_on_one_queue_never_process_a_row_twice(
+    engine: Engine, tmp_path: Path
+) -> None:
     with SimRouter(password=SIM_PASSWORD) as sim:
         factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
         names = queue_accounts(engine, router="r1", package="Home 10M", count=10_000)
         config = write_config(
-            tmp_path / "config.toml", str(engine.url),
+            tmp_path / "config.toml",
+            str(engine.url),
             queue={"batch_size": 100},
             scheduler={"drain_interval": 0.2, "health_interval": 600, "expiry_interval": 600},
         )
@@ -116,6 +134,8 @@ def test_four_drainers_on_one_queue_never_process_a_row_twice(engine: Engine, tm
         assert set(names_on_router(sim).values()) == {1} and len(names_on_router(sim)) == len(names)
         with Session(engine) as session:
             logged = session.scalar(
-                select(func.count()).select_from(SystemLog).where(SystemLog.message.contains("activated on router"))  # type: ignore[attr-defined]
+                select(func.count())
+                .select_from(SystemLog)
+                .where(SystemLog.message.contains("activated on router"))  # type: ignore[attr-defined]
             )
         assert logged == 10_000

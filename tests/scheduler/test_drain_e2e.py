@@ -29,7 +29,9 @@ def events() -> list[object]:
 
 
 def make_service(engine: Engine, events: list[object], **queue: object) -> ProvisioningService:
-    return ProvisioningService(engine_settings(str(engine.url), **queue), engine, worker="test", on_event=events.append)
+    return ProvisioningService(
+        engine_settings(str(engine.url), **queue), engine, worker="test", on_event=events.append
+    )
 
 
 @pytest.fixture
@@ -41,7 +43,9 @@ def service(engine: Engine, sim: SimRouter, events: list[object]) -> Iterator[Pr
 
 
 @pytest.fixture
-def sqlite_service(sqlite_engine: Engine, sim: SimRouter, events: list[object]) -> Iterator[ProvisioningService]:
+def sqlite_service(
+    sqlite_engine: Engine, sim: SimRouter, events: list[object]
+) -> Iterator[ProvisioningService]:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
     provisioning = make_service(sqlite_engine, events)
     yield provisioning
@@ -50,7 +54,9 @@ def sqlite_service(sqlite_engine: Engine, sim: SimRouter, events: list[object]) 
 
 def job(engine: Engine, username: str = "jdoe") -> RouterProvisioning:
     with Session(engine) as session:
-        return session.scalars(select(RouterProvisioning).where(RouterProvisioning.router_username == username)).one()
+        return session.scalars(
+            select(RouterProvisioning).where(RouterProvisioning.router_username == username)
+        ).one()
 
 
 def router_row(engine: Engine, name: str = "r1") -> Router:
@@ -71,13 +77,18 @@ def test_activation_puts_the_hotspot_user_on_the_router_with_profile_and_rate_li
     [user] = named(sim, USERS, "jdoe")
     assert user["profile"] == "HOTSPOT_10M_PERSONAL" and user["disabled"] == "false"
     assert user["comment"] == f"wisp-console:{job(engine).id}"
-    assert named(sim, "/ip/hotspot/user/profile", "HOTSPOT_10M_PERSONAL")[0]["rate-limit"] == "10M/10M"
+    assert (
+        named(sim, "/ip/hotspot/user/profile", "HOTSPOT_10M_PERSONAL")[0]["rate-limit"] == "10M/10M"
+    )
     row = job(engine)
     assert (row.status, row.attempts, row.last_error) == ("completed", 0, None) and row.completed_at
     assert any(isinstance(e, JobCompleted) and e.username == "jdoe" for e in events)
     with Session(engine) as session:
         assert session.scalars(
-            select(SystemLog).where(SystemLog.provisioning_id == row.id, SystemLog.message.contains("activated on router r1"))  # type: ignore[attr-defined]
+            select(SystemLog).where(
+                SystemLog.provisioning_id == row.id,
+                SystemLog.message.contains("activated on router r1"),
+            )  # type: ignore[attr-defined]
         ).first()
 
 
@@ -87,7 +98,11 @@ def test_pppoe_activation_puts_a_pppoe_secret_on_the_router(
     ActivationService(engine).activate("jdoe", "Fibre 20M")
     service.drain_once()
     [secret] = named(sim, "/ppp/secret", "jdoe")
-    assert (secret["service"], secret["profile"], secret["disabled"]) == ("pppoe", "PPPOE_20M_10MUP_PERSONAL", "false")
+    assert (secret["service"], secret["profile"], secret["disabled"]) == (
+        "pppoe",
+        "PPPOE_20M_10MUP_PERSONAL",
+        "false",
+    )
     assert named(sim, "/ppp/profile", secret["profile"])[0]["rate-limit"] == "10M/20M"
 
 
@@ -101,7 +116,9 @@ def test_subscription_shows_whether_its_account_is_on_the_router(
     sqlite_service.drain_once()
     with Session(sqlite_engine) as session:
         assert on_router(session, session.get(Subscription, activation.subscription_id))  # type: ignore[arg-type]
-        assert on_router_by_id(session, [activation.subscription_id]) == {activation.subscription_id: True}
+        assert on_router_by_id(session, [activation.subscription_id]) == {
+            activation.subscription_id: True
+        }
 
 
 def test_renewal_re_enables_an_account_disabled_on_the_router(
@@ -164,7 +181,11 @@ def test_a_trap_is_kept_verbatim_as_last_error_and_spends_one_attempt(
     report = service.drain_once()
     assert report.retried == 1 and report.completed == 0
     row = job(engine)
-    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "not enough permissions (9)")
+    assert (row.status, row.attempts, row.last_error) == (
+        "pending",
+        1,
+        "not enough permissions (9)",
+    )
     assert row.next_attempt_at > utcnow() - timedelta(seconds=1)
     assert any(isinstance(e, JobFailed) and e.error == "not enough permissions (9)" for e in events)
     assert router_row(engine).health == "up"
@@ -202,8 +223,15 @@ def test_a_router_down_pauses_its_jobs_without_spending_attempts_while_another_c
         held = job(sqlite_engine, "jdoe")
         assert (held.status, held.attempts) == ("pending", 0) and "r1" in (held.last_error or "")
         r1 = router_row(sqlite_engine)
-        assert r1.health == "down" and r1.health_since is not None and "refused the connection" in (r1.last_error or "")
-        assert any(isinstance(e, RouterHealthChanged) and e.router == "r1" and e.health == "down" for e in events)
+        assert (
+            r1.health == "down"
+            and r1.health_since is not None
+            and "refused the connection" in (r1.last_error or "")
+        )
+        assert any(
+            isinstance(e, RouterHealthChanged) and e.router == "r1" and e.health == "down"
+            for e in events
+        )
         for _ in range(3):
             service.drain_once()  # still down: nothing spent
         assert job(sqlite_engine, "jdoe").attempts == 0
@@ -238,7 +266,13 @@ def test_health_probe_records_version_uptime_and_last_seen(
 ) -> None:
     sqlite_service.check_health()
     r1 = router_row(sqlite_engine)
-    assert r1.health == "up" and r1.version and r1.version.startswith("7.18.2") and r1.uptime and r1.last_seen
+    assert (
+        r1.health == "up"
+        and r1.version
+        and r1.version.startswith("7.18.2")
+        and r1.uptime
+        and r1.last_seen
+    )
 
 
 def test_a_renewal_queued_while_a_job_runs_is_not_lost(

@@ -26,7 +26,9 @@ def test_identity_reports_name_version_uptime_and_board(client: RouterClient) ->
 
 def test_values_come_back_as_the_strings_the_router_sent(client: RouterClient) -> None:
     client.add(HOTSPOT, {"name": "007", "password": "123456", "comment": "yes"})
-    row = client.print(HOTSPOT, where={"name": "007"}, proplist=["name", "password", "comment", "disabled"])
+    row = client.print(
+        HOTSPOT, where={"name": "007"}, proplist=["name", "password", "comment", "disabled"]
+    )
     assert row == [{"name": "007", "password": "123456", "comment": "yes", "disabled": "false"}]
 
 
@@ -65,7 +67,9 @@ def test_injected_trap_with_category_is_classified(client: RouterClient, sim: Si
     with pytest.raises(RouterError) as caught:
         client.set(HOTSPOT, user, {"disabled": "yes"})
     assert (caught.value.kind, str(caught.value), caught.value.category) == (
-        "trap", "not enough permissions (9)", 4,
+        "trap",
+        "not enough permissions (9)",
+        4,
     )
 
 
@@ -82,9 +86,8 @@ def test_wrong_password_is_reported_as_a_refused_login(sim: SimRouter) -> None:
 
 def test_closed_port_is_unreachable_and_says_so(sim: SimRouter) -> None:
     sim.faults.refuse_connections = True
-    with RouterClient(endpoint(sim), QUICK) as closed:
-        with pytest.raises(RouterError) as caught:
-            closed.identity()
+    with RouterClient(endpoint(sim), QUICK) as closed, pytest.raises(RouterError) as caught:
+        closed.identity()
     assert caught.value.kind == "unreachable" and caught.value.connecting
     assert "refused the connection" in str(caught.value)
 
@@ -105,9 +108,8 @@ def endpoint_for_host(host: str):  # type: ignore[no-untyped-def]
 
 def test_router_that_accepts_but_never_answers_times_out_at_login(sim: SimRouter) -> None:
     sim.faults.half_open = True
-    with RouterClient(endpoint(sim), QUICK) as silent:
-        with pytest.raises(RouterError) as caught:
-            silent.connect()
+    with RouterClient(endpoint(sim), QUICK) as silent, pytest.raises(RouterError) as caught:
+        silent.connect()
     assert caught.value.connecting and caught.value.pauses_router
     assert "did not answer within 1 s" in str(caught.value)
 
@@ -124,7 +126,9 @@ def test_timeout_mid_command_drops_the_session_and_the_next_use_reconnects(sim: 
         assert router.print(HOTSPOT) == []
 
 
-def test_router_going_down_and_up_is_followed_by_a_fresh_session(client: RouterClient, sim: SimRouter) -> None:
+def test_router_going_down_and_up_is_followed_by_a_fresh_session(
+    client: RouterClient, sim: SimRouter
+) -> None:
     client.add(HOTSPOT, {"name": "before"})
     sim.down()
     with pytest.raises(RouterError) as caught:
@@ -166,7 +170,9 @@ def test_threads_sharing_one_client_each_get_their_own_answers(client: RouterCli
     assert wrong == []
 
 
-def test_stream_yields_rows_and_an_abandoned_stream_leaves_no_reply_behind(client: RouterClient) -> None:
+def test_stream_yields_rows_and_an_abandoned_stream_leaves_no_reply_behind(
+    client: RouterClient,
+) -> None:
     for n in range(30):
         client.add(HOTSPOT, {"name": f"s{n:02}"})
     rows = client.stream(f"{HOTSPOT}/print", "=.proplist=name")
@@ -185,33 +191,41 @@ def test_logs_in_to_old_and_new_routeros_versions(version: str) -> None:
 def test_api_ssl_with_a_pinned_self_signed_certificate() -> None:
     with SimRouter(password="pw", tls=True) as secure:
         der = ssl.PEM_cert_to_DER_cert(secure.certificate_pem.decode())  # type: ignore[union-attr]
-        pinned = endpoint(secure, password="pw", port=secure.tls_port, use_tls=True,
-                          tls_fingerprint=certificate_fingerprint(der))
+        pinned = endpoint(
+            secure,
+            password="pw",
+            port=secure.tls_port,
+            use_tls=True,
+            tls_fingerprint=certificate_fingerprint(der),
+        )
         with RouterClient(pinned, QUICK) as router:
             assert router.identity()["identity"] == "MikroTik"
 
 
 def test_api_ssl_refuses_a_certificate_other_than_the_pinned_one() -> None:
     with SimRouter(password="pw", tls=True) as secure:
-        wrong = endpoint(secure, password="pw", port=secure.tls_port, use_tls=True,
-                         tls_fingerprint="AB" * 32)
-        with RouterClient(wrong, QUICK) as router:
-            with pytest.raises(RouterError) as caught:
-                router.identity()
+        wrong = endpoint(
+            secure, password="pw", port=secure.tls_port, use_tls=True, tls_fingerprint="AB" * 32
+        )
+        with RouterClient(wrong, QUICK) as router, pytest.raises(RouterError) as caught:
+            router.identity()
     assert caught.value.kind == "tls" and "not the pinned one" in str(caught.value)
 
 
 def test_api_ssl_with_verification_refuses_an_unknown_self_signed_certificate() -> None:
     with SimRouter(password="pw", tls=True) as secure:
-        strict = endpoint(secure, password="pw", port=secure.tls_port, use_tls=True, tls_verify=True)
-        with RouterClient(strict, QUICK) as router:
-            with pytest.raises(RouterError) as caught:
-                router.identity()
+        strict = endpoint(
+            secure, password="pw", port=secure.tls_port, use_tls=True, tls_verify=True
+        )
+        with RouterClient(strict, QUICK) as router, pytest.raises(RouterError) as caught:
+            router.identity()
     assert caught.value.kind == "tls" and "certificate" in str(caught.value)
 
 
 def test_api_ssl_without_certificate_uses_anonymous_dh_when_not_verifying() -> None:
     with SimRouter(password="pw", tls=True, tls_mode="adh") as secure:
-        anonymous = endpoint(secure, password="pw", port=secure.tls_port, use_tls=True, tls_verify=False)
+        anonymous = endpoint(
+            secure, password="pw", port=secure.tls_port, use_tls=True, tls_verify=False
+        )
         with RouterClient(anonymous, QUICK) as router:
             assert router.identity()["identity"] == "MikroTik"

@@ -37,19 +37,28 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 def statuses(engine: Engine) -> dict[str, int]:
     with Session(engine) as session:
-        rows = session.execute(select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status))
+        rows = session.execute(
+            select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status)
+        )
         return {status: count for status, count in rows}
 
 
 def wisp(args: list[str], config: Path, **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WISP_CONFIG": str(config)}
     return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, **kw,  # type: ignore[call-overload]
+        [sys.executable, "-m", "console.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,  # type: ignore[call-overload]
     )
 
 
-def test_service_drains_at_once_when_woken_and_reports_its_state(sqlite_engine: Engine, sim: SimRouter) -> None:
+def test_service_drains_at_once_when_woken_and_reports_its_state(
+    sqlite_engine: Engine, sim: SimRouter
+) -> None:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
     settings = engine_settings(str(sqlite_engine.url))
     settings.scheduler.drain_interval = 3600  # only wake() can make it drain in time
@@ -78,7 +87,9 @@ def test_shutdown_leaves_no_claim_behind(sqlite_engine: Engine, sim: SimRouter) 
         factories.client(sqlite_engine, f"c{n}")
         ActivationService(sqlite_engine).activate(f"c{n}", "Home 10M")
     sim.faults.latency = 0.02
-    service = ProvisioningService(engine_settings(str(sqlite_engine.url), batch_size=10), sqlite_engine)
+    service = ProvisioningService(
+        engine_settings(str(sqlite_engine.url), batch_size=10), sqlite_engine
+    )
     service.start()
     wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0)
     service.shutdown()
@@ -92,7 +103,9 @@ def test_run_once_drains_and_exits_zero_then_one_when_a_job_failed(
 ) -> None:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
     factories.client(sqlite_engine, "amina")
-    config = write_config(tmp_path / "config.toml", str(sqlite_engine.url), queue={"max_attempts": 1})
+    config = write_config(
+        tmp_path / "config.toml", str(sqlite_engine.url), queue={"max_attempts": 1}
+    )
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
     done = wisp(["run", "--once"], config)
     assert done.returncode == 0, done.stderr
@@ -102,16 +115,27 @@ def test_run_once_drains_and_exits_zero_then_one_when_a_job_failed(
     ActivationService(sqlite_engine).activate("amina", "Home 10M")
     failed = wisp(["run", "--once"], config)
     assert failed.returncode == 1
-    assert "failed for good (attempt 1): amina activate on r1: not enough permissions (9)" in failed.stderr
+    assert (
+        "failed for good (attempt 1): amina activate on r1: not enough permissions (9)"
+        in failed.stderr
+    )
     assert SIM_PASSWORD not in failed.stderr + failed.stdout
 
 
-def test_run_stops_gracefully_on_sigterm(sqlite_engine: Engine, sim: SimRouter, tmp_path: Path) -> None:
+def test_run_stops_gracefully_on_sigterm(
+    sqlite_engine: Engine, sim: SimRouter, tmp_path: Path
+) -> None:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
-    config = write_config(tmp_path / "config.toml", str(sqlite_engine.url), scheduler={"drain_interval": 0.2})
+    config = write_config(
+        tmp_path / "config.toml", str(sqlite_engine.url), scheduler={"drain_interval": 0.2}
+    )
     env = {**os.environ, "WISP_CONFIG": str(config)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "console.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
@@ -140,7 +164,9 @@ def test_router_check_reports_identity_or_the_classified_error(
     assert "nope-nope" not in refused.stderr
 
 
-def test_users_lists_the_live_router_as_table_and_json(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_users_lists_the_live_router_as_table_and_json(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
     with SimRouter(password=SIM_PASSWORD, seed_users=30) as seeded:
         factories.router(sqlite_engine, "r1", port=seeded.port, password=SIM_PASSWORD)
         config = write_config(tmp_path / "config.toml", str(sqlite_engine.url))
@@ -167,7 +193,8 @@ def test_fetch_users_yields_ten_thousand_users_in_batches() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["scheduler.service", "scheduler.runner", "scheduler.users", "console.commands.engine"]
+    "module",
+    ["scheduler.service", "scheduler.runner", "scheduler.users", "console.commands.engine"],
 )
 def test_engine_modules_never_import_textual(module: str) -> None:
     code = f"import sys, {module}; sys.exit(1 if 'textual' in sys.modules else 0)"

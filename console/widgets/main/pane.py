@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,7 +36,7 @@ class Pane(Vertical, can_focus=False):
             self.pane = pane
             self.text = text
 
-    def __init__(self, **kwargs: str) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(classes="pane", **kwargs)
         self.filter_text = ""
         self._total = 0

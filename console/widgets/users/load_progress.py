@@ -14,7 +14,7 @@ class LoadProgress(Horizontal):
         yield Static(id="users-progress-text")
         yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="users-bar")
 
-    def loading(self, router: str, title: str, count: int) -> None:
+    def show_loading(self, router: str, title: str, count: int) -> None:
         """Rows are arriving."""
         self.query_one("#users-bar").display = True
         self.query_one("#users-progress-text", Static).update(
