@@ -17,7 +17,6 @@ from textual.worker import get_current_worker
 
 from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
 from console.queries.window import Row, Window
-from console.screens.reconcile import ReconcileScreen
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
 from scheduler.routeros import RouterError
@@ -136,6 +135,8 @@ class RouterUsersScreen(Screen[None]):
     def action_reconcile(self) -> None:
         """Compare this router with the database (drift), with fixes behind a confirmation."""
         if self.router:
+            from console.screens.reconcile import ReconcileScreen  # loads drift only when asked
+
             app = self.app
             self.app.push_screen(ReconcileScreen(app.engine, app.settings, str(self.router)))  # type: ignore[attr-defined]
 

@@ -8,8 +8,10 @@ import secrets
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from scheduler.sim.router import SimRouter
+if TYPE_CHECKING:
+    from scheduler.sim.router import SimRouter
 
 VERSIONS = ("7.18.2", "7.10", "6.45.1", "6.43", "6.33.3")
 
@@ -49,6 +51,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the exit code."""
+    from scheduler.sim.router import SimRouter
+
     generated = args.password is None
     password = secrets.token_urlsafe(9) if generated else args.password
     router = SimRouter(
