@@ -155,7 +155,7 @@ class ActivateScreen(ModalScreen[None]):
         package = self.query_one("#package", Select).value
         if client is None:
             self._say("Find a client first: type part of their username, name or phone.", False)
-        elif package is Select.BLANK:
+        elif package == Select.NULL:
             self._say("Pick a package.", False)
         else:
             reference = self.query_one("#payment-ref", Input).value.strip() or None

@@ -105,7 +105,7 @@ class RouterUsersScreen(Screen[None]):
 
     @on(Select.Changed, "#users-router")
     def _router_picked(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        if event.value == Select.NULL:  # the prompt line: no router chosen
             return
         self.router = str(event.value)
         self.rows.clear()

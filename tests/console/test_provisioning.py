@@ -150,3 +150,20 @@ async def test_p_pauses_and_resumes_the_scheduler(
         await pilot.press("p")
         await settle(pilot)
         assert engine_service.state == "running"
+
+
+async def test_activating_without_a_package_asks_for_one(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        modal: ActivateScreen = app.screen  # type: ignore[assignment]
+        await pilot.press(*"jdoe")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert str(modal.query_one("#activate-result").content) == "Pick a package."
+        assert modal.activation is None

@@ -136,3 +136,15 @@ def test_status_bar_shows_drift_counts_from_the_last_check(seeded: Engine) -> No
         )
     with session_scope(seeded) as session:
         assert [r.drift for r in routers(session)] == [6]
+
+
+async def test_choosing_the_blank_router_line_reads_no_router(
+    make_app: Callable[..., WispApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app)
+        screen.query_one("#users-router", Select).clear()
+        await settle(pilot)
+        assert screen.router == "r1"
+        assert "Select.NULL" not in str(screen.query_one("#users-progress-text").content)
