@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from console.queries.activation_result import result_text
 from console.queries.clients import Choice, package_choices, search_clients
+from console.queries.errors import one_sentence
 from console.queries.job_state import JobState, job_state
 from db.activation import Activation, ActivationService
 from db.engine import session_scope
@@ -218,4 +219,4 @@ class ActivateScreen(ModalScreen[None]):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self._say(str(event.worker.error), False)
+            self._say(one_sentence(event.worker.error, self.app.engine), False)  # type: ignore[attr-defined]

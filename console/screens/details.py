@@ -13,8 +13,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+from textual.worker import Worker, WorkerState
 
 from console.queries import details
+from console.queries.errors import one_sentence
 from db.engine import session_scope
 
 LOADERS = {"job": details.job, "subscription": details.subscription, "package": details.package}
@@ -104,7 +106,9 @@ class DetailsScreen(ModalScreen[None]):
     def _revealed(self, message: PasswordRevealed) -> None:
         self.query_one("#details-password", Static).update(f"Password: {message.password}")
 
-    def on_worker_state_changed(self, event) -> None:  # type: ignore[no-untyped-def]
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
         """A lookup that failed is told in one line, not a traceback."""
-        if event.state.name == "ERROR":
-            self.notify(str(event.worker.error), severity="error")
+        if event.state == WorkerState.ERROR:
+            reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+            self.notify(reason, severity="error")

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
+from console.queries.errors import one_sentence
 from console.queries.snapshot import Filters, Snapshot, take
 from console.screens.main_actions import MainActions
 from console.widgets.main.packages_pane import PackagesPane
@@ -74,6 +75,7 @@ class MainScreen(MainActions, Screen[None]):
         self._timer: Timer | None = None
         self._polling = False
         self._again = False
+        self._poll_error: str | None = None
         self.snapshot: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
@@ -144,6 +146,7 @@ class MainScreen(MainActions, Screen[None]):
     @on(PanesFetched)
     def _render_snapshot(self, message: PanesFetched) -> None:
         self._landed()
+        self._poll_error = None
         snapshot = message.snapshot
         if snapshot.filters != self._filters():
             self._again = True  # typed meanwhile: this window is already stale
@@ -168,15 +171,18 @@ class MainScreen(MainActions, Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "poll" and event.state == WorkerState.ERROR:
+        group, state = event.worker.group, event.state
+        if group == "poll" and state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._landed()
-            self.notify(
-                f"The panes could not be refreshed: {event.worker.error}",
-                severity="error",
-                timeout=5,
-            )
-        elif event.worker.group == "poll" and event.state == WorkerState.CANCELLED:
-            self._landed()
+        if state != WorkerState.ERROR:
+            return
+        reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+        if group == "retry":
+            self.notify(f"The retry was not recorded: {reason}", severity="error", timeout=8)
+        elif group == "poll" and reason != self._poll_error:
+            # Told once per outage, not on every tick while the database stays down.
+            self._poll_error = reason
+            self.notify(f"The panes could not be refreshed: {reason}", severity="error", timeout=8)
 
     @on(Pane.FilterChanged)
     def _filtered(self, _: Pane.FilterChanged) -> None:

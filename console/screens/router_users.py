@@ -13,8 +13,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
+from console.queries.errors import one_sentence
 from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
 from console.queries.window import Row, Window
 from console.widgets.users.load_progress import LoadProgress
@@ -81,8 +82,23 @@ class RouterUsersScreen(Screen[None]):
                     )
         yield Footer(compact=True)
 
+    class RoutersListed(Message):
+        """The routers to choose from, read from the database."""
+
+        def __init__(self, names: list[str]) -> None:
+            super().__init__()
+            self.names = names
+
     def on_mount(self) -> None:
-        names = router_names(self.app.engine)  # type: ignore[attr-defined]
+        self._list_routers()
+
+    @work(thread=True, group="router-names", exit_on_error=False)
+    def _list_routers(self) -> None:
+        self.post_message(self.RoutersListed(router_names(self.app.engine)))  # type: ignore[attr-defined]
+
+    @on(RoutersListed)
+    def _routers_listed(self, message: RoutersListed) -> None:
+        names = message.names
         picker = self.query_one("#users-router", Select)
         picker.set_options((name, name) for name in names)
         if names:
@@ -178,6 +194,19 @@ class RouterUsersScreen(Screen[None]):
             self.post_message(self.RouterRefused(load, kind, str(error)))
             return
         self.post_message(self.UsersLoaded(load, kind))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The database (not the router) failed: say so in one sentence."""
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "router-users":
+            for kind in self._fresh:
+                self.rows.pop(kind, None)  # read again when its tab is shown again
+            self._fresh.clear()
+            self.query_one(LoadProgress).refused(str(self.router))
+        reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+        self.query_one("#users-reason", Static).update(reason)
 
     def _is_current(self, load: int, kind: str) -> bool:
         return self._current_load.get(kind) == load
