@@ -3,7 +3,8 @@
 Categories
     missing    the database wants it on the router and it is not there
     unknown    on the router, carrying our ownership tag, but unknown to the database
-    foreign    on the router, not ours (no tag, not in the database): listed, never touched
+    foreign    on the router, not ours (no tag, not in the database; or no tag where the database
+               deactivated or removed an account of that name): listed, never touched
     different  on both, but the profile, rate limit, shared users, disabled state or password differ
 
 Accounts the queue is still delivering (pending or processing) are counted as `in_queue` and not
@@ -214,7 +215,7 @@ def _compare_accounts(
         seen.add(name)
         report.accounts_seen += 1
         account = wanted.accounts.get((service, name))
-        if account is None:
+        if account is None or not (account.in_queue or _ours(account, row)):
             category = "unknown" if is_owned(row.get("comment")) else "foreign"
             report.findings.append(
                 Finding(category, "account", service, name, comment=row.get("comment", ""))
@@ -233,6 +234,16 @@ def _compare_accounts(
         elif account.action == "activate":
             # A deactivated account that is gone, or a removed one, is where the database wants it.
             report.findings.append(_account_finding("missing", account, ()))
+
+
+def _ours(account: WantedAccount, row: Row) -> bool:
+    """Whether the router's object of this name is the database's account.
+
+    An account the database deactivated or removed is matched only by our tag (or an import): an
+    untagged object of the same name was put there by someone else, and a fix must not disable or
+    delete it.
+    """
+    return account.action == "activate" or account.imported or is_owned(row.get("comment"))
 
 
 def _account_finding(

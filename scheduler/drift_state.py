@@ -78,6 +78,8 @@ class WantedAccount:
     status: str
     profile: str | None
     password: str | None = field(default=None, repr=False)
+    imported: bool = False
+    """True when the row came from an import: the router's object is ours without carrying the tag."""
 
     @property
     def in_queue(self) -> bool:
@@ -119,6 +121,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
             P.router_profile,
             P.router_password,
             Package.router_profile,
+            P.imported_at,
         )
         .outerjoin(Package, Package.id == P.package_id)  # type: ignore[arg-type]
         .where(P.router_id == router_id)
@@ -133,6 +136,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
             status=row[5],
             profile=row[8] or row[6],
             password=row[7],
+            imported=row[9] is not None,
         )
         for row in rows
     }

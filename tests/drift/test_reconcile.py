@@ -189,3 +189,22 @@ def test_cancel_in_the_middle_of_a_large_table_leaves_the_router_usable(sqlite_e
             reconcile(sqlite_engine, settings, "r1", cancel=after_first_page)
         report = reconcile(sqlite_engine, settings, "r1")
     assert report.counts["foreign"] == 1500 + 3  # the seeded users and their three profiles
+
+
+def test_an_untagged_account_named_like_a_removed_one_is_foreign_and_left_alone(drifted: Drifted):
+    from db.engine import session_scope
+    from db.queue import queue_account
+
+    with session_scope(drifted.engine) as session:  # dave is removed for good
+        queue_account(
+            session, router_id=1, router_username="dave", service_type="hotspot", action="remove"
+        )
+    drain(drifted.engine, drifted.settings)
+    # Someone else creates their own dave, without our tag.
+    drifted.admin.add(USERS, {"name": "dave", "password": "theirs", "comment": "walk-in"})
+    report = reconcile(drifted.engine, drifted.settings, "r1")
+    assert ("account", "hotspot", "dave") in names(report, "foreign")
+    assert ("account", "hotspot", "dave") not in names(report, "different")
+    queue_fixes(drifted.engine, report)
+    drain(drifted.engine, drifted.settings)
+    assert [r["comment"] for r in drifted.sim.rows(USERS) if r["name"] == "dave"] == ["walk-in"]
