@@ -61,7 +61,6 @@ class Drainer:
         self.engine = engine
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
-        self.profiles = ProfileCache()
         self._connections = Connections(settings.routers, lanes)
         self._pool = ThreadPoolExecutor(ROUTER_TASKS, thread_name_prefix="drain")
         self._recorder = ThreadPoolExecutor(4, thread_name_prefix="record")
@@ -137,9 +136,16 @@ class Drainer:
         """Resume taking batches."""
         self._holding.clear()
 
+    def stop_soon(self) -> None:
+        """Take no new job: each session finishes the one it is on, the rest are handed back.
+
+        Safe from a signal handler; `stop` then waits for it and closes the sessions.
+        """
+        self._stopping.set()
+
     def stop(self, wait: bool = True) -> None:
         """Finish the job each session is on, hand the rest back, close the sessions."""
-        self._stopping.set()
+        self.stop_soon()
         self._pool.shutdown(wait=wait)
         self._recorder.shutdown(wait=wait)
         if wait:
@@ -199,7 +205,8 @@ class Drainer:
         except RouterError as error:
             return [Outcome(w, "held") for w in works], error
         away: list[RouterError] = []
-        outcomes = lanes.run(works, partial(self._converge_all, router.id or 0, away))
+        # Profiles are trusted for this batch only: one edited on the router since is put right.
+        outcomes = lanes.run(works, partial(self._converge_all, ProfileCache(), away))
         return outcomes, away[0] if away else None
 
     def _finish(
@@ -209,7 +216,6 @@ class Drainer:
         reached = error is None and any(o.status != "held" for o in outcomes)
         if error is not None:
             self._pauses[router_id] = self._pauses.get(router_id, 0) + 1
-            self.profiles.forget(router_id)
         elif reached:
             self._pauses.pop(router_id, None)
         if error is not None or reached:
@@ -237,7 +243,11 @@ class Drainer:
         record_health(self.engine, Observation(router.id or 0, router.name, error=error), self.sink)
 
     def _converge_all(
-        self, router_id: int, away: list[RouterError], client: RouterClient, works: list[Work]
+        self,
+        profiles: ProfileCache,
+        away: list[RouterError],
+        client: RouterClient,
+        works: list[Work],
     ) -> list[Outcome]:
         """One lane's share of a batch, in order; once the router is away the rest is held."""
         outcomes: list[Outcome] = []
@@ -246,61 +256,65 @@ class Drainer:
             if held is not None or self._stopping.is_set():
                 outcomes.append(Outcome(work, "held", str(held) if held else None))
                 continue
-            outcome, held = self._converge(router_id, client, work)
+            outcome, held = self._converge(profiles, client, work)
             outcomes.append(outcome)
             if held is not None:
                 away.append(held)  # list.append is atomic; lanes of one batch share the list
         return outcomes
 
     def _converge(
-        self, router_id: int, client: RouterClient, work: Work
+        self, profiles: ProfileCache, client: RouterClient, work: Work
     ) -> tuple[Outcome, RouterError | None]:
         """One job; a lost session gets one fresh try before the router is taken as away."""
         if work.problem is not None:
             return Outcome(work, "error", str(work.problem)), None
-        try:
-            self._apply(router_id, client, work)
+        failure = self._try(profiles, client, work, fresh=False)
+        if isinstance(failure, RouterError) and failure.kind != "trap":
+            failure = self._try(profiles, client, work, fresh=True)
+            if isinstance(failure, RouterError) and failure.pauses_router:
+                return Outcome(work, "held", str(failure)), failure
+        if failure is None:
             return Outcome(work, "done"), None
+        if isinstance(failure, RouterError):
+            return Outcome(work, "error", str(failure)), None
+        return Outcome(
+            work, "error", f"unexpected error: {type(failure).__name__}: {failure}"
+        ), None
+
+    def _try(
+        self, profiles: ProfileCache, client: RouterClient, work: Work, *, fresh: bool
+    ) -> Exception | None:
+        """Apply one job (on a fresh session if asked); the error it met, if any."""
+        try:
+            if fresh:
+                client.connect()
+            self._apply(profiles, client, work)
         except RouterError as error:
-            if error.kind == "trap":
-                return Outcome(work, "error", str(error)), None
+            return error
         except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
             logger.exception("job %s failed on an unexpected error", work.job.id)
-            return Outcome(
-                work, "error", f"unexpected error: {type(error).__name__}: {error}"
-            ), None
-        return self._retry(router_id, client, work)
+            return error
+        return None
 
-    def _retry(
-        self, router_id: int, client: RouterClient, work: Work
-    ) -> tuple[Outcome, RouterError | None]:
-        try:
-            client.connect()
-            self._apply(router_id, client, work)
-            return Outcome(work, "done"), None
-        except RouterError as error:
-            if error.pauses_router:
-                return Outcome(work, "held", str(error)), error
-            return Outcome(work, "error", str(error)), None
-
-    def _apply(self, router_id: int, client: RouterClient, work: Work) -> None:
+    def _apply(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         job = work.job
         if job.action == "deactivate":
             actions.deactivate(client, job.service_type, job.router_username)
         elif job.action == "remove":
             actions.remove(client, job.service_type, job.router_username)
         else:
-            self._activate(router_id, client, work)
+            self._activate(profiles, client, work)
 
-    def _activate(self, router_id: int, client: RouterClient, work: Work) -> None:
+    @staticmethod
+    def _activate(profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         assert work.profile is not None and work.account is not None, "planned activation"
-        self.profiles.ensure(router_id, client, work.profile)
+        profiles.ensure(client, work.profile)
         try:
             actions.activate(client, work.account)
         except RouterError as error:
             if error.kind != "trap" or "profile" not in str(error):
                 raise
             # The profile went missing on the router since it was ensured: ensure it again once.
-            self.profiles.forget(router_id, work.profile)
-            self.profiles.ensure(router_id, client, work.profile)
+            profiles.forget(work.profile)
+            profiles.ensure(client, work.profile)
             actions.activate(client, work.account)

@@ -1,48 +1,41 @@
-"""Profiles ensured per router, remembered for a while so a batch does not re-read them per account."""
+"""Profiles ensured on a router during one batch, so a batch does not re-read them per account.
+
+The memory lasts one batch only: a profile edited on the router (by hand, or re-queued by a
+reconcile in another process) is checked again by the very next batch, never trusted for a while.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 
 from scheduler import actions
 from scheduler.actions import ProfileSpec
 from scheduler.routeros import RouterClient
 
-TTL_SECONDS = 60.0
-"""How long an ensured profile is trusted before it is checked on the router again."""
-
 
 class ProfileCache:
-    """Ensures each (router, profile) at most once per TTL; lanes of one router wait for each other."""
+    """Ensures each profile of one router at most once; the lanes of the batch wait for each other."""
 
-    def __init__(self, ttl: float = TTL_SECONDS) -> None:
-        self._ttl = ttl
-        self._ensured: dict[tuple[int, ProfileSpec], float] = {}
-        self._locks: defaultdict[tuple[int, str], threading.Lock] = defaultdict(threading.Lock)
+    def __init__(self) -> None:
+        self._ensured: set[ProfileSpec] = set()
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
 
-    def ensure(self, router_id: int, client: RouterClient, spec: ProfileSpec) -> None:
+    def ensure(self, client: RouterClient, spec: ProfileSpec) -> None:
         """Make sure the router has the profile as `spec` describes it."""
-        key = (router_id, spec)
-        if self._fresh(key):
+        if spec in self._ensured:
             return
-        with self._lock_for(router_id, spec.name):
-            if self._fresh(key):
+        with self._lock_for(spec.name):
+            if spec in self._ensured:
                 return
             actions.ensure_profile(client, spec)
-            self._ensured[key] = time.monotonic() + self._ttl
+            self._ensured.add(spec)
 
-    def forget(self, router_id: int, spec: ProfileSpec | None = None) -> None:
-        """Check again next time: one profile, or every profile of the router."""
+    def forget(self, spec: ProfileSpec) -> None:
+        """Check the profile on the router again next time."""
+        self._ensured.discard(spec)
+
+    def _lock_for(self, name: str) -> threading.Lock:
         with self._guard:
-            for key in [k for k in self._ensured if k[0] == router_id and spec in (None, k[1])]:
-                del self._ensured[key]
-
-    def _fresh(self, key: tuple[int, ProfileSpec]) -> bool:
-        return self._ensured.get(key, 0.0) > time.monotonic()
-
-    def _lock_for(self, router_id: int, name: str) -> threading.Lock:
-        with self._guard:
-            return self._locks[(router_id, name)]
+            return self._locks[name]

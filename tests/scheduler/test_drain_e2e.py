@@ -13,8 +13,10 @@ from sqlmodel import Session
 from db.activation import ActivationService
 from db.models import Router, RouterProvisioning, Subscription, SystemLog
 from db.types import utcnow
+from scheduler import actions
 from scheduler.accounts import on_router, on_router_by_id
 from scheduler.events import JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.routeros import RouterClient, RouterError
 from scheduler.service import ProvisioningService
 from scheduler.sim import SimRouter
 from tests import factories
@@ -289,3 +291,37 @@ def test_a_renewal_queued_while_a_job_runs_is_not_lost(
     assert job(sqlite_engine).status == "pending"
     assert sqlite_service.drain_once().completed == 1
     assert job(sqlite_engine).status == "completed"
+
+
+def test_a_profile_edited_on_the_router_is_put_right_by_the_next_batch(
+    engine: Engine, service: ProvisioningService, sim: SimRouter, client: RouterClient
+) -> None:
+    profiles = "/ip/hotspot/user/profile"
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    assert service.drain_once().completed == 1
+    [profile] = named(sim, profiles, "HOTSPOT_10M_PERSONAL")
+    client.set(profiles, profile[".id"], {"rate-limit": "1M/1M"})  # an operator edits it by hand
+    factories.client(engine, "amina")
+    ActivationService(engine).activate("amina", "Home 10M")
+    assert service.drain_once().completed == 1
+    assert named(sim, profiles, "HOTSPOT_10M_PERSONAL")[0]["rate-limit"] == "10M/10M"
+
+
+def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_claim(
+    engine: Engine, service: ProvisioningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[str] = []
+
+    def lost_then_broken(client: RouterClient, spec: actions.AccountSpec) -> dict[str, str]:
+        tries.append(spec.username)
+        if len(tries) == 1:
+            raise RouterError("router r1 closed the connection", kind="unreachable", router="r1")
+        raise KeyError("a fault of ours")
+
+    monkeypatch.setattr(actions, "activate", lost_then_broken)
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    report = service.drain_once()
+    row = job(engine)
+    assert tries == ["jdoe", "jdoe"] and report.retried == 1
+    assert (row.status, row.attempts, row.locked_by) == ("pending", 1, None)
+    assert row.last_error is not None and "unexpected error: KeyError" in row.last_error
