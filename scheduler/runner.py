@@ -6,9 +6,11 @@ the job each session is on finishes, the rest of its claims go back to pending.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 from sqlalchemy.engine import Engine
@@ -62,15 +64,19 @@ def quiet_duplicate_logs() -> None:
 
 
 def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:
-    """Reap dead leases, sweep expiries, drain what is due; 1 if any job ended failed, else 0."""
+    """Reap dead leases, sweep expiries, drain what is due; 1 if any job ended failed, else 0.
+
+    SIGTERM or SIGINT ends the drain early and gracefully: the jobs not yet on a router go back.
+    """
     quiet_duplicate_logs()
     service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
-    try:
-        service.reap()
-        service.sweep_expiry()
-        report = service.drain_once()
-    finally:
-        service.shutdown(wait=True)
+    with stopping_on_signals(service.drainer.stop_soon):
+        try:
+            service.reap()
+            service.sweep_expiry()
+            report = service.drain_once()
+        finally:
+            service.shutdown(wait=True)
     logger.info(summary(report))
     return 1 if report.failed else 0
 
@@ -79,21 +85,30 @@ def run_forever(settings: Settings, engine: Engine, *, worker: str | None = None
     """Run until SIGTERM or SIGINT, then stop gracefully; returns 0."""
     quiet_duplicate_logs()
     stop = threading.Event()
+    with stopping_on_signals(stop.set):
+        service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
+        try:
+            service.start()
+            logger.info("provisioning engine running as %s", service.worker)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            service.shutdown(wait=True)
+    logger.info("stopped; no job left claimed by %s", service.worker)
+    return 0
+
+
+@contextlib.contextmanager
+def stopping_on_signals(stop: Callable[[], object]) -> Iterator[None]:
+    """Call `stop` on SIGTERM or SIGINT (instead of dying with claims held) while inside."""
 
     def on_signal(number: int, _frame: FrameType | None) -> None:
         logger.info("stopping on %s", signal.Signals(number).name)
-        stop.set()
+        stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
     try:
-        service.start()
-        logger.info("provisioning engine running as %s", service.worker)
-        while not stop.wait(0.5):
-            pass
+        yield
     finally:
-        service.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    logger.info("stopped; no job left claimed by %s", service.worker)
-    return 0

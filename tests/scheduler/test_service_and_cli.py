@@ -23,6 +23,7 @@ from scheduler.service import ProvisioningService
 from scheduler.sim import SimRouter
 from scheduler.users import fetch_users
 from tests import factories
+from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, endpoint, engine_settings, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,6 +147,34 @@ def test_run_stops_gracefully_on_sigterm(
     assert process.returncode == 0, stderr
     assert "stopping on SIGTERM" in stderr and "job 1 completed" in stderr
     assert statuses(sqlite_engine).get("processing", 0) == 0
+
+
+def test_run_once_stops_gracefully_on_sigterm_and_leaves_no_claim(
+    sqlite_engine: Engine, sim: SimRouter, tmp_path: Path
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    queue_accounts(sqlite_engine, router="r1", package="Home 10M", count=400)
+    sim.faults.latency = 0.05  # a far router: the drain lasts long enough to be stopped
+    config = write_config(
+        tmp_path / "config.toml", str(sqlite_engine.url), queue={"batch_size": 25}
+    )
+    env = {**os.environ, "WISP_CONFIG": str(config)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "run", "--once"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0, timeout=60)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "stopping on SIGTERM" in stderr
+    seen = statuses(sqlite_engine)
+    assert seen.get("processing", 0) == 0 and seen.get("pending", 0) > 0, seen
 
 
 def test_router_check_reports_identity_or_the_classified_error(
