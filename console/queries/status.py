@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Router, RouterProvisioning
+from db.models import Router, RouterProvisioning, SystemLog
 
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 R = Router.__table__  # type: ignore[attr-defined]
+L = SystemLog.__table__  # type: ignore[attr-defined]
 BUCKETS = 12
 """Bars of the last-hour chart (five minutes each)."""
 CHART_SAMPLE = 20_000
@@ -71,6 +72,23 @@ def _recent(session: Session, status: str, column, since: datetime) -> list[date
     return list(session.execute(query).scalars())
 
 
+def failed_attempts(session: Session, since: datetime) -> list[datetime]:
+    """When router writes failed since `since`, from the LogService: one row per failed attempt
+    (WARNING when it will be retried, ERROR when it failed for good), so a job retried since
+    still counts; through the created_at index."""
+    query = (
+        select(L.c.created_at)
+        .where(
+            L.c.created_at >= since,
+            L.c.type == "Router",
+            L.c.level.in_(("WARNING", "ERROR")),
+            L.c.provisioning_id.is_not(None),
+        )
+        .limit(CHART_SAMPLE)
+    )
+    return list(session.execute(query).scalars())
+
+
 def counts(session: Session, since: datetime) -> dict[str, int]:
     """Jobs per status; completed counts only those completed since `since` (index-only scans)."""
     result = {status: 0 for status in ("pending", "processing", "failed", "completed")}
@@ -117,5 +135,5 @@ def queue_status(session: Session, now: datetime, zone: ZoneInfo) -> QueueStatus
         counts=counts(session, start_of_day(now, zone)),
         routers=routers(session),
         completed=buckets(_recent(session, "completed", J.c.completed_at, hour_ago), now),
-        failed=buckets(_recent(session, "failed", J.c.updated_at, hour_ago), now),
+        failed=buckets(failed_attempts(session, hour_ago), now),
     )

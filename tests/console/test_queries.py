@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from console.queries import details, panes
-from console.queries.status import BUCKETS, buckets
+from console.queries.status import BUCKETS, buckets, queue_status
 from db.activation import ActivationService
 from db.models import RouterProvisioning
 from tests import factories
@@ -77,3 +77,21 @@ def test_job_details_hide_the_password_until_revealed(sqlite_engine: Engine) -> 
     assert password not in shown
     assert ("Password", "hidden (press v to reveal)") in found.fields
     assert len(password) >= 8
+
+
+def test_failure_chart_still_counts_a_job_that_was_retried(sqlite_engine: Engine) -> None:
+    from db import logs, queue
+    from db.engine import session_scope
+
+    _seed(sqlite_engine, clients=1)
+    with session_scope(sqlite_engine) as session:
+        session.execute(update(RouterProvisioning).values(status="failed", updated_at=NOW))
+        logs.error(session, "Router", "job 1 failed for good", provisioning_id=1)
+        logs.warning(session, "Router", "router r1 is down")  # health, not a job: not counted
+    with session_scope(sqlite_engine) as session:
+        queue.retry(session, 1, now=NOW)
+    now = datetime.now(UTC)
+    with Session(sqlite_engine) as session:
+        status = queue_status(session, now, UTC)
+    assert status.counts["failed"] == 0
+    assert sum(status.failed) == 1
