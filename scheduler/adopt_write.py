@@ -1,7 +1,9 @@
 """Writing an import plan: packages, clients, account rows and subscriptions in one transaction.
 
 Every row is checked again as it is written (another import or an activation may have run since the
-plan was read), so a row that exists by then is left alone and a second import writes nothing.
+plan was read), so a row that exists by then is left alone and a second import writes nothing. What
+exists is read once per table, and the new rows go in as batched inserts (one flush per table), so
+20,000 accounts take a handful of round trips instead of several statements each.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import logs, secrets
-from db.catalog import apply_shaping, find_client, find_package
+from db.catalog import apply_shaping, find_package
 from db.engine import immediate, session_scope
 from db.models import Client, Package, RouterProvisioning, Subscription
 from db.types import utcnow
 from scheduler.adopt import AccountImport, ImportPlan, ProfileImport
+
+CHUNK = 500
+"""Usernames per IN list when looking up existing clients."""
 
 
 @dataclass
@@ -49,12 +54,14 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
                     session, plan, profile, now
                 )
                 result.packages += 1
+        taken = _account_names(session, plan.router_id)
+        todo: list[tuple[AccountImport, Package]] = []
         for account in plan.accounts:
             package = packages.get((account.service, account.profile))
-            if package is not None and not _account_exists(
-                session, plan.router_id, account.username
-            ):
-                _add_account(session, plan.router_id, account, package, now, result)
+            if package is not None and account.username not in taken:
+                taken.add(account.username)
+                todo.append((account, package))
+        _add_accounts(session, plan.router_id, todo, now, result)
         if result.written:
             logs.info(
                 session,
@@ -109,59 +116,95 @@ def _add_package(
     return package
 
 
-def _account_exists(session: Session, router_id: int, username: str) -> bool:
-    return (
+def _account_names(session: Session, router_id: int) -> set[str]:
+    """The usernames the router already has account rows for."""
+    return set(
         session.scalars(
-            select(col(RouterProvisioning.id))
-            .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
-            .where(RouterProvisioning.router_username == username)  # type: ignore[arg-type]
-        ).first()
-        is not None
+            select(col(RouterProvisioning.router_username)).where(
+                col(RouterProvisioning.router_id) == router_id
+            )
+        )
     )
 
 
-def _add_account(
+def _clients(session: Session, usernames: list[str]) -> dict[str, Client]:
+    """The existing clients among `usernames`, read in chunks of IN lists."""
+    found: dict[str, Client] = {}
+    for start in range(0, len(usernames), CHUNK):
+        chunk = usernames[start : start + CHUNK]
+        for client in session.scalars(select(Client).where(col(Client.username).in_(chunk))):
+            found[client.username] = client
+    return found
+
+
+def _add_accounts(
     session: Session,
     router_id: int,
-    account: AccountImport,
-    package: Package,
+    todo: list[tuple[AccountImport, Package]],
     now: datetime,
     result: ImportResult,
 ) -> None:
-    client = find_client(session, account.username)
-    if client is None:
-        client = Client(
-            username=account.username,
-            full_name=account.username,
-            phone=account.phone,
-            account_type=package.account_type,
-            imported_at=now,
-        )
-        session.add(client)
-        session.flush()
-        result.clients += 1
-    subscription = None
-    if account.expires_on is not None:
-        subscription = Subscription(
-            client_id=client.id,  # type: ignore[arg-type]
-            package_id=package.id,  # type: ignore[arg-type]
-            router_id=router_id,
-            start_date=now,
-            expires_on=account.expires_on,
-            status="active",
-            imported_at=now,
-        )
-        session.add(subscription)
-        session.flush()
-        result.subscriptions += 1
-    row = RouterProvisioning(
+    """Clients, subscriptions and account rows for `todo`: one batched flush per table."""
+    if not todo:
+        return
+    clients = _clients(session, [account.username for account, _ in todo])
+    for account, package in todo:
+        if account.username not in clients:
+            clients[account.username] = Client(
+                username=account.username,
+                full_name=account.username,
+                phone=account.phone,
+                account_type=package.account_type,
+                imported_at=now,
+            )
+            session.add(clients[account.username])
+            result.clients += 1
+    session.flush()
+    subscriptions: dict[str, Subscription] = {}
+    for account, package in todo:
+        if account.expires_on is not None:
+            subscriptions[account.username] = Subscription(
+                client_id=clients[account.username].id,  # type: ignore[arg-type]
+                package_id=package.id,  # type: ignore[arg-type]
+                router_id=router_id,
+                start_date=now,
+                expires_on=account.expires_on,
+                status="active",
+                imported_at=now,
+            )
+    session.add_all(subscriptions.values())
+    session.flush()
+    rows = [
+        _account_row(router_id, account, package, clients, subscriptions, now)
+        for account, package in todo
+    ]
+    session.add_all(rows)
+    session.flush()
+    for row in rows:
+        subscription = subscriptions.get(row.router_username)
+        if subscription is not None:
+            subscription.provisioning_id = row.id
+    result.subscriptions += len(subscriptions)
+    result.accounts += len(rows)
+
+
+def _account_row(
+    router_id: int,
+    account: AccountImport,
+    package: Package,
+    clients: dict[str, Client],
+    subscriptions: dict[str, Subscription],
+    now: datetime,
+) -> RouterProvisioning:
+    subscription = subscriptions.get(account.username)
+    return RouterProvisioning(
         router_id=router_id,
         router_username=account.username,
         service_type=account.service,
         action="deactivate" if account.disabled else "activate",
         router_profile=account.profile,
         router_password=secrets.encrypt(account.password) if account.password else None,
-        client_id=client.id,
+        client_id=clients[account.username].id,
         package_id=package.id,
         subscription_id=subscription.id if subscription else None,
         status="completed",
@@ -169,9 +212,3 @@ def _add_account(
         next_attempt_at=now,
         imported_at=now,
     )
-    session.add(row)
-    session.flush()
-    if subscription is not None:
-        subscription.provisioning_id = row.id
-        session.add(subscription)
-    result.accounts += 1

@@ -179,3 +179,42 @@ def test_a_plan_written_after_an_activation_skips_the_account_taken_meanwhile(ad
     plan = plan_import(adopted, settings, "r1", now=NOW)
     apply_import(adopted, plan, now=NOW)
     assert apply_import(adopted, plan, now=NOW).written == 0
+
+
+def test_an_import_reuses_existing_clients_links_rows_both_ways_and_is_all_or_nothing(
+    engine, sim, settings, admin, monkeypatch
+):
+    """On every database: the batched writes keep the one transaction and every link."""
+    from db import secrets
+
+    factories.router(engine, port=sim.port, password=SIM_PASSWORD)
+    existing_router(admin)
+    adopted = engine
+    factories.client(adopted, "otieno", full_name="Otieno Ouma")
+    plan = plan_import(adopted, settings, "r1", now=NOW)
+    before = table_counts(adopted)
+    encrypt = secrets.encrypt
+
+    def failing(plain: str) -> str:
+        if plain == "s-pass-5":  # the last account of the plan
+            raise secrets.SecretError("the key went away mid-import.")
+        return encrypt(plain)
+
+    monkeypatch.setattr(secrets, "encrypt", failing)
+    with pytest.raises(secrets.SecretError):
+        apply_import(adopted, plan, now=NOW)
+    assert table_counts(adopted) == before
+    monkeypatch.setattr(secrets, "encrypt", encrypt)
+    result = apply_import(adopted, plan, now=NOW)
+    assert (result.accounts, result.clients, result.subscriptions) == (5, 4, 4)
+    with Session(adopted) as session:
+        otieno = session.scalars(select(Client).where(Client.username == "otieno")).all()
+        assert [c.full_name for c in otieno] == ["Otieno Ouma"]
+        for row in session.scalars(select(RouterProvisioning)).all():
+            owner = session.scalars(
+                select(Client.id).where(Client.username == row.router_username)
+            ).one()
+            assert row.client_id == owner
+            if row.subscription_id is not None:
+                subscription = session.get(Subscription, row.subscription_id)
+                assert subscription is not None and subscription.provisioning_id == row.id
