@@ -52,7 +52,8 @@ def add_router(
     tls_fingerprint: str | None = None,
 ) -> Router:
     """Register a router; its password is encrypted, or referenced by an environment variable."""
-    if not name.strip() or not host.strip():
+    name, host = name.strip(), host.strip()
+    if not name or not host:
         raise Refused("a router needs a name and a host.")
     if find_router(session, name) is not None:
         raise Refused(f"a router named {name!r} already exists.")
@@ -66,8 +67,8 @@ def add_router(
     if not 0 < port < 65536:
         raise Refused(f"port {port} is not a TCP port (1-65535).")
     router = Router(
-        name=name.strip(),
-        host=host.strip(),
+        name=name,
+        host=host,
         port=port,
         username=username,
         password_encrypted=secrets.encrypt(password) if password is not None else None,
@@ -269,8 +270,8 @@ def add_package(session: Session, spec: PackageSpec) -> Package:
         raise Refused(f"package type {spec.type!r} must be hotspot or pppoe.")
     if spec.account_type not in ACCOUNT_TYPES:
         raise Refused(f"account type {spec.account_type!r} must be personal or business.")
-    if session.scalars(select(Package).where(Package.name == spec.name)).first():  # type: ignore[arg-type]
-        raise Refused(f"a package named {spec.name!r} already exists.")
+    if find_package(session, spec.name.strip()) is not None:
+        raise Refused(f"a package named {spec.name.strip()!r} already exists.")
     if spec.type == "pppoe" and (spec.devices is not None or spec.data_limit):
         raise Refused("device and data limits apply to hotspot packages only.")
     if spec.devices is not None and spec.devices < 1:

@@ -150,6 +150,14 @@ def test_duplicate_names_are_refused(sqlite_engine):
         factories.package(sqlite_engine)
 
 
+def test_a_name_that_differs_only_by_spaces_is_a_duplicate_not_a_database_error(engine):
+    factories.setup(engine)
+    with pytest.raises(Refused, match="a router named 'r1' already exists"):
+        factories.router(engine, name=" r1 ")
+    with pytest.raises(Refused, match="a package named 'Home 10M' already exists"):
+        factories.package(engine, "Home 10M ")
+
+
 def test_client_username_must_be_a_valid_router_login(sqlite_engine):
     with pytest.raises(Refused, match="username 'john doe' must be"):
         factories.client(sqlite_engine, "john doe")
