@@ -59,8 +59,12 @@ class ActivationService:
         method: str | None = None,
         now: datetime | None = None,
     ) -> Activation:
-        """Activate `client` (username) on `package` (name). Retries once on a lost race."""
-        payment_ref = payment_ref.strip() if payment_ref else None
+        """Activate `client` (username) on `package` (name). Retries once on a lost race.
+
+        A payment reference is trimmed and stored in capitals (as M-Pesa prints its receipts), so
+        one typed in lower case is the same payment on every database; a blank one is no reference.
+        """
+        payment_ref = (payment_ref or "").strip().upper() or None
         for attempt in (1, 2):
             try:
                 with session_scope(immediate(self.engine)) as session:

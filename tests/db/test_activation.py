@@ -123,6 +123,19 @@ def test_repeated_payment_reference_is_reported_and_not_applied_twice(engine):
     assert count(engine, Payment) == 1
 
 
+def test_a_reference_typed_in_other_case_or_blank_is_not_a_second_payment(engine):
+    factories.setup(engine)
+    service = ActivationService(engine)
+    service.activate("jdoe", "Home 10M", "QK12AB34CD", now=T0)
+    with pytest.raises(DuplicatePayment, match="QK12AB34CD was already applied"):
+        service.activate("jdoe", "Home 10M", " qk12ab34cd ", now=T0 + timedelta(minutes=1))
+    service.activate("jdoe", "Home 10M", "   ", now=T0 + timedelta(minutes=2))
+    service.activate("jdoe", "Home 10M", "   ", now=T0 + timedelta(minutes=3))
+    with session_scope(engine) as session:
+        references = session.scalars(select(Payment.reference).order_by(Payment.id)).all()
+    assert references == ["QK12AB34CD", None, None]
+
+
 def _activate_in_process(url: str, barrier, reference: str) -> str:
     engine = make_engine(url)
     barrier.wait()
