@@ -17,9 +17,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
+from console.queries.errors import one_sentence
 from console.screens.confirm import ConfirmScreen
 from db.config import Settings
-from db.errors import UserError
 from scheduler.drift import DriftReport, reconcile
 from scheduler.drift_fix import queue_fixes
 from scheduler.drift_state import Cancelled, Progress
@@ -148,18 +148,22 @@ class ReconcileScreen(Screen[None]):
         except Cancelled:
             self.post_message(self.ReadStopped("Cancelled; nothing was changed. F5 checks again."))
             return
-        except UserError as error:  # a down router, an unknown name: one sentence
-            self.post_message(self.ReadStopped(str(error)))
+        except Exception as error:  # a down router, an unknown name, the database: one sentence
+            self.post_message(self.ReadStopped(one_sentence(error, self.engine)))
             return
         self.post_message(self.DriftFound(report))
 
     @work(thread=True, exclusive=True, group="reconcile-fix", exit_on_error=False)
     def _queue(self, report: DriftReport) -> None:
-        queued = queue_fixes(self.engine, report)
-        self.app.call_from_thread(
-            self._status,
-            f"Queued {len(queued)} corrective job(s); the queue delivers them. F5 checks again.",
-        )
+        try:
+            queued = queue_fixes(self.engine, report)
+        except Exception as error:
+            text = f"No fixes were queued: {one_sentence(error, self.engine)}"
+        else:
+            text = (
+                f"Queued {len(queued)} corrective job(s); the queue delivers them. F5 checks again."
+            )
+        self.app.call_from_thread(self._status, text)
 
     @on(ReadProgressed)
     def _progressed(self, message: ReadProgressed) -> None:

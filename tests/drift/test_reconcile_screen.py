@@ -75,3 +75,24 @@ def test_a_down_router_shows_its_reason_in_one_sentence(drifted: Drifted):
             assert screen.query_one(DataTable).row_count == 0
 
     asyncio.run(scenario())
+
+
+def test_a_database_failure_while_queuing_fixes_is_shown_not_swallowed(drifted: Drifted):
+    from sqlalchemy import text
+
+    async def scenario() -> None:
+        screen = ReconcileScreen(drifted.engine, drifted.settings, "r1")
+        app = Host(screen)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot, app)
+            with drifted.engine.begin() as connection:
+                connection.execute(text("DROP TABLE system_logs"))
+            await pilot.press("f")
+            await pilot.pause()
+            await pilot.press("y")
+            await settle(pilot, app)
+            status = str(screen.query_one("#reconcile-status", Static).content)
+            assert status.startswith("No fixes were queued: the database at "), status
+            assert pending(drifted.engine) == 0
+
+    asyncio.run(scenario())
