@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 
 from db import logs
@@ -105,7 +105,11 @@ def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: 
             P.c.router_id == seen.router_id,
             P.c.status == "pending",
             P.c.next_attempt_at > now,
-            P.c.last_error.startswith(f"router {seen.router} ", autoescape=True),
+            # "router r1 (host:port) did not answer…" or "router r1: the host name … cannot be resolved"
+            or_(
+                P.c.last_error.startswith(f"router {seen.router} ", autoescape=True),
+                P.c.last_error.startswith(f"router {seen.router}:", autoescape=True),
+            ),
         )
         .values(next_attempt_at=now)
     )

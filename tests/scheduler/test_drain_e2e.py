@@ -325,3 +325,24 @@ def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_c
     assert tries == ["jdoe", "jdoe"] and report.retried == 1
     assert (row.status, row.attempts, row.locked_by) == ("pending", 1, None)
     assert row.last_error is not None and "unexpected error: KeyError" in row.last_error
+
+
+def test_jobs_held_on_an_unreadable_router_password_are_due_once_the_router_is_back(
+    sqlite_engine: Engine, sim: SimRouter, events: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    with Session(sqlite_engine) as session:
+        r1 = session.scalars(select(Router).where(Router.name == "r1")).one()
+        r1.password_env, r1.password_encrypted = "WISP_TEST_R1_PASSWORD", None
+        session.add(r1)
+        session.commit()
+    monkeypatch.delenv("WISP_TEST_R1_PASSWORD", raising=False)
+    service = make_service(sqlite_engine, events, backoff_base=30.0, backoff_max=60.0)
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    assert service.drain_once().paused == 1
+    assert (job(sqlite_engine).last_error or "").startswith("router r1: ")
+    monkeypatch.setenv("WISP_TEST_R1_PASSWORD", SIM_PASSWORD)
+    service.check_health()
+    assert router_row(sqlite_engine).health == "up"
+    assert service.drain_once().completed == 1  # not after the 30 s pause
+    service.shutdown()
