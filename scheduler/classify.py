@@ -92,6 +92,16 @@ def connect_error(exc: BaseException, endpoint: Endpoint, timeout: float) -> Rou
             connecting=True,
             category=exc.category,
         )
+    if isinstance(exc, UnicodeError):
+        # Only the login words are encoded here: the text of the error would show the password.
+        return RouterError(
+            f"{where}: the login of user {endpoint.username} cannot be sent in the configured "
+            "encoding (the user name or password holds a character it lacks)",
+            kind="auth",
+            router=endpoint.name,
+            command="/login",
+            connecting=True,
+        )
     error = _connect_error_text(exc, endpoint, where, timeout)
     return RouterError(error[1], kind=error[0], router=endpoint.name, connecting=True)
 

@@ -84,6 +84,19 @@ def test_wrong_password_is_reported_as_a_refused_login(sim: SimRouter) -> None:
     assert "not-it" not in str(error) and SIM_PASSWORD not in str(error)
 
 
+def test_a_password_the_encoding_cannot_carry_is_a_login_problem_that_never_shows_it(
+    sim: SimRouter,
+) -> None:
+    settings = RouterSettings(connect_timeout=1.0, command_timeout=0.5, encoding="ascii")
+    with RouterClient(endpoint(sim, password="Kahawa€2024"), settings) as bad:
+        with pytest.raises(RouterError) as caught:
+            bad.identity()
+    error = caught.value
+    assert error.kind == "auth" and error.connecting and not bad.connected
+    assert "cannot be sent in the configured encoding" in str(error)
+    assert "€" not in str(error) and "\\u20ac" not in str(error) and "position" not in str(error)
+
+
 def test_closed_port_is_unreachable_and_says_so(sim: SimRouter) -> None:
     sim.faults.refuse_connections = True
     with RouterClient(endpoint(sim), QUICK) as closed, pytest.raises(RouterError) as caught:
