@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from db import logs
 from db.config import Settings
-from db.engine import session_scope
+from db.engine import immediate, session_scope
 from db.models import Router, RouterProvisioning
 from db.queue import queue_account
 from db.types import utcnow
@@ -46,7 +46,9 @@ def queue_fixes(engine: Engine, report: DriftReport) -> list[int]:
         for job_id, revision in finding.jobs:
             requeue.setdefault(job_id, (revision, finding))
     queued: list[int] = []
-    with session_scope(engine) as session:
+    # On SQLite the write lock is taken at BEGIN: a read-then-write transaction would fail with
+    # "database is locked" when a drainer commits between the two.
+    with session_scope(immediate(engine)) as session:
         for job_id, (revision, finding) in sorted(requeue.items()):
             row = _locked(session, RouterProvisioning.id == job_id)
             if row is not None and row.revision == revision and row.status not in IN_QUEUE:

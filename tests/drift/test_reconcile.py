@@ -208,3 +208,30 @@ def test_an_untagged_account_named_like_a_removed_one_is_foreign_and_left_alone(
     queue_fixes(drifted.engine, report)
     drain(drifted.engine, drifted.settings)
     assert [r["comment"] for r in drifted.sim.rows(USERS) if r["name"] == "dave"] == ["walk-in"]
+
+
+def test_fixes_survive_a_drainer_committing_while_they_are_queued(drifted: Drifted, monkeypatch):
+    from sqlalchemy import text
+
+    from scheduler import drift_fix
+
+    report = reconcile(drifted.engine, drifted.settings, "r1")
+    real = drift_fix._locked
+    writers: list[threading.Thread] = []
+
+    def drainer_commits() -> None:
+        with drifted.engine.begin() as connection:
+            connection.execute(text("UPDATE routers SET last_error = 'busy'"))
+
+    def racing(session, *where):
+        row = real(session, *where)
+        if not writers:  # another process writes between the fix's first read and its first write
+            writers.append(threading.Thread(target=drainer_commits))
+            writers[0].start()
+            writers[0].join(timeout=1.0)
+        return row
+
+    monkeypatch.setattr(drift_fix, "_locked", racing)
+    assert len(queue_fixes(drifted.engine, report)) == 6
+    writers[0].join(timeout=10.0)
+    assert not writers[0].is_alive()
