@@ -69,7 +69,6 @@ class Drainer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._holding = threading.Event()
-        self._health: dict[int, str] = {}
         self._pauses: dict[int, int] = {}
 
     def due_routers(self) -> list[int]:
@@ -236,10 +235,10 @@ class Drainer:
         return min(delay, queue_settings.backoff_max, PAUSE_CAP_SECONDS)
 
     def _note_health(self, router: Router, error: RouterError | None) -> None:
-        health = health_of(error)
-        if self._health.get(router.id or 0) == health and error is None:
+        # The row was read for this batch: a probe (or another process) that marked the router
+        # down since is seen, where a memory of our own would keep calling it up.
+        if router.health == health_of(error) and error is None:
             return
-        self._health[router.id or 0] = health
         record_health(self.engine, Observation(router.id or 0, router.name, error=error), self.sink)
 
     def _converge_all(

@@ -346,3 +346,21 @@ def test_jobs_held_on_an_unreadable_router_password_are_due_once_the_router_is_b
     assert router_row(sqlite_engine).health == "up"
     assert service.drain_once().completed == 1  # not after the 30 s pause
     service.shutdown()
+
+
+def test_a_drain_that_reaches_a_router_marked_down_elsewhere_records_it_up(
+    engine: Engine, service: ProvisioningService
+) -> None:
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    assert service.drain_once().completed == 1
+    assert router_row(engine).health == "up"
+    with Session(engine) as session:  # a probe of another process saw it down meanwhile
+        r1 = session.scalars(select(Router).where(Router.name == "r1")).one()
+        r1.health, r1.last_error = "down", "router r1 (127.0.0.1:1) did not answer within 2 s"
+        session.add(r1)
+        session.commit()
+    factories.client(engine, "amina")
+    ActivationService(engine).activate("amina", "Home 10M")
+    assert service.drain_once().completed == 1
+    r1 = router_row(engine)
+    assert (r1.health, r1.last_error) == ("up", None)
