@@ -162,13 +162,17 @@ def _not_kept(client: RouterClient, spec: AccountSpec, what: str) -> RouterError
     )
 
 
-def deactivate(client: RouterClient, service: str, username: str) -> None:
-    """Disable the account, end its sessions and drop its hotspot cookies (nothing there is fine)."""
+def deactivate(client: RouterClient, service: str, username: str) -> str | None:
+    """Disable the account, end its sessions and drop its hotspot cookies (nothing there is fine).
+
+    Returns the account's .id, or None when the router has no such account.
+    """
     menus = MENUS[service]
     current = find(client, menus.account, username, ("disabled",))
     if current is not None and current.get("disabled") not in TRUE:
         client.set(menus.account, current[".id"], {"disabled": "yes"})
     kick(client, service, username)
+    return current[".id"] if current is not None else None
 
 
 def kick(client: RouterClient, service: str, username: str) -> None:
@@ -181,23 +185,29 @@ def kick(client: RouterClient, service: str, username: str) -> None:
 
 
 def remove(client: RouterClient, service: str, username: str) -> None:
-    """Deactivate, then delete the account itself."""
-    deactivate(client, service, username)
-    remove_matching(client, MENUS[service].account, {"name": username})
+    """Deactivate, then delete the account itself (by the .id the deactivation found)."""
+    item_id = deactivate(client, service, username)
+    if item_id is not None:
+        remove_found(client, MENUS[service].account, {"name": username}, [item_id])
 
 
 def remove_matching(client: RouterClient, path: str, where: dict[str, str]) -> int:
-    """Remove every item matching `where`; returns how many there were.
+    """Remove every item matching `where`; returns how many there were."""
+    ids = [row[".id"] for row in client.print(path, where=where, proplist=(".id",)) if ".id" in row]
+    remove_found(client, path, where, ids)
+    return len(ids)
+
+
+def remove_found(client: RouterClient, path: str, where: dict[str, str], ids: list[str]) -> None:
+    """Remove the items `ids` that a lookup by `where` found.
 
     An item may vanish between the lookup and the remove (a session ending by itself): the trap
     is accepted only if a second lookup confirms nothing matching is left.
     """
-    ids = [row[".id"] for row in client.print(path, where=where, proplist=(".id",)) if ".id" in row]
     if not ids:
-        return 0
+        return
     try:
         client.remove(path, ids)
     except RouterError as error:
         if error.kind != "trap" or client.print(path, where=where, proplist=(".id",)):
             raise
-    return len(ids)

@@ -177,7 +177,9 @@ def test_remove_deletes_the_account_after_kicking_it_and_is_repeatable(
     actions.ensure_profile(client, HOME)
     actions.activate(client, hotspot_account())
     sim.sessions.login_hotspot("jdoe")
+    looked_up = sim.stats["/ip/hotspot/user/print"]
     actions.remove(client, "hotspot", "jdoe")
+    assert sim.stats["/ip/hotspot/user/print"] - looked_up == 1  # the account is looked up once
     actions.remove(client, "hotspot", "jdoe")
     assert by_name(sim, USERS, "jdoe") == [] and sim.rows("/ip/hotspot/active") == []
     assert sim.rows("/ip/hotspot/cookie") == []
