@@ -189,21 +189,7 @@ def _subscribe(
     ).all()
     for old in current:
         if old.package_id == package.id and old.expires_on > now:
-            old.expires_on = add_validity(
-                old.expires_on, package.duration_length, package.duration_unit
-            )
-            old.payment_id = payment.id if payment else old.payment_id
-            session.add(old)
-            session.flush()
-            logs.info(
-                session,
-                "Subscription",
-                f"Subscription {old.id} of {client.username} on {package.name} extended by "
-                f"{format_validity(package.duration_length, package.duration_unit)} "
-                f"to {old.expires_on:%Y-%m-%d %H:%M} UTC.",
-                {"subscription_id": old.id},
-                client_id=client.id,
-            )
+            _extend(session, old, client, package, payment)
             return old, True
         # Past its expiry (sweep not yet run) or another package on the same router account.
         old.status = "expired" if old.expires_on <= now else "cancelled"
@@ -236,6 +222,31 @@ def _subscribe(
         client_id=client.id,
     )
     return subscription, False
+
+
+def _extend(
+    session: Session,
+    subscription: Subscription,
+    client: Client,
+    package: Package,
+    payment: Payment | None,
+) -> None:
+    """Renew an active subscription by one validity from its current expiry."""
+    subscription.expires_on = add_validity(
+        subscription.expires_on, package.duration_length, package.duration_unit
+    )
+    subscription.payment_id = payment.id if payment else subscription.payment_id
+    session.add(subscription)
+    session.flush()
+    logs.info(
+        session,
+        "Subscription",
+        f"Subscription {subscription.id} of {client.username} on {package.name} extended by "
+        f"{format_validity(package.duration_length, package.duration_unit)} "
+        f"to {subscription.expires_on:%Y-%m-%d %H:%M} UTC.",
+        {"subscription_id": subscription.id},
+        client_id=client.id,
+    )
 
 
 def _queue_account(

@@ -48,6 +48,15 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
         .order_by(Subscription.expires_on)  # type: ignore[arg-type]
         .limit(batch_size)
     ).all()
+    if not due:
+        return 0, 0
+    usernames = dict(
+        session.execute(
+            select(col(Client.id), col(Client.username)).where(
+                col(Client.id).in_({s.client_id for s in due})
+            )
+        ).all()
+    )
     expired = 0
     for subscription in due:
         taken = session.execute(
@@ -57,24 +66,32 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
         ).rowcount  # type: ignore[attr-defined]
         if taken:
             expired += 1
-            _withdraw_account(session, subscription, now, action)
+            _withdraw_account(
+                session, subscription, usernames.get(subscription.client_id), now, action
+            )
     return len(due), expired
 
 
+def _still_active(session: Session, subscription: Subscription, now: datetime) -> bool:
+    """Whether the client holds another running subscription on the same router account."""
+    return (
+        session.scalars(
+            select(col(Subscription.id)).where(
+                Subscription.client_id == subscription.client_id,  # type: ignore[arg-type]
+                Subscription.router_id == subscription.router_id,  # type: ignore[arg-type]
+                Subscription.status == "active",  # type: ignore[arg-type]
+                Subscription.expires_on > now,  # type: ignore[arg-type]
+            )
+        ).first()
+        is not None
+    )
+
+
 def _withdraw_account(
-    session: Session, subscription: Subscription, now: datetime, action: str
+    session: Session, subscription: Subscription, username: str | None, now: datetime, action: str
 ) -> None:
-    client = session.get(Client, subscription.client_id)
-    still_active = session.scalars(
-        select(col(Subscription.id)).where(
-            Subscription.client_id == subscription.client_id,  # type: ignore[arg-type]
-            Subscription.router_id == subscription.router_id,  # type: ignore[arg-type]
-            Subscription.status == "active",  # type: ignore[arg-type]
-            Subscription.expires_on > now,  # type: ignore[arg-type]
-        )
-    ).first()
     context = {"subscription_id": subscription.id}
-    if still_active is not None or client is None or subscription.router_id is None:
+    if _still_active(session, subscription, now):
         logs.info(
             session,
             "Subscription",
@@ -84,20 +101,24 @@ def _withdraw_account(
             client_id=subscription.client_id,
         )
         return
-    account = session.scalars(
-        select(RouterProvisioning).where(
-            RouterProvisioning.router_id == subscription.router_id,  # type: ignore[arg-type]
-            RouterProvisioning.router_username == client.username,  # type: ignore[arg-type]
-        )
-    ).first()
+    account = (
+        session.scalars(
+            select(RouterProvisioning).where(
+                RouterProvisioning.router_id == subscription.router_id,  # type: ignore[arg-type]
+                RouterProvisioning.router_username == username,  # type: ignore[arg-type]
+            )
+        ).first()
+        if username is not None and subscription.router_id is not None
+        else None
+    )
     if account is None:
         logs.warning(
             session,
             "Subscription",
-            f"Subscription {subscription.id} of {client.username} expired, "
-            "but it has no router account to withdraw.",
+            f"Subscription {subscription.id} of {username or f'client {subscription.client_id}'} "
+            "expired, but it has no router account to withdraw.",
             context,
-            client_id=client.id,
+            client_id=subscription.client_id,
         )
         return
     queue_account(
@@ -111,8 +132,8 @@ def _withdraw_account(
     logs.info(
         session,
         "Subscription",
-        f"Subscription {subscription.id} of {client.username} expired; router account queued to {action}.",
+        f"Subscription {subscription.id} of {username} expired; router account queued to {action}.",
         {**context, "job_id": account.id},
-        client_id=client.id,
+        client_id=subscription.client_id,
         provisioning_id=account.id,
     )
