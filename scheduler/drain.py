@@ -181,7 +181,7 @@ class Drainer:
                 router = session.get(Router, router_id)
             assert router is not None, "a claimed job's router is gone"
             name = router.name
-            outcomes, error = self._drain_batch(router, jobs)
+            outcomes, error = self._drain_claimed(router, jobs)
             if recording is not None:
                 report.add(recording.result())
             recording = self._recorder.submit(self._finish, router, outcomes, error)
@@ -192,6 +192,17 @@ class Drainer:
         if report.handled:
             emit(self.sink, DrainFinished(report, name))
         return report
+
+    def _drain_claimed(
+        self, router: Router, jobs: list[queue.Job]
+    ) -> tuple[list[Outcome], RouterError | None]:
+        """`_drain_batch`, whose unexpected fault fails the batch's jobs instead of keeping them."""
+        try:
+            return self._drain_batch(router, jobs)
+        except Exception as fault:
+            logger.exception("a batch of router %s failed on an unexpected error", router.name)
+            error = f"unexpected error: {type(fault).__name__}: {fault}"
+            return [Outcome(Work(job), "error", error) for job in jobs], None
 
     def _drain_batch(
         self, router: Router, jobs: list[queue.Job]

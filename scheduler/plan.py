@@ -14,7 +14,7 @@ from db.catalog import package_shape
 from db.errors import UserError
 from db.models import Package
 from db.queue import Job
-from db.shaping import build_rate_limit
+from db.shaping import ShapeError, build_rate_limit
 from scheduler.actions import AccountSpec, ProfileSpec, owner_tag
 
 
@@ -56,6 +56,8 @@ def plan_job(job: Job, packages: dict[int | None, Package]) -> Work:
         return Work(job, account_for(job, profile, packages.get(job.package_id)), profile)
     except PlanError as problem:
         return Work(job, problem=problem)
+    except ShapeError as error:  # a stored package RouterOS would not honour fails its jobs
+        return Work(job, problem=PlanError(f"job {job.id} ({job.router_username}): {error}"))
 
 
 def profile_for(job: Job, package: Package | None) -> ProfileSpec:

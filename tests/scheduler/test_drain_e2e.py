@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.activation import ActivationService
-from db.models import Router, RouterProvisioning, Subscription, SystemLog
+from db.models import Package, Router, RouterProvisioning, Subscription, SystemLog
 from db.types import utcnow
-from scheduler import actions
+from scheduler import actions, drain
 from scheduler.accounts import on_router, on_router_by_id
 from scheduler.events import JobCompleted, JobFailed, RouterHealthChanged
 from scheduler.routeros import RouterClient, RouterError
@@ -364,3 +364,33 @@ def test_a_drain_that_reaches_a_router_marked_down_elsewhere_records_it_up(
     assert service.drain_once().completed == 1
     r1 = router_row(engine)
     assert (r1.health, r1.last_error) == ("up", None)
+
+
+def test_a_stored_package_with_a_shape_routeros_refuses_fails_its_job_instead_of_keeping_it(
+    engine: Engine, service: ProvisioningService
+) -> None:
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    with Session(engine) as session:  # edited in the database: a burst below the rate
+        package = session.scalars(select(Package).where(Package.name == "Home 10M")).one()
+        package.burst_enabled = True
+        package.burst_upload_rate_kbps = package.burst_download_rate_kbps = 1000
+        session.add(package)
+        session.commit()
+    report = service.drain_once()
+    row = job(engine)
+    assert report.retried == 1 and (row.status, row.attempts, row.locked_by) == ("pending", 1, None)
+    assert row.last_error is not None and "burst" in row.last_error
+
+
+def test_an_unexpected_fault_while_planning_a_batch_fails_its_jobs_instead_of_keeping_them(
+    engine: Engine, service: ProvisioningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a fault of ours")
+
+    monkeypatch.setattr(drain, "plan", broken)
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    assert service.drain_once().retried == 1
+    row = job(engine)
+    assert (row.status, row.attempts, row.locked_by) == ("pending", 1, None)
+    assert row.last_error == "unexpected error: RuntimeError: a fault of ours"
