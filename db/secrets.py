@@ -148,7 +148,15 @@ class MaskSecretsFilter(logging.Filter):
             masked = mask(message)
             if masked != message:
                 record.msg, record.args = masked, None
+            if record.exc_info and not record.exc_text:
+                # Handlers print exc_text when it is set: a traceback's values are masked too.
+                record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
+            if record.stack_info:
+                record.stack_info = mask(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 def install_log_filter() -> None:

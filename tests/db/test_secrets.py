@@ -76,3 +76,19 @@ def test_masking_prefers_the_longest_secret_and_forgets_the_oldest_beyond_its_li
         known.mask("x abcdefgh y abcd") == f"x {secrets.MASK} y abcd"
     )  # "abcd" was forgotten first
     assert known.mask("zzzz-yyyy") == f"{secrets.MASK}-{secrets.MASK}"
+
+
+def test_log_filter_masks_known_secrets_in_tracebacks():
+    secrets.remember("s3cr3t-in-traceback")
+    handler = logging.StreamHandler()
+    handler.addFilter(secrets.MaskSecretsFilter())
+    try:
+        raise RuntimeError("login failed with s3cr3t-in-traceback")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    handler.filter(record)
+    shown = logging.Formatter().format(record)
+    assert "s3cr3t-in-traceback" not in shown
+    assert f"login failed with {secrets.MASK}" in shown

@@ -31,8 +31,12 @@ def pending(engine) -> int:
         )
 
 
-async def settle(pilot, app: App[None]) -> None:
-    await app.workers.wait_for_complete()
+async def settle(pilot, app: App[None], rounds: int = 4) -> None:
+    """Let the screen start its workers, finish them and apply their answers (several rounds:
+    the screen starts its read on mount, which may come after the first pause)."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
     await pilot.pause()
 
 
