@@ -47,6 +47,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="load configuration from FILE and save it on exit",
     )
+    parser.add_argument(
+        "--online",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="log this hotspot user in at start (repeatable; API clients can use "
+        "/ip/hotspot/active/login while it runs)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,12 +80,29 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(_bind_error(args, exc), file=sys.stderr)
         return 1
+    refused = _log_in(router, args.online)
+    if refused:
+        print(f"wisp sim: {refused}", file=sys.stderr)
+        router.stop()
+        return 1
     stop = _stop_on_signal()  # before the banner: whoever reads it may signal at once
     print(_banner(router, args, password if generated else None), flush=True)
     while not stop.wait(0.5):
         pass
     router.stop()
     return 0
+
+
+def _log_in(router: SimRouter, users: list[str]) -> str | None:
+    """Log the --online users in; the reason of the first refusal, if any."""
+    from scheduler.sim.sessions import SessionRefused
+
+    for user in users:
+        try:
+            router.sessions.login_hotspot(user)
+        except SessionRefused as refused:
+            return f"hotspot user {user!r} cannot log in: {refused}."
+    return None
 
 
 def _banner(router: SimRouter, args: argparse.Namespace, shown_password: str | None) -> str:

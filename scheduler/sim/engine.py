@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from scheduler.sim import traps
 from scheduler.sim.behaviour import Behaviour
@@ -26,6 +27,8 @@ class MenuEngine:
         self.tables: dict[str, Table] = {m.path: Table(m) for m in menus}
         self.editor = Editor(self.table, behaviour)
         self.stats: Counter[str] = Counter()
+        # Commands that act on the router rather than edit a menu, e.g. /ip/hotspot/active/login.
+        self.actions: dict[str, Callable[[dict[str, str]], str | None]] = {}
         for table in self.tables.values():
             for number, row in table.menu.builtin_rows:
                 table.insert(table.menu.initial_values() | dict(row), number, builtin=True)
@@ -36,6 +39,10 @@ class MenuEngine:
 
     def execute(self, request: Request, reply: Reply) -> None:
         """Run one menu command; a Trap propagates to the caller."""
+        action = self.actions.get(request.command)
+        if action is not None:
+            reply.done(action(dict(request.attributes)))
+            return
         table = self.tables.get(request.path)
         verb = ALIASES.get(request.verb, request.verb)
         if table is None or verb not in table.menu.commands:

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scheduler.sim import traps
 from scheduler.sim.behaviour import Behaviour
 from scheduler.sim.engine import MenuEngine
 from scheduler.sim.table import Row
+from scheduler.sim.traps import Trap
 from scheduler.sim.values import format_duration, parse_duration
 
 HOTSPOT_ACTIVE = "/ip/hotspot/active"
@@ -66,6 +68,7 @@ class Sessions:
         engine.table(HOTSPOT_ACTIVE).listeners.append(self._hotspot_changed)
         engine.table(PPP_ACTIVE).listeners.append(self._ppp_changed)
         engine.table(HOTSPOT_USER).listeners.append(self._user_changed)
+        engine.actions[f"{HOTSPOT_ACTIVE}/login"] = self._login_command
 
     def login_hotspot(
         self, user: str, mac_address: str | None = None, address: str | None = None
@@ -97,6 +100,19 @@ class Sessions:
             HOTSPOT_COOKIE, {"user": user, "mac-address": mac.upper(), "mac-cookie": "true"}
         )
         return row_id
+
+    def _login_command(self, args: dict[str, str]) -> None:
+        """`/ip/hotspot/active/login user= password= [mac-address=] [ip=]`, as on a router."""
+        user, password = args.pop("user", ""), args.pop("password", "")
+        mac, address = args.pop("mac-address", None), args.pop("ip", None)
+        if args:
+            raise Trap(traps.UNKNOWN_PARAMETER)
+        try:
+            if self._account(HOTSPOT_USER, user).get("password", "") != password:
+                raise SessionRefused("invalid username or password")
+            self.login_hotspot(user, mac_address=mac, address=address)
+        except SessionRefused as refused:
+            raise Trap(str(refused)) from None
 
     def login_ppp(self, name: str, address: str | None = None) -> str:
         """Connect a PPP secret; returns the /ppp/active id."""

@@ -183,3 +183,33 @@ def test_cli_banner_shows_a_generated_password() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+def test_cli_logs_online_users_in_and_refuses_a_disabled_one() -> None:
+    command = [sys.executable, "-m", "scheduler.sim", "--port", "0", "--password", "pw"]
+    command += ["--seed-users", "5"]
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    refused = subprocess.run(
+        [*command, "--online", "wanjiku100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "wisp sim: hotspot user 'wanjiku100' cannot log in: invalid username or password.\n"
+    )
+    process = subprocess.Popen(
+        [*command, "--online", "otieno101"], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        port = int(re.search(r"api://127\.0\.0\.1:(\d+)", process.stdout.readline()).group(1))
+        api = librouteros.connect("127.0.0.1", "admin", "pw", port=port, timeout=5)
+        users = {row["user"] for row in api.path("ip", "hotspot", "active")}
+        api.close()
+        assert "otieno101" in users
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

@@ -118,3 +118,26 @@ def test_ppp_session_and_kick_records_logout(api: Api, router: SimRouter) -> Non
         secret["last-disconnect-reason"] == "hung-up"
         and secret["last-caller-id"] == active["caller-id"]
     )
+
+
+def test_api_login_command_logs_a_hotspot_user_in_like_a_router(api: Api) -> None:
+    api.path("ip", "hotspot", "user").add(name="baraka", password="pw2")
+    tuple(
+        api.rawCmd(
+            "/ip/hotspot/active/login",
+            "=user=baraka",
+            "=password=pw2",
+            "=mac-address=aa:bb:cc:00:00:07",
+            "=ip=10.5.50.77",
+        )
+    )
+    (active,) = api.rawCmd("/ip/hotspot/active/print")
+    assert (active["user"], active["address"], active["mac-address"]) == (
+        "baraka",
+        "10.5.50.77",
+        "AA:BB:CC:00:00:07",
+    )
+    with pytest.raises(librouteros.exceptions.TrapError, match="invalid username or password"):
+        tuple(api.rawCmd("/ip/hotspot/active/login", "=user=baraka", "=password=wrong"))
+    with pytest.raises(librouteros.exceptions.TrapError, match="unknown parameter"):
+        tuple(api.rawCmd("/ip/hotspot/active/login", "=user=baraka", "=password=pw2", "=x=1"))
