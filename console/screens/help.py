@@ -13,7 +13,8 @@ from console.screens.main import MainScreen
 
 ABOUT = (
     "Panes refresh every second from the database. A subscription reads 'waiting for router' "
-    "until its job completes. Keys are rebound in config.toml under [console] keymap."
+    "until its job completes. Keys are rebound in config.toml under [console.keymap] by the id "
+    'in the last column, e.g. activate = "ctrl+a".'
 )
 
 
@@ -27,20 +28,28 @@ class HelpScreen(ModalScreen[None]):
             yield Label("WISP Console keys", classes="dialog-title")
             with VerticalScroll(id="help-keys"):
                 yield Static(self._keys())
-            yield Label(ABOUT, classes="hint")
+                # Inside the scroll and a Static (which wraps), so 80x24 shows all of it.
+                yield Static(ABOUT, classes="hint")
             yield Label("esc: close", classes="hint")
+
+    def on_mount(self) -> None:
+        # Focus the list so that arrows, page keys and End scroll it on a small terminal.
+        self.query_one("#help-keys", VerticalScroll).focus()
 
     def _keys(self) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold")
         table.add_column()
+        table.add_column(style="dim")
         keymap = self.app._keymap
         for binding in [*MainScreen.BINDINGS, *self.app.BINDINGS]:
             if not isinstance(binding, Binding):
                 continue
             keys = keymap.get(binding.id or "", binding.key_display or binding.key)
             table.add_row(
-                keys.replace("question_mark", "?").replace("slash", "/"), binding.description
+                keys.replace("question_mark", "?").replace("slash", "/"),
+                binding.description,
+                binding.id or "",
             )
         table.add_row("ctrl+p", "Command palette")
         table.add_row("esc", "Clear a pane's filter / close a window")
