@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def main() -> None:
     finally:
         router.terminate()
         router.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
     report(figures, args.users)
 
 

@@ -302,12 +302,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller backlogs, for a fast look")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="wisp-bench-"))
-    loopback = drain_figures(folder, "loopback", 0.0, args.quick)
-    far = drain_figures(folder, "far", LATENCY, args.quick)
-    count = 60 if args.quick else 200
-    embedded = latency_in_process(folder, count)
-    remote = latency_across_processes(folder, count)
+    with tempfile.TemporaryDirectory(prefix="wisp-bench-") as where:
+        folder = Path(where)
+        loopback = drain_figures(folder, "loopback", 0.0, args.quick)
+        far = drain_figures(folder, "far", LATENCY, args.quick)
+        count = 60 if args.quick else 200
+        embedded = latency_in_process(folder, count)
+        remote = latency_across_processes(folder, count)
     report(loopback, far, embedded, remote, args.quick)
 
 
