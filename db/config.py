@@ -98,6 +98,18 @@ class ConsoleSettings:
 
 
 @dataclass
+class ActivationSettings:
+    """What an activation sells and when its clock starts."""
+
+    validity_starts: str = "delivery"
+    """When a new subscription's clock starts: "delivery" (when its account is confirmed on the
+    router, so an outage never eats paid time) or "payment"."""
+    payment_methods: list[str] = field(default_factory=lambda: ["mpesa", "cash", "bank", "voucher"])
+    """The payment methods an activation accepts (`--method`); the first is the default with a
+    payment reference."""
+
+
+@dataclass
 class LoggingSettings:
     """Python logging of the headless runner and the CLI."""
 
@@ -114,6 +126,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     routers: RouterSettings = field(default_factory=RouterSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    activation: ActivationSettings = field(default_factory=ActivationSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "(defaults)"
     """The file the settings came from."""
@@ -123,9 +136,10 @@ class Settings:
         return ZoneInfo(self.console.timezone)
 
 
-SECTIONS = ("database", "queue", "scheduler", "routers", "console", "logging")
+SECTIONS = ("database", "queue", "scheduler", "routers", "console", "activation", "logging")
 CHOICES = {
     ("scheduler", "expiry_action"): ("deactivate", "remove"),
+    ("activation", "validity_starts"): ("delivery", "payment"),
     ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 
@@ -212,6 +226,10 @@ def _coerce(kind: Any, value: Any, name: str, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{where}: {name} must be a string, not {value!r}.")
+    if getattr(kind, "__origin__", None) is list:
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return [v.strip().lower() for v in value]
+        raise ConfigError(f"{where}: {name} must be a list of names, not {value!r}.")
     if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
         return dict(value)
     raise ConfigError(f"{where}: {name} must be a table of strings, not {value!r}.")

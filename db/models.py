@@ -21,7 +21,11 @@ DURATION_UNITS = ("minutes", "hours", "days", "months")
 BANDWIDTH_UNITS = ("Kbps", "Mbps")
 ACTIONS = ("activate", "deactivate", "remove")
 JOB_STATUSES = ("pending", "processing", "completed", "failed")
-SUBSCRIPTION_STATUSES = ("active", "expired", "cancelled")
+SUBSCRIPTION_STATUSES = ("active", "scheduled", "expired", "cancelled")
+"""scheduled: bought to start when the client's current subscription ends (`--after-current`)."""
+PAYMENT_STATUSES = ("completed", "credit")
+"""credit: a part payment held on the client until it reaches a package's price."""
+PROFILE_ORIGINS = ("created", "adopted")
 CLIENT_STATUSES = ("active", "suspended", "inactive")
 HEALTH = ("unknown", "up", "down", "auth_failed")
 LOG_TYPES = ("Activation", "Router", "Subscription", "Payment", "General")
@@ -118,6 +122,8 @@ class Client(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=128)
     account_type: str = Field(default="personal", max_length=16)
     status: str = Field(default="active", max_length=16)
+    credit: Decimal = Field(default=Decimal("0"), sa_type=Numeric(12, 2))
+    """Money received but not yet spent on a package (part payments, overpayments)."""
     imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
@@ -135,6 +141,10 @@ class Payment(SQLModel, table=True):
     method: str = Field(default="mpesa", max_length=16)
     reference: str | None = Field(default=None, max_length=64, unique=True)
     status: str = Field(default="completed", max_length=16)
+    subscription_id: int | None = Field(default=None)
+    """The subscription this payment bought or extended (None while it is held as credit)."""
+    granted_seconds: int | None = Field(default=None, sa_type=BigInteger)
+    """Time on the router this payment bought (a switch's converted time included)."""
     transaction_date: datetime = _created()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
@@ -155,6 +165,10 @@ class Subscription(SQLModel, table=True):
     start_date: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_on: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(default="active", max_length=16)
+    starts_on_delivery: bool = False
+    """The clock waits for the account to be confirmed on the router (see `delivered_at`)."""
+    delivered_at: datetime | None = _when()
+    """When the subscription's account was first confirmed on the router."""
     imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
@@ -169,7 +183,12 @@ class RouterProvisioning(SQLModel, table=True):
 
     __tablename__ = "router_provisionings"
     __table_args__ = (
-        UniqueConstraint("router_id", "router_username", name="uq_router_provisionings_account"),
+        UniqueConstraint(
+            "router_id",
+            "service_type",
+            "router_username",
+            name="uq_router_provisionings_account",
+        ),
         Index("ix_router_provisionings_due", "status", "next_attempt_at"),
         Index("ix_router_provisionings_router_status", "router_id", "status"),
     )
@@ -184,6 +203,12 @@ class RouterProvisioning(SQLModel, table=True):
     router_username: str = Field(max_length=64)
     router_password: str | None = Field(default=None, sa_type=Text)
     router_profile: str | None = Field(default=None, max_length=128)
+    adopt: bool = False
+    """May take over an account of that name on the router that we did not create."""
+    router_comment: str | None = Field(default=None, sa_type=Text)
+    """The router comment's own text, kept beside our tag (from an import or an adopted account)."""
+    router_extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """Router fields no package models (limit-uptime, limit-bytes-total, mac-address, ...), kept."""
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     revision: int = 1
@@ -195,6 +220,26 @@ class RouterProvisioning(SQLModel, table=True):
     imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
+
+
+class RouterProfile(SQLModel, table=True):
+    """A user profile on a router that is ours to write: created by us, or adopted by an operator.
+
+    RouterOS has no comment on hotspot user profiles, so ownership is recorded here; a profile with
+    no row is someone else's and is never changed.
+    """
+
+    __tablename__ = "router_profiles"
+    __table_args__ = (
+        UniqueConstraint("router_id", "service_type", "name", name="uq_router_profiles_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    router_id: int = Field(foreign_key="routers.id")
+    service_type: str = Field(max_length=16)
+    name: str = Field(max_length=128)
+    origin: str = Field(default="created", max_length=16)
+    created_at: datetime = _created()
 
 
 class SystemLog(SQLModel, table=True):

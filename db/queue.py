@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.engine import Engine
@@ -45,6 +46,9 @@ class Job:
     router_password: str | None
     router_profile: str | None
     attempts: int
+    adopt: bool = False
+    router_comment: str | None = None
+    router_extra: dict[str, Any] | None = None
 
 
 JOB_COLUMNS = [T.c[name] for name in Job.__dataclass_fields__]
@@ -62,11 +66,14 @@ def queue_account(
     client_id: int | None = None,
     package_id: int | None = None,
     subscription_id: int | None = None,
+    adopt: bool | None = None,
     now: datetime | None = None,
 ) -> RouterProvisioning:
     """Create the account row or re-queue the existing one with a new desired state.
 
-    `router_password` is the encrypted password; None keeps the stored one.
+    An account is (router, service, username): a hotspot user and a PPPoE secret of one name are
+    two rows. `router_password` is the encrypted password; None keeps the stored one. `adopt`
+    allows the engine to take over a router account of that name that we did not create.
     """
     if action not in ACTIONS:
         raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
@@ -74,6 +81,7 @@ def queue_account(
     row = session.scalars(
         select(RouterProvisioning)
         .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
+        .where(RouterProvisioning.service_type == service_type)  # type: ignore[arg-type]
         .where(RouterProvisioning.router_username == router_username)  # type: ignore[arg-type]
         .with_for_update()
     ).first()
@@ -84,8 +92,8 @@ def queue_account(
             service_type=service_type,
             revision=0,
         )
-    row.service_type = service_type
     row.action = action
+    row.adopt = adopt if adopt is not None else bool(row.adopt)
     row.router_profile = router_profile or row.router_profile
     row.router_password = router_password or row.router_password
     row.client_id = client_id if client_id is not None else row.client_id
