@@ -1,7 +1,9 @@
 """Expiry, decided from our database in UTC and never from dates printed by a router.
 
-A subscription past `expires_on` is marked expired and its router account is re-queued with the
-expiry action (deactivate: disable, kick, drop the cookie; or remove). Safe to run from any number
+A subscription past `expires_on` is marked expired (one whose clock still waits for delivery is
+not past anything); a subscription bought to follow it starts, and every router account that no
+running subscription pays for any more is re-queued with the expiry action (deactivate: disable,
+kick, drop the cookie; or remove). Safe to run from any number
 of processes at once: each subscription is taken by one conditional UPDATE.
 """
 
@@ -9,14 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, not_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import logs
+from db.accounts import queue_client_account, withdraw_unpaid
 from db.engine import immediate, session_scope
-from db.models import Client, RouterProvisioning, Subscription
-from db.queue import queue_account
+from db.models import Client, Package, Subscription
 from db.types import utcnow
 
 S = Subscription.__table__  # type: ignore[attr-defined]
@@ -37,27 +39,28 @@ def expire_due(
             found, expired = _expire_batch(session, now, batch_size, action)
         total += expired
         if found < batch_size:
-            return total
+            break
+    with session_scope(immediate(engine)) as session:
+        start_orphaned(session, now, action=action)
+    return total
 
 
 def _expire_batch(session: Session, now: datetime, batch_size: int, action: str) -> tuple[int, int]:
     """Expire one batch; returns how many were due and how many this process expired."""
+    waiting = and_(col(Subscription.starts_on_delivery), col(Subscription.delivered_at).is_(None))
     due = session.scalars(
         select(Subscription)
-        .where(Subscription.status == "active", Subscription.expires_on <= now)  # type: ignore[arg-type]
-        .order_by(Subscription.expires_on)  # type: ignore[arg-type]
+        .where(
+            col(Subscription.status) == "active",
+            col(Subscription.expires_on) <= now,
+            not_(waiting),
+        )
+        .order_by(col(Subscription.expires_on))
         .limit(batch_size)
     ).all()
     if not due:
         return 0, 0
-    usernames = dict(
-        session.execute(
-            select(col(Client.id), col(Client.username)).where(
-                col(Client.id).in_({s.client_id for s in due})
-            )
-        ).all()
-    )
-    expired = 0
+    ended: dict[int, Subscription] = {}
     for subscription in due:
         taken = session.execute(
             update(S)
@@ -65,75 +68,93 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
             .values(status="expired", updated_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if taken:
-            expired += 1
-            _withdraw_account(
-                session, subscription, usernames.get(subscription.client_id), now, action
+            ended[subscription.client_id] = subscription
+            logs.info(
+                session,
+                "Subscription",
+                f"Subscription {subscription.id} expired "
+                f"({subscription.expires_on:%Y-%m-%d %H:%M} UTC).",
+                {"subscription_id": subscription.id},
+                client_id=subscription.client_id,
             )
-    return len(due), expired
+    for client_id, subscription in ended.items():
+        if not _running(session, client_id):
+            start_next(session, client_id, subscription.expires_on, now)
+        withdraw_unpaid(
+            session,
+            client_id,
+            action=action,
+            now=now,
+            reason=f"subscription {subscription.id} expired",
+        )
+    return len(due), len(ended)
 
 
-def _still_active(session: Session, subscription: Subscription, now: datetime) -> bool:
-    """Whether the client holds another running subscription on the same router account."""
+def _running(session: Session, client_id: int) -> bool:
     return (
         session.scalars(
             select(col(Subscription.id)).where(
-                Subscription.client_id == subscription.client_id,  # type: ignore[arg-type]
-                Subscription.router_id == subscription.router_id,  # type: ignore[arg-type]
-                Subscription.status == "active",  # type: ignore[arg-type]
-                Subscription.expires_on > now,  # type: ignore[arg-type]
+                col(Subscription.client_id) == client_id, col(Subscription.status) == "active"
             )
         ).first()
         is not None
     )
 
 
-def _withdraw_account(
-    session: Session, subscription: Subscription, username: str | None, now: datetime, action: str
-) -> None:
-    context = {"subscription_id": subscription.id}
-    if _still_active(session, subscription, now):
-        logs.info(
-            session,
-            "Subscription",
-            f"Subscription {subscription.id} expired; the account stays "
-            "active for another subscription.",
-            context,
-            client_id=subscription.client_id,
-        )
-        return
-    account = (
-        session.scalars(
-            select(RouterProvisioning).where(
-                RouterProvisioning.router_id == subscription.router_id,  # type: ignore[arg-type]
-                RouterProvisioning.router_username == username,  # type: ignore[arg-type]
-            )
-        ).first()
-        if username is not None and subscription.router_id is not None
-        else None
-    )
-    if account is None:
-        logs.warning(
-            session,
-            "Subscription",
-            f"Subscription {subscription.id} of {username or f'client {subscription.client_id}'} "
-            "expired, but it has no router account to withdraw.",
-            context,
-            client_id=subscription.client_id,
-        )
-        return
-    queue_account(
-        session,
-        router_id=account.router_id,
-        router_username=account.router_username,
-        service_type=account.service_type,
-        action=action,
-        now=now,
-    )
+def start_next(
+    session: Session, client_id: int, ended_at: datetime, now: datetime
+) -> Subscription | None:
+    """Start the client's first scheduled subscription where the last one ended.
+
+    Its paid length is kept; the router account for its package is queued now.
+    """
+    following = session.scalars(
+        select(Subscription)
+        .where(col(Subscription.client_id) == client_id, col(Subscription.status) == "scheduled")
+        .order_by(col(Subscription.start_date), col(Subscription.id))
+    ).first()
+    if following is None:
+        return None
+    client = session.get(Client, client_id)
+    package = session.get(Package, following.package_id)
+    if client is None or package is None or package.router_id is None:
+        return None
+    length = following.expires_on - following.start_date
+    following.start_date = min(ended_at, now)
+    following.expires_on = following.start_date + length
+    following.status = "active"
+    session.add(following)
+    session.flush()
+    queue_client_account(session, client, package, following, now=now)
     logs.info(
         session,
         "Subscription",
-        f"Subscription {subscription.id} of {username} expired; router account queued to {action}.",
-        {**context, "job_id": account.id},
-        client_id=subscription.client_id,
-        provisioning_id=account.id,
+        f"Subscription {following.id} of {client.username} on {package.name} started "
+        f"(bought to follow the one that ended); until "
+        f"{following.expires_on:%Y-%m-%d %H:%M} UTC"
+        + (" once delivered" if following.starts_on_delivery else "")
+        + ".",
+        {"subscription_id": following.id},
+        client_id=client_id,
     )
+    return following
+
+
+def start_orphaned(session: Session, now: datetime, *, action: str) -> int:
+    """Start scheduled subscriptions whose client has nothing running (whatever ended it)."""
+    active = select(col(Subscription.client_id)).where(col(Subscription.status) == "active")
+    clients = set(
+        session.scalars(
+            select(col(Subscription.client_id)).where(
+                col(Subscription.status) == "scheduled",
+                col(Subscription.start_date) <= now,
+                col(Subscription.client_id).not_in(active),
+            )
+        )
+    )
+    for client_id in clients:
+        start_next(session, client_id, now, now)
+        withdraw_unpaid(
+            session, client_id, action=action, now=now, reason="a scheduled package started"
+        )
+    return len(clients)

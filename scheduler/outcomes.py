@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from db import logs, queue
 from db.config import QueueSettings
+from db.delivery import mark_delivered
 from db.engine import immediate, session_scope
 from db.secrets import mask
 from db.types import utcnow
@@ -74,6 +75,15 @@ def _complete(
         return []
     completed = queue.complete_many(
         session, [o.work.job for o in done], worker=batch.worker, now=now
+    )
+    mark_delivered(
+        session,
+        [
+            o.work.job.id
+            for o in done
+            if o.work.job.id in completed and o.work.job.action == "activate"
+        ],
+        now,
     )
     events: list[object] = []
     for job in (o.work.job for o in done if o.work.job.id in completed):

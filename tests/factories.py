@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from db import catalog
+from db.config import ActivationSettings, Settings
 from db.engine import session_scope
 from db.models import Client, Package, Router
 
@@ -55,3 +56,8 @@ def setup(engine: Engine, *, router_port: int = 8728, password: str = "secret-pw
     package(engine)
     package(engine, "Fibre 20M", type="pppoe", rate="20M", upload="10M")
     client(engine)
+
+
+def clock_from_payment() -> Settings:
+    """Settings whose subscriptions start their clock at payment, not at delivery."""
+    return Settings(activation=ActivationSettings(validity_starts="payment"))

@@ -70,7 +70,7 @@ def test_renewal_of_monthly_package_clamps_to_month_end(engine):
 
 def test_activation_after_expiry_starts_from_now(engine):
     factories.setup(engine)
-    service = ActivationService(engine)
+    service = ActivationService(engine, factories.clock_from_payment())
     first = service.activate("jdoe", "Home 10M", now=T0)
     later = T0 + timedelta(days=45)
     second = service.activate("jdoe", "Home 10M", now=later)
@@ -98,17 +98,52 @@ def test_second_activation_for_same_username_requeues_the_existing_row(engine):
         assert row.router_password == password  # the client keeps their login password
 
 
-def test_switching_package_cancels_the_old_subscription_and_requeues_new_profile(engine):
+def test_another_package_while_one_runs_is_refused_with_both_choices(engine):
     factories.setup(engine)
     factories.package(engine, "Home 20M", rate="20M")
-    service = ActivationService(engine)
+    service = ActivationService(engine, factories.clock_from_payment())
     first = service.activate("jdoe", "Home 10M", now=T0)
-    second = service.activate("jdoe", "Home 20M", now=T0 + timedelta(days=1))
-    assert second.job_id == first.job_id
+    with pytest.raises(Refused, match="choose --after-current .* or --switch-now"):
+        service.activate("jdoe", "Home 20M", now=T0 + timedelta(days=1))
     with session_scope(engine) as session:
-        assert session.get(Subscription, first.subscription_id).status == "cancelled"
+        assert session.get(Subscription, first.subscription_id).status == "active"
+    assert count(engine, Payment) == 1
+
+
+def test_switch_now_converts_the_unused_value_pro_rata_and_requeues_the_new_profile(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M", price="3000")
+    service = ActivationService(engine, factories.clock_from_payment())
+    first = service.activate("jdoe", "Home 10M", now=T0)  # 1500 for 30 days
+    # 10 days used: 20 days left are worth 1000, a third of Home 20M's 3000: 10 more days.
+    switched = service.activate(
+        "jdoe", "Home 20M", change="switch_now", now=T0 + timedelta(days=10)
+    )
+    assert switched.outcome == "switched" and switched.job_id == first.job_id
+    assert switched.converted == timedelta(days=10)
+    assert switched.expires_on == T0 + timedelta(days=10 + 30 + 10)
+    with session_scope(engine) as session:
+        old = session.get(Subscription, first.subscription_id)
+        assert (old.status, old.expires_on) == ("cancelled", T0 + timedelta(days=10))
         assert (
             session.get(RouterProvisioning, first.job_id).router_profile == "HOTSPOT_20M_PERSONAL"
+        )
+
+
+def test_after_current_starts_when_the_current_one_ends(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M")
+    service = ActivationService(engine, factories.clock_from_payment())
+    first = service.activate("jdoe", "Home 10M", now=T0)
+    later = service.activate("jdoe", "Home 20M", change="after_current", now=T0 + timedelta(days=3))
+    assert later.outcome == "scheduled" and later.job_id is None
+    assert (later.starts_on, later.expires_on) == (
+        first.expires_on,
+        first.expires_on + timedelta(days=30),
+    )
+    with session_scope(engine) as session:
+        assert (
+            session.get(RouterProvisioning, first.job_id).router_profile == "HOTSPOT_10M_PERSONAL"
         )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from db.activation import ActivationService
+from db.delivery import mark_delivered
 from db.engine import session_scope
 from db.expiry import expire_due
 from db.models import RouterProvisioning, Subscription
@@ -15,9 +16,12 @@ from tests import factories
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def complete_all(engine) -> None:
+def complete_all(engine, at=T0) -> None:
+    """Every account confirmed on its router at `at` (the delivery that starts the clock)."""
     with session_scope(engine) as session:
         session.execute(update(RouterProvisioning).values(status="completed"))
+        ids = list(session.scalars(select(RouterProvisioning.id)))
+        mark_delivered(session, ids, at)
 
 
 def test_expired_subscription_requeues_its_account_to_deactivate(engine):
@@ -49,6 +53,7 @@ def test_expiry_runs_in_batches_until_none_are_due(engine):
     for i in range(7):
         factories.client(engine, f"c{i}")
         ActivationService(engine).activate(f"c{i}", "Home 10M", now=T0)
+    complete_all(engine)
     assert expire_due(engine, now=T0 + timedelta(days=31), batch_size=3) == 7
     with session_scope(engine) as session:
         actions = session.scalars(select(RouterProvisioning.action)).all()
@@ -58,6 +63,7 @@ def test_expiry_runs_in_batches_until_none_are_due(engine):
 def test_expiry_action_remove_is_queued_when_configured(engine):
     factories.setup(engine)
     ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    complete_all(engine)
     expire_due(engine, now=T0 + timedelta(days=31), action="remove")
     with session_scope(engine) as session:
         assert session.scalars(select(RouterProvisioning.action)).one() == "remove"

@@ -145,7 +145,9 @@ def test_expiry_disables_kicks_the_session_and_removes_the_cookie(
     sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
 ) -> None:
     past = utcnow() - timedelta(days=31)
-    activation = ActivationService(sqlite_engine).activate("jdoe", "Home 10M", now=past)
+    activation = ActivationService(sqlite_engine, factories.clock_from_payment()).activate(
+        "jdoe", "Home 10M", now=past
+    )
     sqlite_service.drain_once()
     sim.sessions.login_hotspot("jdoe", mac_address="02:00:00:00:00:07")
     assert sqlite_service.sweep_expiry() == 1

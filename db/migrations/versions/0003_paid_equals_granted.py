@@ -23,9 +23,7 @@ ACCOUNT = "uq_router_provisionings_account"
 def upgrade() -> None:
     with op.batch_alter_table("router_provisionings", schema=None) as batch_op:
         batch_op.drop_constraint(ACCOUNT, type_="unique")
-        batch_op.create_unique_constraint(
-            ACCOUNT, ["router_id", "service_type", "router_username"]
-        )
+        batch_op.create_unique_constraint(ACCOUNT, ["router_id", "service_type", "router_username"])
         batch_op.add_column(
             sa.Column("adopt", sa.Boolean(), nullable=False, server_default=sa.false())
         )
@@ -40,9 +38,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("granted_seconds", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "starts_on_delivery", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("starts_on_delivery", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(sa.Column("delivered_at", db.types.UTCDateTime(), nullable=True))
     # Accounts already completed were delivered; their clocks started at payment, as before.

@@ -1,0 +1,124 @@
+"""Which router accounts a client's money pays for, and withdrawing the ones it no longer does.
+
+A client's active subscriptions name the accounts they pay for: one per (router, service) of their
+packages, under the client's username. Any other account of the client that is still meant to be
+enabled is withdrawn (disabled or removed, as expiry does) in the caller's transaction, so a move to
+another service, router or package never leaves an old login alive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from db import logs, secrets
+from db.models import Client, Package, RouterProvisioning, Subscription
+from db.queue import queue_account
+
+
+def paid_accounts(session: Session, client_id: int) -> set[tuple[int, str]]:
+    """(router_id, service) of every account the client's active subscriptions pay for."""
+    rows = session.execute(
+        select(col(Package.router_id), col(Package.type))
+        .join(Subscription, col(Subscription.package_id) == col(Package.id))
+        .where(col(Subscription.client_id) == client_id, col(Subscription.status) == "active")
+    ).all()
+    return {(router_id, service) for router_id, service in rows if router_id is not None}
+
+
+def withdraw_unpaid(
+    session: Session, client_id: int, *, action: str, now: datetime, reason: str
+) -> list[int]:
+    """Queue `action` for each enabled account of the client that no active subscription pays for.
+
+    Returns the ids of the account rows queued.
+    """
+    paid = paid_accounts(session, client_id)
+    accounts = session.scalars(
+        select(RouterProvisioning).where(
+            col(RouterProvisioning.client_id) == client_id,
+            col(RouterProvisioning.action) == "activate",
+        )
+    ).all()
+    withdrawn = []
+    for account in accounts:
+        if (account.router_id, account.service_type) in paid:
+            continue
+        queue_account(
+            session,
+            router_id=account.router_id,
+            router_username=account.router_username,
+            service_type=account.service_type,
+            action=action,
+            now=now,
+        )
+        logs.info(
+            session,
+            "Subscription",
+            f"Router account {account.router_username} ({account.service_type}) queued to "
+            f"{action}: {reason}.",
+            {"job_id": account.id, "action": action},
+            client_id=client_id,
+            provisioning_id=account.id,
+        )
+        withdrawn.append(int(account.id or 0))
+    return withdrawn
+
+
+def queue_client_account(
+    session: Session,
+    client: Client,
+    package: Package,
+    subscription: Subscription | None,
+    *,
+    now: datetime,
+    adopt: bool | None = None,
+) -> RouterProvisioning:
+    """Queue the client's account for `package` (router, service, username) to be activated.
+
+    A new account gets a generated password; an existing one keeps its own. The subscription, if
+    given, is linked to the account so that its delivery can be recorded.
+    """
+    existing = session.scalars(
+        select(RouterProvisioning).where(
+            col(RouterProvisioning.router_id) == package.router_id,
+            col(RouterProvisioning.service_type) == package.type,
+            col(RouterProvisioning.router_username) == client.username,
+        )
+    ).first()
+    password = (
+        None
+        if existing and existing.router_password
+        else secrets.encrypt(secrets.generate_password())
+    )
+    account = queue_account(
+        session,
+        router_id=package.router_id,  # type: ignore[arg-type]
+        router_username=client.username,
+        service_type=package.type,
+        action="activate",
+        router_profile=package.router_profile,
+        router_password=password,
+        client_id=client.id,
+        package_id=package.id,
+        subscription_id=subscription.id if subscription else None,
+        adopt=adopt,
+        now=now,
+    )
+    if subscription is not None:
+        subscription.provisioning_id = account.id
+        session.add(subscription)
+    verb = "re-queued" if existing else "queued"
+    adopted = "; it may take over an existing router account of that name" if adopt else ""
+    logs.info(
+        session,
+        "Activation",
+        f"Router account {client.username} ({package.type}) {verb} for activation on "
+        f"{package.router_profile} (job {account.id}){adopted}.",
+        {"job_id": account.id, "router_id": package.router_id, "profile": package.router_profile},
+        client_id=client.id,
+        provisioning_id=account.id,
+    )
+    return account
