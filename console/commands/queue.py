@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from console.commands import common
 from db import queue
-from db.activation import ActivationService
+from db.activation import Activation, ActivationService, describe
 from db.catalog import Refused
-from db.models import JOB_STATUSES, Router, RouterProvisioning
+from db.config import Settings
+from db.models import JOB_STATUSES, Package, Router, RouterProvisioning
 from db.types import utcnow
 
 
@@ -28,7 +31,34 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     activate.add_argument("--amount", help="amount paid (default: the package price)")
     activate.add_argument(
-        "--method", help="mpesa, cash, bank … (default: mpesa with a reference, else cash)"
+        "--partial",
+        action="store_true",
+        help="an amount below the price is kept as credit until it reaches a price",
+    )
+    activate.add_argument(
+        "--method",
+        help="how it was paid, one of activation.payment_methods (default with a reference: mpesa);"
+        " a payment without a reference must name its method, e.g. --method cash",
+    )
+    change = activate.add_mutually_exclusive_group()
+    change.add_argument(
+        "--after-current",
+        dest="change",
+        action="store_const",
+        const="after_current",
+        help="another package while one runs: start it when the current one ends",
+    )
+    change.add_argument(
+        "--switch-now",
+        dest="change",
+        action="store_const",
+        const="switch_now",
+        help="another package while one runs: switch now, the unused value converted to time",
+    )
+    activate.add_argument(
+        "--adopt",
+        action="store_true",
+        help="take over a router account of that name that WISP Console did not create",
     )
     activate.set_defaults(handler=run_activate)
 
@@ -60,17 +90,80 @@ def _amount(text: str | None) -> Decimal | None:
 
 
 def run_activate(args: argparse.Namespace) -> int:
-    service = ActivationService(common.engine(args))
-    result = service.activate(
-        args.client, args.package, args.payment_ref, amount=_amount(args.amount), method=args.method
+    if not (args.payment_ref or "").strip() and not args.method:
+        raise Refused(
+            "a payment without a reference must name its method: pass the M-Pesa receipt with "
+            "--payment-ref, or --method cash (or bank, ...)."
+        )
+    settings = common.settings(args)
+    engine = common.engine(args)
+    if not args.adopt:
+        refuse_foreign_account(settings, engine, args.client, args.package)
+    result = ActivationService(engine, settings).activate(
+        args.client,
+        args.package,
+        args.payment_ref,
+        amount=_amount(args.amount),
+        method=args.method,
+        change=args.change,
+        partial=args.partial,
+        adopt=args.adopt,
     )
-    verb = "renewed" if result.renewed else "activated"
-    until = common.local(args, result.expires_on)
-    print(
-        f"{result.client} {verb} on {result.package} until {until:%Y-%m-%d %H:%M %Z}; "
-        f"router account queued as job {result.job_id}"
-    )
+    for line in activation_lines(args, result):
+        print(line)
     return 0
+
+
+def refuse_foreign_account(settings: Settings, engine: Engine, client: str, package: str) -> None:
+    """Refuse, before anything is written, to take over a router account that is not ours."""
+    from scheduler.ownership import foreign_account
+
+    with Session(engine) as session:
+        found = session.execute(
+            select(col(Package.router_id), col(Package.type)).where(col(Package.name) == package)
+        ).first()
+    if found is None or found[0] is None:
+        return  # the activation itself names what is wrong
+    sentence = foreign_account(settings, engine, found[0], found[1], client.strip())
+    if sentence:
+        raise Refused(sentence)
+
+
+def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
+    """What an activation did, in an operator's words."""
+
+    def when(value: datetime | None) -> str:
+        moment = common.local(args, value)
+        return f"{moment:%Y-%m-%d %H:%M %Z}" if moment else "-"
+
+    who = f"{result.client} on {result.package}"
+    if result.outcome == "credit":
+        return [f"{result.client}: payment kept as credit ({result.credit}); nothing activated yet"]
+    if result.outcome == "scheduled":
+        lines = [
+            f"{who} from {when(result.starts_on)} until {when(result.expires_on)}, "
+            "when the current package ends; the router changes then"
+        ]
+    else:
+        verb = {"renewed": "renewed", "switched": "switched now", "requeued": "re-queued"}.get(
+            result.outcome, "activated"
+        )
+        until = (
+            f"for {describe(result.expires_on - result.starts_on)} from delivery on the router"
+            if result.waits_for_delivery and result.expires_on and result.starts_on
+            else f"until {when(result.expires_on)}"
+        )
+        lines = [f"{who} {verb} {until}; router account queued as job {result.job_id}"]
+    if result.converted:
+        lines.append(f"the unused value of the old package became {describe(result.converted)}")
+    if result.withdrawn:
+        lines.append(
+            "old router account(s) queued to be withdrawn: job "
+            + ", ".join(str(job) for job in result.withdrawn)
+        )
+    if result.credit:
+        lines.append(f"credit left on {result.client}: {result.credit}")
+    return lines
 
 
 def job_row(

@@ -84,7 +84,7 @@ def test_operator_flow_from_router_to_queued_job(workdir):
     assert "rate-limit '2M/5M'" in out and "HOTSPOT_5M_2MUP_PERSONAL_2DEV" in out
     ok(workdir, "client", "add", "amina", "--name", "Amina W", "--phone", "0722000111")
     out = ok(workdir, "activate", "amina", "Daily 5M", "--payment-ref", "SJK8XYZ123")
-    assert "amina activated on Daily 5M until" in out and "job 1" in out
+    assert "amina on Daily 5M activated for 1 day from delivery" in out and "job 1" in out
     jobs = json.loads(ok(workdir, "jobs", "--json"))
     assert [(j["account"], j["router"], j["status"], j["action"]) for j in jobs] == [
         ("amina", "tower1", "pending", "activate")
@@ -98,7 +98,10 @@ def test_operator_flow_from_router_to_queued_job(workdir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["activate", "ghost", "Daily"], "wisp: there is no client with username 'ghost'.\n"),
+        (
+            ["activate", "ghost", "Daily", "--method", "cash"],
+            "wisp: there is no client with username 'ghost'.\n",
+        ),
         (["retry", "42"], "wisp: there is no job 42.\n"),
         (
             [
@@ -213,3 +216,75 @@ def test_missing_secret_key_is_named(tmp_path):
     assert result.returncode == 1
     assert "WISP_SECRET_KEY is not set" in result.stderr
     assert "no routers yet" in ok(tmp_path, "router", "list")
+
+
+def _shop(workdir):
+    """A database with one router (not running), a 50-shilling day package and client bob."""
+    ok(workdir, "init")
+    ok(
+        workdir,
+        "router",
+        "add",
+        "r1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--password-stdin",
+        stdin="pw\n",
+    )
+    ok(
+        workdir,
+        "package",
+        "add",
+        "Day",
+        "--type",
+        "hotspot",
+        "--router",
+        "r1",
+        "--price",
+        "50",
+        "--validity",
+        "1d",
+        "--rate",
+        "5M",
+    )
+    ok(workdir, "client", "add", "bob", "--name", "Bob")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "a payment without a reference must name its method"),
+        (["--method", "bitcoin"], "payment method 'bitcoin' is not accepted; use one of mpesa"),
+        (["--method", "cash", "--amount", "1"], "amount 1.00 is below Day's price 50.00; pass"),
+    ],
+)
+def test_money_that_does_not_add_up_is_refused_and_writes_nothing(tmp_path, args, message):
+    _shop(tmp_path)
+    result = wisp(tmp_path, "activate", "bob", "Day", *args)
+    assert result.returncode == 1 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(ok(tmp_path, "client", "show", "bob", "--json"))["payments"] == []
+
+
+def test_part_payments_are_credit_until_they_reach_the_price(tmp_path):
+    _shop(tmp_path)
+    out = ok(tmp_path, "activate", "bob", "Day", "--method", "cash", "--amount", "30", "--partial")
+    assert "payment kept as credit (30.00)" in out
+    out = ok(tmp_path, "activate", "bob", "Day", "--method", "cash", "--amount", "30", "--partial")
+    assert "activated" in out and "credit left on bob: 10.00" in out
+    ledger = json.loads(ok(tmp_path, "client", "show", "bob", "--json"))
+    assert ledger["credit"] == "10.00"
+    assert [p["status"] for p in ledger["payments"]] == ["completed", "credit"]
+    assert [s["time_bought"] for s in ledger["subscriptions"]] == ["1 day"]
+
+
+def test_client_show_hides_the_router_password_unless_asked(tmp_path):
+    _shop(tmp_path)
+    ok(tmp_path, "activate", "bob", "Day", "--method", "cash")
+    hidden = json.loads(ok(tmp_path, "client", "show", "bob", "--json"))
+    assert "password" not in hidden["accounts"][0]
+    shown = json.loads(ok(tmp_path, "client", "show", "bob", "--json", "--show-password"))
+    assert len(shown["accounts"][0]["password"]) >= 8
+    assert shown["accounts"][0]["password"] not in ok(tmp_path, "client", "show", "bob")

@@ -1,0 +1,78 @@
+"""`wisp client show`: one client's payments, subscriptions, credit and router accounts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from console.commands import common
+from db.ledger import client_ledger
+
+
+def register(clients: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    show = clients.add_parser(
+        "show", help="a client's payments, subscriptions, credit and router accounts"
+    )
+    show.add_argument("username")
+    show.add_argument(
+        "--show-password",
+        action="store_true",
+        help="print the router login passwords (to tell a new customer their login)",
+    )
+    common.add_json_flag(show)
+    show.set_defaults(handler=client_show)
+
+
+def client_show(args: argparse.Namespace) -> int:
+    with common.session_for(args) as session:
+        ledger = client_ledger(session, args.username.strip(), show_password=args.show_password)
+    data = _local(args, ledger.as_dict())
+    if args.json:
+        print(json.dumps(data, indent=2, default=_iso))
+        return 0
+    client = data["client"]
+    print(
+        f"{client['username']}  {client['full_name']}  {client['phone'] or ''}  "
+        f"{client['status']}  credit {data['credit']}"
+    )
+    for title, rows, columns in (
+        (
+            "Subscriptions",
+            data["subscriptions"],
+            ["id", "package", "router", "status", "start", "expires", "clock", "time_bought"],
+        ),
+        (
+            "Payments",
+            data["payments"],
+            ["id", "date", "amount", "method", "reference", "package", "status", "time_bought"],
+        ),
+        (
+            "Router accounts",
+            data["accounts"],
+            ["job", "router", "service", "username", "profile", "wanted", "status"]
+            + (["password"] if args.show_password else []),
+        ),
+    ):
+        print(f"\n{title}")
+        if rows:
+            common.print_table(rows, columns)
+        else:
+            print("  none")
+    return 0
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _local(args: argparse.Namespace, value: Any) -> Any:
+    """Every stored UTC time in the operator's zone."""
+    if isinstance(value, datetime):
+        return common.local(args, value)
+    if isinstance(value, dict):
+        return {key: _local(args, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_local(args, item) for item in value]
+    return value

@@ -1,0 +1,148 @@
+"""A client's ledger: what they paid, what it bought, what credit is left, and their router accounts.
+
+Read-only; the CLI (`wisp client show`) and the console show it. Passwords stay encrypted unless the
+caller asks for them (the technician telling a new PPPoE customer their login).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from db import secrets
+from db.activation import describe
+from db.catalog import get_client
+from db.models import Package, Payment, Router, RouterProvisioning, Subscription
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Everything money and access for one client, newest first."""
+
+    client: dict[str, Any]
+    credit: Decimal
+    payments: list[dict[str, Any]]
+    subscriptions: list[dict[str, Any]]
+    accounts: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "credit": str(self.credit),
+            "payments": self.payments,
+            "subscriptions": self.subscriptions,
+            "accounts": self.accounts,
+        }
+
+
+def client_ledger(session: Session, username: str, *, show_password: bool = False) -> Ledger:
+    """The ledger of the client with this username (Refused when there is none)."""
+    client = get_client(session, username)
+    packages = {p.id: p for p in session.scalars(select(Package))}
+    routers = dict(session.execute(select(col(Router.id), col(Router.name))).all())
+
+    def package_name(package_id: int | None) -> str | None:
+        package = packages.get(package_id)
+        return package.name if package else None
+
+    payments = [
+        {
+            "id": p.id,
+            "date": p.transaction_date,
+            "amount": str(p.amount),
+            "method": p.method,
+            "reference": p.reference,
+            "package": package_name(p.package_id),
+            "status": p.status,
+            "subscription": p.subscription_id,
+            "time_bought": _words(p.granted_seconds),
+        }
+        for p in session.scalars(
+            select(Payment)
+            .where(col(Payment.client_id) == client.id)
+            .order_by(col(Payment.transaction_date).desc(), col(Payment.id).desc())
+        )
+    ]
+    subscriptions = [
+        {
+            "id": s.id,
+            "package": package_name(s.package_id),
+            "router": routers.get(s.router_id),
+            "status": s.status,
+            "start": s.start_date,
+            "expires": s.expires_on,
+            "clock": "waiting for delivery"
+            if s.starts_on_delivery and s.delivered_at is None and s.status == "active"
+            else "running"
+            if s.status == "active"
+            else "-",
+            "delivered_at": s.delivered_at,
+            "time_bought": _words(
+                sum(
+                    p.granted_seconds or 0
+                    for p in session.scalars(
+                        select(Payment).where(col(Payment.subscription_id) == s.id)
+                    )
+                )
+            ),
+        }
+        for s in session.scalars(
+            select(Subscription)
+            .where(col(Subscription.client_id) == client.id)
+            .order_by(col(Subscription.id).desc())
+        )
+    ]
+    accounts = [
+        _account(a, routers, show_password)
+        for a in session.scalars(
+            select(RouterProvisioning)
+            .where(col(RouterProvisioning.client_id) == client.id)
+            .order_by(col(RouterProvisioning.id))
+        )
+    ]
+    return Ledger(
+        client={
+            "username": client.username,
+            "full_name": client.full_name,
+            "phone": client.phone,
+            "email": client.email,
+            "account_type": client.account_type,
+            "status": client.status,
+        },
+        credit=(client.credit or Decimal("0")).quantize(Decimal("0.01")),
+        payments=payments,
+        subscriptions=subscriptions,
+        accounts=accounts,
+    )
+
+
+def _account(
+    account: RouterProvisioning, routers: dict[int, str], show_password: bool
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "job": account.id,
+        "router": routers.get(account.router_id),
+        "service": account.service_type,
+        "username": account.router_username,
+        "profile": account.router_profile,
+        "wanted": "enabled" if account.action == "activate" else account.action + "d",
+        "status": account.status,
+        "on_router_since": account.completed_at if account.status == "completed" else None,
+        "last_error": account.last_error,
+    }
+    if show_password:
+        row["password"] = (
+            secrets.decrypt(account.router_password) if account.router_password else None
+        )
+    return row
+
+
+def _words(seconds: int | None) -> str | None:
+    if not seconds:
+        return None
+    return describe(timedelta(seconds=seconds))
