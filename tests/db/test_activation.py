@@ -242,3 +242,50 @@ def test_each_step_is_logged_without_the_client_password(engine):
     assert {e.type for e in entries} >= {"Payment", "Subscription", "Activation"}
     dump = " ".join(f"{e.message} {e.context}" for e in entries)
     assert password not in dump
+
+
+def test_moving_to_another_service_withdraws_the_old_account_in_the_same_step(engine):
+    factories.setup(engine)
+    factories.package(engine, "Fibre 10M", type="pppoe", rate="10M")
+    service = ActivationService(engine)
+    hotspot = service.activate("jdoe", "Home 10M", now=T0)
+    pppoe = service.activate("jdoe", "Fibre 10M", change="switch_now", now=T0 + timedelta(hours=1))
+    assert pppoe.job_id != hotspot.job_id and pppoe.withdrawn == (hotspot.job_id,)
+    with session_scope(engine) as session:
+        rows = {r.service_type: r for r in session.scalars(select(RouterProvisioning))}
+        assert (rows["hotspot"].action, rows["hotspot"].status) == ("deactivate", "pending")
+        assert (rows["pppoe"].action, rows["pppoe"].router_username) == ("activate", "jdoe")
+
+
+def test_switching_an_undelivered_subscription_converts_all_of_it(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M", price="3000")
+    service = ActivationService(engine)  # the clock waits for delivery, which never came
+    service.activate("jdoe", "Home 10M", now=T0)
+    switched = service.activate(
+        "jdoe", "Home 20M", change="switch_now", now=T0 + timedelta(days=10)
+    )
+    assert switched.converted == timedelta(days=15)  # 1500 of 3000 for 30 days
+
+
+def test_the_quote_shows_both_choices_before_anything_is_written(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M", price="3000")
+    service = ActivationService(engine, factories.clock_from_payment())
+    service.activate("jdoe", "Home 10M", now=T0)
+    assert service.quote("jdoe", "Home 10M", now=T0) is None  # a renewal is no change
+    quote = service.quote("jdoe", "Home 20M", now=T0 + timedelta(days=20))
+    assert (quote.remaining, quote.unused_value) == (timedelta(days=10), Decimal("500.00"))
+    assert quote.after_current_starts == T0 + timedelta(days=30)
+    assert quote.switch_expires == T0 + timedelta(days=20 + 30 + 5)
+    assert count(engine, Payment) == 1
+
+
+def test_an_overpayment_is_kept_as_credit(engine):
+    factories.setup(engine)
+    result = ActivationService(engine).activate(
+        "jdoe", "Home 10M", amount=Decimal("1600"), method="cash", now=T0
+    )
+    assert result.outcome == "new" and result.credit == Decimal("100.00")
+    with session_scope(engine) as session:
+        assert session.scalars(select(Client)).one().credit == Decimal("100.00")

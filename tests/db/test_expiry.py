@@ -67,3 +67,38 @@ def test_expiry_action_remove_is_queued_when_configured(engine):
     expire_due(engine, now=T0 + timedelta(days=31), action="remove")
     with session_scope(engine) as session:
         assert session.scalars(select(RouterProvisioning.action)).one() == "remove"
+
+
+def test_a_package_bought_after_the_current_one_starts_when_it_ends(engine):
+    factories.setup(engine)
+    factories.package(engine, "Home 20M", rate="20M")
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", now=T0)
+    complete_all(engine)
+    later = service.activate("jdoe", "Home 20M", change="after_current", now=T0 + timedelta(days=2))
+    assert expire_due(engine, now=T0 + timedelta(days=30, seconds=20)) == 1
+    with session_scope(engine) as session:
+        following = session.get(Subscription, later.subscription_id)
+        assert following.status == "active"
+        assert following.start_date == T0 + timedelta(days=30)  # where the first one ended
+        assert following.expires_on - following.start_date == timedelta(days=30)
+        row = session.get(RouterProvisioning, first.job_id)
+        assert (row.action, row.status, row.router_profile) == (
+            "activate",
+            "pending",
+            "HOTSPOT_20M_PERSONAL",
+        )
+
+
+def test_a_clock_waiting_for_delivery_never_expires(engine):
+    factories.setup(engine)
+    result = ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    assert result.waits_for_delivery
+    assert expire_due(engine, now=T0 + timedelta(days=90)) == 0
+    complete_all(engine, at=T0 + timedelta(days=2))  # the router was away for two days
+    with session_scope(engine) as session:
+        subscription = session.get(Subscription, result.subscription_id)
+        assert subscription.start_date == T0 + timedelta(days=2)
+        assert subscription.expires_on == T0 + timedelta(days=32)
+    assert expire_due(engine, now=T0 + timedelta(days=31)) == 0
+    assert expire_due(engine, now=T0 + timedelta(days=32)) == 1
