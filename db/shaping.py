@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -45,6 +45,7 @@ __all__ = [
     "parse_rate_limit",
     "parse_validity",
     "router_profile_name",
+    "same_shape",
     "validate_shape",
 ]
 
@@ -425,6 +426,30 @@ def parse_rate_limit(text: str) -> Shape:
     shape = Shape(**values)
     validate_shape(shape)
     return shape
+
+
+def same_shape(wanted: Shape, text: str) -> bool:
+    """True when a router's rate-limit string shapes traffic exactly as `wanted` does.
+
+    Compared as parsed shapes, not strings: `10s` and `10` are one burst time, and RouterOS's own
+    defaults (priority 8, minimum rates equal to the rates) mean the same as leaving them out.
+    """
+    try:
+        found = parse_rate_limit(text)
+    except ShapeError:
+        return False
+    return _plain(found) == _plain(wanted)
+
+
+def _plain(shape: Shape) -> Shape:
+    mins = (shape.min_upload_bps, shape.min_download_bps)
+    default_mins = mins in ((None, None), (shape.upload_bps, shape.download_bps))
+    return replace(
+        shape,
+        priority=None if shape.priority in (None, 8) and default_mins else shape.priority,
+        min_upload_bps=None if default_mins else shape.min_upload_bps,
+        min_download_bps=None if default_mins else shape.min_download_bps,
+    )
 
 
 def _read_rates(token: str | None) -> dict[str, int]:

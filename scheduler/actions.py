@@ -4,18 +4,34 @@ activate: the profile is ensured first (by the caller, see `ensure_profile`), th
 name (a query with a short proplist, never a full print), set if present or added if not, enabled,
 and read back. deactivate: disable, kick the active sessions, drop the hotspot cookies. remove: the
 same, then delete the account. A failed lookup raises; it is never taken for "not found".
+
+Ours only: an account we write carries our tag (`wisp-console:<job>`) beside whatever text its
+comment had; a router account without the tag is not ours and is refused (`NotOurs`) unless the job
+may adopt it. A profile is ours when the database records it (`db.profiles`); one that is not is
+never written. Router fields no package models (limit-uptime, a MAC binding, a data limit the
+operator set) are not sent on `set`, so the router keeps them.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from db.errors import UserError
+from db.shaping import ShapeError, parse_rate_limit, same_shape
 from scheduler.routeros import RouterClient, RouterError
 
 OWNER_PREFIX = "wisp-console"
-"""Start of the comment on every account the console writes: drift detection looks for it."""
-
+"""Our ownership tag is OWNER_PREFIX:<job id>, a word of the comment of every account we write."""
+TAG = re.compile(rf"(?<!\S){OWNER_PREFIX}:\d+(?!\S)")
 TRUE = ("true", "yes")
+
+Row = dict[str, str]
+
+
+class NotOurs(UserError):
+    """The router holds an object of that name that is not ours: left as it is, the job fails for good."""
 
 
 @dataclass(frozen=True)
@@ -39,16 +55,80 @@ MENUS = {
     ),
     "pppoe": Menus("/ppp/secret", "/ppp/profile", "/ppp/active", "name", None),
 }
+ACCOUNT_NOUN = {"hotspot": "hotspot user", "pppoe": "PPPoE secret"}
+
+UNMODELLED = {
+    "hotspot": (
+        "server",
+        "address",
+        "mac-address",
+        "email",
+        "routes",
+        "limit-uptime",
+        "limit-bytes-in",
+        "limit-bytes-out",
+        "limit-bytes-total",
+    ),
+    "pppoe": (
+        "caller-id",
+        "local-address",
+        "remote-address",
+        "routes",
+        "ipv6-routes",
+        "limit-bytes-in",
+        "limit-bytes-out",
+    ),
+}
+"""Account fields no package models: kept as the router has them, and stored by an import."""
+UNSET = ("", "0", "0s", "00:00:00")
+DEFAULTS = {"server": "all"}
 
 
 def owner_tag(job_id: int) -> str:
-    """The comment that marks an account as written by the console for one job."""
+    """The word that marks an account as written by the console for one job."""
     return f"{OWNER_PREFIX}:{job_id}"
 
 
 def is_owned(comment: str | None) -> bool:
-    """True when a router comment carries the console's ownership tag."""
-    return bool(comment) and str(comment).startswith(f"{OWNER_PREFIX}:")
+    """True when a router comment carries the console's ownership tag as a word of its own."""
+    return bool(comment) and TAG.search(str(comment)) is not None
+
+
+def comment_text(comment: str | None) -> str:
+    """A router comment without our ownership tag: the text that is not ours and is kept."""
+    text = str(comment or "")
+    if TAG.search(text) is None:
+        return text.strip()
+    return " ".join(TAG.sub(" ", text).split())
+
+
+def tagged_comment(comment: str | None, tag: str) -> str:
+    """The comment to write: the kept text and our tag (an old tag of ours is replaced in place)."""
+    text = str(comment or "")
+    first = TAG.search(text)
+    if first is None:
+        kept = text.strip()
+        return f"{kept} {tag}" if kept else tag
+    rest = TAG.sub("", text[first.end() :])
+    return (text[: first.start()] + tag + rest).strip()
+
+
+def unmodelled(service: str, row: Mapping[str, str]) -> dict[str, str]:
+    """The fields of a printed account that no package models, where they hold a value."""
+    found = {}
+    for key in UNMODELLED[service]:
+        value = str(row.get(key, "") or "")
+        if value not in UNSET and DEFAULTS.get(key) != value:
+            found[key] = value
+    return found
+
+
+def foreign_account_sentence(router: str, service: str, username: str) -> str:
+    """Why an account that is not ours is left alone, and what the operator can do."""
+    return (
+        f"router {router} already has {ACCOUNT_NOUN[service]} {username}, not created by WISP "
+        f"Console; `wisp import {router}` adopts it, or pass --adopt"
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +147,37 @@ class ProfileSpec:
             values["shared-users"] = str(self.shared_users or 1)
         return values
 
+    def shapes_like(self, row: Mapping[str, str]) -> bool:
+        """True when a router profile shapes traffic as this spec does (however it is written)."""
+        try:
+            wanted = parse_rate_limit(self.rate_limit)
+        except ShapeError:
+            return False
+        if not same_shape(wanted, row.get("rate-limit", "")):
+            return False
+        return self.service != "hotspot" or row.get("shared-users", "1") == str(
+            self.shared_users or 1
+        )
+
+
+def foreign_profile_sentence(router: str, spec: ProfileSpec, row: Mapping[str, str]) -> str:
+    """Why a profile that is not ours and shapes differently is left alone, and what to do."""
+    service = "hotspot" if spec.service == "hotspot" else "PPP"
+    found = row.get("rate-limit") or "(unlimited)"
+    shared = ""
+    if spec.service == "hotspot" and row.get("shared-users", "1") != str(spec.shared_users or 1):
+        shared = (
+            f" and shared users {row.get('shared-users', '1')} where it needs "
+            f"{spec.shared_users or 1}"
+        )
+    return (
+        f"router {router} has {service} profile {spec.name} with rate-limit {found}, not created "
+        f"by WISP Console, and the package needs {spec.rate_limit}{shared}: the profile was left "
+        f"as it is; give the package a profile of its own (`wisp package add` picks a free name) "
+        f"or let WISP Console manage it with `wisp import {router} --adopt-profiles`, then "
+        "`wisp retry` the job"
+    )
+
 
 @dataclass(frozen=True)
 class AccountSpec:
@@ -78,17 +189,50 @@ class AccountSpec:
     tag: str
     password: str | None = field(default=None, repr=False)
     limit_bytes_total: int | None = None
+    """The package's data limit; None when the package models none (the router's own is kept)."""
+    comment: str | None = None
+    """The comment's own text kept from an import or an adoption, written when the account is added."""
+    extra: tuple[tuple[str, str], ...] = ()
+    """Router fields no package models, as an import or adoption read them: re-sent only on add."""
+    adopt: bool = False
+    """May take over a router account of this name that does not carry our tag."""
 
     def values(self) -> dict[str, str]:
-        """The properties written by set or add (enabled, tagged)."""
-        values = {"profile": self.profile, "comment": self.tag, "disabled": "no"}
+        """The properties written by `add` (the account is created again with what was kept)."""
+        values = {key: value for key, value in self.extra if key in UNMODELLED[self.service]}
+        values |= self._modelled()
+        values["comment"] = tagged_comment(self.comment, self.tag)
+        if self.service == "hotspot" and self.limit_bytes_total:
+            values["limit-bytes-total"] = str(self.limit_bytes_total)
+        return values
+
+    def changes(self, current: Mapping[str, str]) -> dict[str, str]:
+        """The properties written by `set` on the account as found: what is not ours stays."""
+        values = self._modelled()
+        values["comment"] = tagged_comment(current.get("comment"), self.tag)
+        if self.service == "hotspot":
+            limit = self._data_limit(current)
+            if limit is not None:
+                values["limit-bytes-total"] = limit
+        return values
+
+    def _modelled(self) -> dict[str, str]:
+        values = {"profile": self.profile, "disabled": "no"}
         if self.password is not None:
             values["password"] = self.password
         if self.service == "pppoe":
             values["service"] = "pppoe"
-        else:
-            values["limit-bytes-total"] = str(self.limit_bytes_total or 0)
         return values
+
+    def _data_limit(self, current: Mapping[str, str]) -> str | None:
+        """The package's data limit; "0" to clear a limit we set before; None to keep the router's."""
+        if self.limit_bytes_total:
+            return str(self.limit_bytes_total)
+        kept = dict(self.extra).get("limit-bytes-total")
+        found = current.get("limit-bytes-total", "") or ""
+        if kept is None and found not in UNSET and is_owned(current.get("comment")):
+            return "0"  # a data package of ours set it; the account's package has none now
+        return None
 
 
 def find(
@@ -99,37 +243,72 @@ def find(
     return rows[0] if rows else None
 
 
-def ensure_profile(client: RouterClient, spec: ProfileSpec) -> str:
-    """Create or correct the profile; returns "added", "updated" or "unchanged"."""
+def ensure_profile(
+    client: RouterClient,
+    spec: ProfileSpec,
+    *,
+    ours: bool,
+    before_add: Callable[[], object] | None = None,
+) -> str:
+    """Create the profile, or correct it when it is `ours`; "added", "updated" or "unchanged".
+
+    `before_add` records the profile as ours before it is created. A profile that exists and is not
+    ours is never written: it is used as it is when it shapes traffic as `spec` does ("unchanged"),
+    and refused with `NotOurs` otherwise.
+    """
     path = MENUS[spec.service].profile
     wanted = spec.values()
     current = find(client, path, spec.name, tuple(wanted))
     if current is None:
+        if before_add is not None:
+            before_add()
         client.add(path, {"name": spec.name, **wanted})
         return "added"
     changes = {key: value for key, value in wanted.items() if current.get(key) != value}
     if not changes:
         return "unchanged"
+    if not ours:
+        if spec.shapes_like(current):
+            return "unchanged"
+        raise NotOurs(foreign_profile_sentence(client.name, spec, current))
     client.set(path, current[".id"], changes)
     return "updated"
 
 
-def activate(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
-    """Make the account exist, enabled, with the desired properties; returns what was read back."""
+def activate(
+    client: RouterClient,
+    spec: AccountSpec,
+    *,
+    adopted: Callable[[Row], object] | None = None,
+) -> dict[str, str]:
+    """Make the account exist, enabled, with the desired properties; returns what was read back.
+
+    A router account of that name without our tag is taken over only when `spec.adopt` says so
+    (keeping its comment text and the fields no package models); `adopted` is then called with the
+    account as it was found, once the write is read back. Otherwise it is refused with `NotOurs`.
+    """
     path = MENUS[spec.service].account
-    current = find(client, path, spec.username, ())
+    current = find(client, path, spec.username, ("comment", *UNMODELLED[spec.service]))
+    taken: Row | None = None
     if current is None:
         client.add(path, {"name": spec.username, **spec.values()})
     else:
-        client.set(path, current[".id"], spec.values())
-    return read_back(client, spec)
+        if not is_owned(current.get("comment")):
+            if not spec.adopt:
+                raise NotOurs(foreign_account_sentence(client.name, spec.service, spec.username))
+            taken = current
+        client.set(path, current[".id"], spec.changes(current))
+    row = read_back(client, spec)
+    if taken is not None and adopted is not None:
+        adopted(taken)
+    return row
 
 
 READ_BACK = ("name", "profile", "disabled", "comment", "limit-bytes-total")
 
 
 def read_back(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
-    """Read the account again and check the router kept what was written."""
+    """Read the account again and check the router kept what was written (our tag included)."""
     path = MENUS[spec.service].account
     row = find(client, path, spec.username, READ_BACK)
     if row is None:
@@ -139,6 +318,8 @@ def read_back(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
         for key, value in _checked_values(spec).items()
         if row.get(key, "") != value
     ]
+    if spec.tag not in str(row.get("comment", "")).split():
+        wrong.append(f"comment {row.get('comment', '')!r} does not carry {spec.tag}")
     if row.get("disabled", "false") in TRUE:
         wrong.append("it is still disabled")
     if wrong:
@@ -147,7 +328,7 @@ def read_back(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
 
 
 def _checked_values(spec: AccountSpec) -> dict[str, str]:
-    checked = {"profile": spec.profile, "comment": spec.tag}
+    checked = {"profile": spec.profile}
     if spec.service == "hotspot" and spec.limit_bytes_total:
         checked["limit-bytes-total"] = str(spec.limit_bytes_total)
     return checked
@@ -162,13 +343,22 @@ def _not_kept(client: RouterClient, spec: AccountSpec, what: str) -> RouterError
     )
 
 
-def deactivate(client: RouterClient, service: str, username: str) -> str | None:
+def deactivate(
+    client: RouterClient, service: str, username: str, *, adopt: bool = False
+) -> str | None:
     """Disable the account, end its sessions and drop its hotspot cookies (nothing there is fine).
 
-    Returns the account's .id, or None when the router has no such account.
+    Returns the account's .id, or None when the router has no such account. An account of that
+    name without our tag is someone else's: refused with `NotOurs` unless `adopt` (an imported or
+    adopted account) says it is ours to change.
     """
     menus = MENUS[service]
-    current = find(client, menus.account, username, ("disabled",))
+    current = find(client, menus.account, username, ("disabled", "comment"))
+    if current is not None and not (adopt or is_owned(current.get("comment"))):
+        raise NotOurs(
+            f"router {client.name} has {ACCOUNT_NOUN[service]} {username}, not created by WISP "
+            f"Console, so it was left as it is; `wisp import {client.name}` adopts it"
+        )
     if current is not None and current.get("disabled") not in TRUE:
         client.set(menus.account, current[".id"], {"disabled": "yes"})
     kick(client, service, username)
@@ -184,9 +374,9 @@ def kick(client: RouterClient, service: str, username: str) -> None:
         remove_matching(client, menus.cookie, {"user": username})
 
 
-def remove(client: RouterClient, service: str, username: str) -> None:
+def remove(client: RouterClient, service: str, username: str, *, adopt: bool = False) -> None:
     """Deactivate, then delete the account itself (by the .id the deactivation found)."""
-    item_id = deactivate(client, service, username)
+    item_id = deactivate(client, service, username, adopt=adopt)
     if item_id is not None:
         remove_found(client, MENUS[service].account, {"name": username}, [item_id])
 

@@ -24,10 +24,12 @@ from db.config import Settings
 from db.models import Router, RouterProvisioning
 from db.types import utcnow
 from scheduler import actions
+from scheduler.actions import NotOurs
 from scheduler.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.health import Observation, health_of, record_health
 from scheduler.lanes import LANES, Connections
 from scheduler.outcomes import Batch, Outcome, record
+from scheduler.ownership import record_adoption
 from scheduler.plan import Work, plan
 from scheduler.profiles import ProfileCache
 from scheduler.routeros import RouterClient, RouterError
@@ -216,7 +218,8 @@ class Drainer:
             return [Outcome(w, "held") for w in works], error
         away: list[RouterError] = []
         # Profiles are trusted for this batch only: one edited on the router since is put right.
-        outcomes = lanes.run(works, partial(self._converge_all, ProfileCache(), away))
+        profiles = ProfileCache(self.engine, router.id or 0)
+        outcomes = lanes.run(works, partial(self._converge_all, profiles, away))
         return outcomes, away[0] if away else None
 
     def _finish(
@@ -279,6 +282,9 @@ class Drainer:
         if work.problem is not None:
             return Outcome(work, "error", str(work.problem)), None
         failure = self._try(profiles, client, work, fresh=False)
+        if isinstance(failure, NotOurs):
+            # What is on the router is not ours: trying again cannot change that, the operator can.
+            return Outcome(work, "error", str(failure), final=True), None
         if isinstance(failure, RouterError) and failure.kind != "trap":
             failure = self._try(profiles, client, work, fresh=True)
             if isinstance(failure, RouterError) and failure.pauses_router:
@@ -299,7 +305,7 @@ class Drainer:
             if fresh:
                 client.connect()
             self._apply(profiles, client, work)
-        except RouterError as error:
+        except (RouterError, NotOurs) as error:
             return error
         except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
             logger.exception("job %s failed on an unexpected error", work.job.id)
@@ -309,22 +315,22 @@ class Drainer:
     def _apply(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         job = work.job
         if job.action == "deactivate":
-            actions.deactivate(client, job.service_type, job.router_username)
+            actions.deactivate(client, job.service_type, job.router_username, adopt=job.adopt)
         elif job.action == "remove":
-            actions.remove(client, job.service_type, job.router_username)
+            actions.remove(client, job.service_type, job.router_username, adopt=job.adopt)
         else:
             self._activate(profiles, client, work)
 
-    @staticmethod
-    def _activate(profiles: ProfileCache, client: RouterClient, work: Work) -> None:
+    def _activate(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         assert work.profile is not None and work.account is not None, "planned activation"
+        adopted = partial(record_adoption, self.engine, client.name, work.job)
         profiles.ensure(client, work.profile)
         try:
-            actions.activate(client, work.account)
+            actions.activate(client, work.account, adopted=adopted)
         except RouterError as error:
             if error.kind != "trap" or "profile" not in str(error):
                 raise
             # The profile went missing on the router since it was ensured: ensure it again once.
             profiles.forget(work.profile)
             profiles.ensure(client, work.profile)
-            actions.activate(client, work.account)
+            actions.activate(client, work.account, adopted=adopted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
@@ -18,7 +18,8 @@ from sqlmodel import Session, col
 from db.catalog import package_shape
 from db.errors import UserError
 from db.models import Package, RouterProvisioning
-from db.shaping import Shape, ShapeError, parse_rate_limit
+from db.shaping import Shape
+from db.shaping import same_shape as same_shape  # compared here and by the import
 from scheduler.actions import MENUS
 from scheduler.routeros import RouterClient
 
@@ -155,30 +156,6 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
 def _wanted_profile(package: Package) -> WantedProfile:
     shared = str(package.hotspot_device_limit or 1) if package.type == "hotspot" else None
     return WantedProfile(package.type, package.router_profile, package_shape(package), shared)
-
-
-def same_shape(wanted: Shape, text: str) -> bool:
-    """True when a router's rate-limit string shapes traffic exactly as `wanted` does.
-
-    Compared as parsed shapes, not strings: `10s` and `10` are one burst time, and RouterOS's own
-    defaults (priority 8, minimum rates equal to the rates) mean the same as leaving them out.
-    """
-    try:
-        found = parse_rate_limit(text)
-    except ShapeError:
-        return False
-    return _plain(found) == _plain(wanted)
-
-
-def _plain(shape: Shape) -> Shape:
-    mins = (shape.min_upload_bps, shape.min_download_bps)
-    default_mins = mins in ((None, None), (shape.upload_bps, shape.download_bps))
-    return replace(
-        shape,
-        priority=None if shape.priority in (None, 8) and default_mins else shape.priority,
-        min_upload_bps=None if default_mins else shape.min_upload_bps,
-        min_download_bps=None if default_mins else shape.min_download_bps,
-    )
 
 
 def is_disabled(row: Row) -> bool:

@@ -33,6 +33,8 @@ class Outcome:
     work: Work
     status: str
     error: str | None = None
+    final: bool = False
+    """An error no retry can mend (the router's object is not ours): failed for good at once."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def _fail(
         job,
         error,
         worker=batch.worker,
-        max_attempts=settings.max_attempts,
+        max_attempts=1 if outcome.final else settings.max_attempts,
         backoff_base=settings.backoff_base,
         backoff_max=settings.backoff_max,
         now=now,

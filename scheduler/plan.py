@@ -76,7 +76,11 @@ def profile_for(job: Job, package: Package | None) -> ProfileSpec:
 
 
 def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> AccountSpec:
-    """The desired account: its password decrypted here, only for the router."""
+    """The desired account: its password decrypted here, only for the router.
+
+    What the account had before it was ours (comment text, unmodelled fields) comes with it, and
+    whether this job may take over a router account of that name that we did not create.
+    """
     password = None
     if job.router_password:
         try:
@@ -93,4 +97,7 @@ def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> Acco
         tag=owner_tag(job.id),
         password=password,
         limit_bytes_total=data_limit,
+        comment=job.router_comment,
+        extra=tuple(sorted((str(k), str(v)) for k, v in (job.router_extra or {}).items())),
+        adopt=job.adopt,
     )

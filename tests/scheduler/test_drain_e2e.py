@@ -160,7 +160,7 @@ def test_expiry_disables_kicks_the_session_and_removes_the_cookie(
         assert not on_router(session, subscription)
 
 
-def test_a_user_already_on_the_router_is_updated_not_duplicated(
+def test_a_user_already_on_the_router_is_left_alone_unless_adopted_then_updated_not_duplicated(
     sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
 ) -> None:
     from scheduler.routeros import RouterClient
@@ -168,10 +168,15 @@ def test_a_user_already_on_the_router_is_updated_not_duplicated(
 
     with RouterClient(endpoint(sim)) as hand:
         hand.add(USERS, {"name": "jdoe", "password": "old", "comment": "from the old billing"})
+    before = named(sim, USERS, "jdoe")
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    assert sqlite_service.drain_once().failed == 1
+    assert named(sim, USERS, "jdoe") == before
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M", adopt=True)
     assert sqlite_service.drain_once().completed == 1
     [user] = named(sim, USERS, "jdoe")
-    assert user["profile"] == "HOTSPOT_10M_PERSONAL" and user["comment"].startswith("wisp-console:")
+    assert user["profile"] == "HOTSPOT_10M_PERSONAL"
+    assert user["comment"] == f"from the old billing wisp-console:{job(sqlite_engine).id}"
     assert sim.stats["/ip/hotspot/user/add"] == 1
 
 
@@ -314,7 +319,9 @@ def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_c
 ) -> None:
     tries: list[str] = []
 
-    def lost_then_broken(client: RouterClient, spec: actions.AccountSpec) -> dict[str, str]:
+    def lost_then_broken(
+        client: RouterClient, spec: actions.AccountSpec, **_: object
+    ) -> dict[str, str]:
         tries.append(spec.username)
         if len(tries) == 1:
             raise RouterError("router r1 closed the connection", kind="unreachable", router="r1")
