@@ -184,6 +184,22 @@ class PaidEqualsGranted(RuleBasedStateMachine):
             self.expected[client] += bought
 
     @rule(client=st.sampled_from(CLIENTS))
+    def renew(self, client: str) -> None:
+        """The same package again: one more validity from the current expiry."""
+        running = self._running_package(client)
+        if running is not None:
+            self.pay(client, running, None, True)
+
+    @rule(
+        client=st.sampled_from(CLIENTS),
+        package=st.sampled_from(sorted(PACKAGES)),
+        change=st.sampled_from(["after_current", "switch_now"]),
+    )
+    def change_package(self, client: str, package: str, change: str) -> None:
+        """Another package (another service too) while one runs, the operator having chosen."""
+        self.pay(client, package, change, False)
+
+    @rule(client=st.sampled_from(CLIENTS))
     def repeat_a_payment(self, client: str) -> None:
         """A repeated receipt (M-Pesa retrying its callback) changes nothing."""
         with Session(self.engine) as session:
@@ -366,6 +382,15 @@ class PaidEqualsGranted(RuleBasedStateMachine):
         _, validity, rate, price = PACKAGES[package]
         value = sum(p * Decimal(left) / Decimal(v) for p, v, left in before[0])
         return float(value / Decimal(price) * SECONDS[validity])
+
+    def _running_package(self, client: str) -> str | None:
+        with Session(self.engine) as session:
+            return session.scalars(
+                select(Package.name)
+                .join(Subscription, col(Subscription.package_id) == col(Package.id))
+                .join(Client, col(Client.id) == col(Subscription.client_id))
+                .where(col(Client.username) == client, col(Subscription.status) == "active")
+            ).first()
 
     def _paying(self, session: Session) -> set[tuple[str, str]]:
         return {
