@@ -22,6 +22,7 @@ from db.activation import ActivationService
 from db.config import Settings
 from db.engine import make_engine, session_scope, upgrade
 from db.secrets import SECRET_KEY_ENV
+from scheduler.actions import MENUS
 from scheduler.sim import SimFleet
 
 ROUTERS = (
@@ -153,7 +154,11 @@ def seed(demo: Demo) -> None:
                 password=password,
             )
         for spec in PACKAGES:
-            catalog.add_package(session, spec)
+            # As `wisp package add` does: no profile name the router has and is not ours.
+            profiles = demo.fleet[spec.router or ""].rows(MENUS[spec.type].profile)
+            catalog.add_package(
+                session, spec, on_router={row["name"]: row for row in profiles if "name" in row}
+            )
         for username, full_name, phone in CLIENTS:
             catalog.add_client(session, username=username, full_name=full_name, phone=phone)
     demo.fleet["kisumu"].faults.trap(

@@ -7,6 +7,7 @@ names the value and what is wrong with it; nothing is written when one is raised
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -16,6 +17,7 @@ from sqlmodel import Session, col
 from db import logs, secrets
 from db.errors import UserError
 from db.models import ACCOUNT_TYPES, SERVICE_TYPES, Client, Package, Router
+from db.profiles import owned_profiles
 from db.shaping import (
     Shape,
     ShapeError,
@@ -262,8 +264,41 @@ def _price(text: str) -> Decimal:
     return price
 
 
-def add_package(session: Session, spec: PackageSpec) -> Package:
-    """Create a package from an operator's description, validated as RouterOS would."""
+@dataclass(frozen=True)
+class NewPackage:
+    """A package just added, and why its router profile is not the name its shaping derives."""
+
+    package: Package
+    profile_note: str | None = None
+
+
+def add_package(
+    session: Session,
+    spec: PackageSpec,
+    *,
+    on_router: Mapping[str, Mapping[str, str]] | None = None,
+) -> Package:
+    """Create a package from an operator's description, validated as RouterOS would.
+
+    `on_router`: the router's profiles of the package's type by name, as read from it (None when it
+    could not be read); see `create_package`.
+    """
+    return create_package(session, spec, on_router=on_router).package
+
+
+def create_package(
+    session: Session,
+    spec: PackageSpec,
+    *,
+    on_router: Mapping[str, Mapping[str, str]] | None = None,
+) -> NewPackage:
+    """`add_package`, telling why the router profile got a distinguishing suffix, if it did.
+
+    A profile name stands for one shape per router and service: it is never one that another
+    package of the router uses with a different shape, nor one the router has that is not ours
+    (`on_router` less the profiles recorded in `router_profiles`). Such a clash gives the name a
+    suffix, the same for the same inputs: _WC, then _WC2, _WC3, ...
+    """
     if not spec.name.strip():
         raise Refused("a package needs a name.")
     if spec.type not in SERVICE_TYPES:
@@ -303,19 +338,91 @@ def add_package(session: Session, spec: PackageSpec) -> Package:
                 "--upload-burst-threshold and --upload-burst-time for the upload side."
             ) from None
         raise
+    note = None
+    if router is not None:
+        package.router_profile, note = profile_name_for(session, package, router, on_router)
     session.add(package)
     session.flush()
     logs.info(
         session,
         "General",
-        f"Package {package.name} added: {package.rate_limit} as {package.router_profile}.",
+        f"Package {package.name} added: {package.rate_limit} as {package.router_profile}"
+        + (f" ({note})." if note else "."),
         {
             "package_id": package.id,
             "rate_limit": package.rate_limit,
             "profile": package.router_profile,
         },
     )
-    return package
+    return NewPackage(package, note)
+
+
+PROFILE_SUFFIX = "_WC"
+MAX_SUFFIX = 99
+
+
+def profile_name_for(
+    session: Session,
+    package: Package,
+    router: Router,
+    on_router: Mapping[str, Mapping[str, str]] | None,
+) -> tuple[str, str | None]:
+    """The router profile name for a new package, and why it is not the derived one (or None)."""
+    base = package.router_profile
+    wanted = _profile_shape(package)
+    users = {
+        p.router_profile: p
+        for p in session.scalars(
+            select(Package)
+            .where(col(Package.router_id) == router.id, col(Package.type) == package.type)
+            .order_by(col(Package.id))
+        )
+        if _profile_shape(p) != wanted
+    }
+    ours = owned_profiles(session, router.id or 0)
+    clashes: list[str] = []
+    for number in range(MAX_SUFFIX + 1):
+        name = base if number == 0 else f"{base}{PROFILE_SUFFIX}{number if number > 1 else ''}"
+        clash = _clash(name, package.type, router.name, users.get(name), on_router, ours)
+        if clash is None:
+            if not clashes:
+                return name, None
+            return name, f"profile {name} instead of {base}: " + "; ".join(clashes)
+        clashes.append(clash)
+    raise Refused(
+        f"no free profile name for package {package.name!r} on router {router.name}: "
+        f"{base} and its {MAX_SUFFIX} suffixed forms are all taken."
+    )
+
+
+def _profile_shape(package: Package) -> tuple[str, str | None]:
+    """What a package configures on its router profile: the rate limit, and shared users."""
+    shared = str(package.hotspot_device_limit or 1) if package.type == "hotspot" else None
+    return package.rate_limit, shared
+
+
+def _clash(
+    name: str,
+    service: str,
+    router: str,
+    user: Package | None,
+    on_router: Mapping[str, Mapping[str, str]] | None,
+    ours: set[tuple[str, str]],
+) -> str | None:
+    if user is not None:
+        devices = f", {user.hotspot_device_limit or 1} device(s)" if service == "hotspot" else ""
+        return (
+            f"package {user.name!r} of router {router} already uses {name} with rate-limit "
+            f"{user.rate_limit}{devices}"
+        )
+    found = (on_router or {}).get(name)
+    if found is not None and (service, name) not in ours:
+        shaped = found.get("rate-limit") or "(unlimited)"
+        return (
+            f"router {router} already has a {'hotspot' if service == 'hotspot' else 'PPP'} "
+            f"profile {name} (rate-limit {shaped}) that WISP Console did not create"
+        )
+    return None
 
 
 def find_package(session: Session, name: str) -> Package | None:

@@ -171,13 +171,44 @@ def package_add(args: argparse.Namespace) -> int:
         devices=args.devices,
         data_limit=args.data_limit,
     )
+    on_router = _router_profiles(args, spec)
     with common.session_for(args) as session:
-        package = catalog.add_package(session, spec)
+        added = catalog.create_package(session, spec, on_router=on_router)
+        package = added.package
         print(
             f"package {package.name} added: rate-limit {package.rate_limit!r} "
             f"(rx/tx = client upload/download), profile {package.router_profile}"
         )
+        if added.profile_note:
+            print(f"chose {added.profile_note}")
     return 0
+
+
+def _router_profiles(
+    args: argparse.Namespace, spec: catalog.PackageSpec
+) -> dict[str, dict[str, str]] | None:
+    """The router's profiles of the package's type, so the new profile name clashes with none.
+
+    Read within the connect timeout; a router that does not answer is said in one line, and the
+    name is then checked against the database only (the engine refuses to rewrite a profile that
+    is not ours in any case).
+    """
+    from scheduler.profiles import profiles_on_router
+    from scheduler.routeros import RouterError
+
+    catalog.spec_shape(spec)  # a mistyped rate is refused before the router is asked
+    with common.session_for(args) as session:
+        router = catalog.find_router(session, spec.router or "")
+    if router is None or spec.type not in ("hotspot", "pppoe"):
+        return None  # the add itself says what is wrong
+    try:
+        return profiles_on_router(router, common.settings(args).routers, spec.type)
+    except RouterError as error:
+        print(
+            f"wisp: note: {error}; the profile name was checked against the database only.",
+            file=sys.stderr,
+        )
+        return None
 
 
 def package_row(package: Package, router_names: dict[int, str]) -> dict[str, Any]:
