@@ -1,10 +1,19 @@
-"""The activation modal: find a client, pick a package, an optional payment reference.
+"""The activation modal: find a client, pick a package, say how it was paid, then activate.
 
-After activating it follows the queued job until it is settled: the operator sees the router
-account reach the router (or the router's reason why not) without leaving the modal.
+Before anything is written it shows what the payment would buy: a new subscription, a renewal and
+its new expiry, or, while another package runs, the two ways to change (after the current one or
+switching now) with the dates each gives; a change is only activated once one is chosen. A payment
+without a reference names its method (cash, bank, ...): nothing becomes cash by default.
+
+After a success the form locks: it shows what was bought and follows the queued job until it is
+settled (the router account reaching the router, or the router's reason why not). Nothing is paid a
+second time from it; "New activation" starts again from an empty form.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,19 +22,65 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widget import Widget
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+)
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from console.queries.activation_result import result_text
+from console.queries.activation_result import (
+    CHANGE_CHOICES,
+    Preview,
+    bought_text,
+    change_labels,
+    preview,
+    preview_text,
+    result_text,
+)
 from console.queries.clients import Choice, package_choices, search_clients
 from console.queries.errors import one_sentence
 from console.queries.job_state import JobState, job_state
-from db.activation import Activation, ActivationService
+from db.activation import Activation, ActivationService, PackageChange, Quote
 from db.engine import session_scope
 
 FOLLOW_EVERY = 0.2
 """Seconds between two looks at the queued job."""
+
+NO_METHOD = "how paid?"
+"""The method's prompt while nothing is chosen and no reference is typed."""
+
+HINT = "enter: next   ctrl+s: activate   esc: close"
+LOCKED_HINT = "ctrl+n: new activation   esc: close"
+
+
+class Missing(Exception):
+    """Something the operator has to fill in or choose before activating; `field` is where."""
+
+    def __init__(self, text: str, field: str) -> None:
+        super().__init__(text)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the operator asked for, checked before the activation starts."""
+
+    client: str
+    package: str
+    reference: str | None
+    method: str | None
+    amount: Decimal | None
+    partial: bool
+    change: str | None
 
 
 class ActivateScreen(ModalScreen[None]):
@@ -34,6 +89,7 @@ class ActivateScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="close_activate"),
         Binding("ctrl+s", "activate", "Activate", id="confirm_activate"),
+        Binding("ctrl+n", "new", "New activation", id="new_activation"),
     ]
 
     class ClientsFound(Message):
@@ -51,8 +107,15 @@ class ActivateScreen(ModalScreen[None]):
             super().__init__()
             self.choices = choices
 
+    class Previewed(Message):
+        """What a payment would buy the chosen client on the chosen package."""
+
+        def __init__(self, found: Preview) -> None:
+            super().__init__()
+            self.found = found
+
     class Activated(Message):
-        """The activation was recorded and the router account queued."""
+        """The activation was recorded (and the router account queued, unless nothing was due)."""
 
         def __init__(self, activation: Activation) -> None:
             super().__init__()
@@ -68,30 +131,69 @@ class ActivateScreen(ModalScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.activation: Activation | None = None
+        """The activation done here; while set, the form is locked."""
+        self.preview: Preview | None = None
+        """What a payment would buy the chosen client on the chosen package, once read."""
+        self._previewed: tuple[str, str] | None = None
+        self._busy = False
+        self._focus_before: Widget | None = None
         self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        methods = self.app.settings.activation.payment_methods  # type: ignore[attr-defined]
         with Vertical(classes="dialog", id="activate-dialog"):
             yield Label("Activate a client", classes="dialog-title")
-            yield Label("Client", classes="field-label")
-            yield Input(placeholder="username, name or phone", id="client-search", compact=True)
-            yield OptionList(id="client-matches", compact=True)
-            yield Label("Package", classes="field-label")
-            yield Select[str]([], prompt="pick a package", id="package", compact=True)
-            yield Label("Payment reference", classes="field-label")
-            yield Input(
-                placeholder="optional, e.g. the M-Pesa receipt", id="payment-ref", compact=True
-            )
-            yield Static("", id="activate-result")
+            with Vertical(id="activate-form"):
+                with Horizontal(classes="form-row"):
+                    yield Label("Client", classes="row-label")
+                    yield Input(
+                        placeholder="username, name or phone", id="client-search", compact=True
+                    )
+                yield OptionList(id="client-matches", compact=True)
+                with Horizontal(classes="form-row"):
+                    yield Label("Package", classes="row-label")
+                    yield Select[str]([], prompt="pick a package", id="package", compact=True)
+                with Horizontal(classes="form-row"):
+                    yield Label("Payment", classes="row-label")
+                    yield Input(
+                        placeholder="reference, e.g. the M-Pesa receipt",
+                        id="payment-ref",
+                        compact=True,
+                    )
+                    yield Select[str](
+                        ((method, method) for method in methods),
+                        prompt=NO_METHOD,
+                        id="method",
+                        compact=True,
+                    )
+                with Horizontal(classes="form-row"):
+                    yield Label("Amount", classes="row-label")
+                    yield Input(
+                        placeholder="the price", id="amount", restrict=r"[0-9.,]*", compact=True
+                    )
+                    yield Checkbox("part payment (keep as credit)", id="partial", compact=True)
+                yield Static("", id="activate-preview", classes="empty")
+                yield Vertical(id="change-choices")
+            yield Static("", id="activate-result", classes="empty")
             with Horizontal(classes="dialog-buttons"):
+                yield Button("New activation", id="new-activation", compact=True)
                 yield Button("Activate", id="activate", variant="primary", compact=True)
                 yield Button("Close", id="close", compact=True)
-            yield Label("enter: next   ctrl+s: activate   esc: close", classes="hint")
+            yield Label(HINT, id="activate-hint", classes="hint")
 
     def on_mount(self) -> None:
+        self.query_one("#new-activation", Button).display = False
         self.query_one("#client-search", Input).focus()
         self._load_packages()
         self._search("")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Activate only from an open form; New activation only once the form is locked."""
+        if action == "activate":
+            return None if self.activation is not None or self._busy else True
+        if action == "new":
+            return True if self.activation is not None else None
+        return True
 
     # ------------------------------------------------------------------------ choices
 
@@ -114,12 +216,17 @@ class ActivateScreen(ModalScreen[None]):
             self.post_message(self.ClientsFound(text, search_clients(session, text)))
 
     @on(ClientsFound)
-    def _found(self, message: ClientsFound) -> None:
+    async def _found(self, message: ClientsFound) -> None:
         matches = self.query_one("#client-matches", OptionList)
         matches.clear_options()
         matches.add_options(Option(c.label, id=c.value) for c in message.choices)
         if message.choices:
             matches.highlighted = 0
+        await self._requote()
+
+    @on(OptionList.OptionHighlighted, "#client-matches")
+    async def _client_highlighted(self) -> None:
+        await self._requote()
 
     @on(Input.Submitted, "#client-search")
     def _client_entered(self) -> None:
@@ -131,12 +238,95 @@ class ActivateScreen(ModalScreen[None]):
         self.query_one("#package", Select).focus()
 
     @on(Select.Changed, "#package")
-    def _package_picked(self) -> None:
-        self.query_one("#payment-ref", Input).focus()
+    async def _package_picked(self, event: Select.Changed) -> None:
+        if event.value != Select.NULL:
+            self.query_one("#payment-ref", Input).focus()
+        await self._requote()
+
+    @on(Input.Changed, "#payment-ref")
+    def _reference_typed(self, event: Input.Changed) -> None:
+        """With a reference the method may be left to the first one (shown as the prompt)."""
+        methods = self.app.settings.activation.payment_methods  # type: ignore[attr-defined]
+        default = f"{methods[0]} (default)" if event.value.strip() and methods else NO_METHOD
+        self.query_one("#method", Select).prompt = default
 
     @on(Input.Submitted, "#payment-ref")
-    def _reference_entered(self) -> None:
+    @on(Input.Submitted, "#amount")
+    def _entered_to_activate(self) -> None:
         self.action_activate()
+
+    @on(Select.Changed, "#method")
+    def _method_picked(self, event: Select.Changed) -> None:
+        if event.value != Select.NULL:
+            self.query_one("#amount", Input).focus()
+
+    @on(RadioSet.Changed, "#change")
+    def _change_picked(self) -> None:
+        self.query_one("#activate", Button).focus()
+
+    # ------------------------------------------------------------------ what it would buy
+
+    def _chosen(self) -> tuple[str, str] | None:
+        client = self._client()
+        package = self.query_one("#package", Select).value
+        if client is None or package == Select.NULL:
+            return None
+        return client, str(package)
+
+    async def _requote(self) -> None:
+        """Read again what the payment would buy, when the client or the package changed."""
+        chosen = self._chosen()
+        if self.activation is not None or chosen == self._previewed:
+            return
+        self._previewed = chosen
+        self.preview = None
+        self._show_preview("")
+        await self._show_choices(None)
+        if chosen is not None:
+            self._preview(*chosen)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _preview(self, client: str, package: str) -> None:
+        app = self.app
+        found = preview(app.engine, app.settings, client, package, app.now())  # type: ignore[attr-defined]
+        self.post_message(self.Previewed(found))
+
+    @on(Previewed)
+    async def _previewed_found(self, message: Previewed) -> None:
+        found = message.found
+        if self.activation is not None or self._previewed != (found.client, found.package):
+            return  # an answer for an earlier choice
+        self.preview = found
+        zone = self.app.settings.zone  # type: ignore[attr-defined]
+        self._show_preview(preview_text(found, zone))
+        await self._show_choices(found.quote)
+
+    def _show_preview(self, text: str) -> None:
+        shown = self.query_one("#activate-preview", Static)
+        shown.update(text)
+        shown.set_class(not text, "empty")
+
+    async def _show_choices(self, quote: Quote | None) -> None:
+        """Offer both ways to change package, none chosen (a fresh set each time)."""
+        holder = self.query_one("#change-choices", Vertical)
+        await holder.remove_children()
+        if quote is not None:
+            after, switch = change_labels(quote, self.app.settings.zone)  # type: ignore[attr-defined]
+            await holder.mount(
+                RadioSet(
+                    RadioButton(after, id="after-current"),
+                    RadioButton(switch, id="switch-now"),
+                    id="change",
+                    compact=True,
+                )
+            )
+
+    def _change(self) -> str | None:
+        radios = self.query("#change").results(RadioSet)
+        radio = next(radios, None)
+        if radio is None or radio.pressed_index < 0:
+            return None
+        return CHANGE_CHOICES[radio.pressed_index]
 
     # -------------------------------------------------------------------------- activate
 
@@ -150,30 +340,138 @@ class ActivateScreen(ModalScreen[None]):
             return matches.get_option_at_index(matches.highlighted).id
         return None
 
+    def _request(self) -> Request:
+        """The operator's request; `Missing` says what is missing and where."""
+        chosen = self._chosen()
+        if self._client() is None:
+            raise Missing(
+                "Find a client first: type part of their username, name or phone.",
+                "#client-search",
+            )
+        if chosen is None:
+            raise Missing("Pick a package.", "#package")
+        client, package = chosen
+        reference = self.query_one("#payment-ref", Input).value.strip() or None
+        method = self.query_one("#method", Select).value
+        if reference is None and method == Select.NULL:
+            methods = ", ".join(self.app.settings.activation.payment_methods)  # type: ignore[attr-defined]
+            raise Missing(
+                "A payment without a reference needs its method: choose how it was paid "
+                f"({methods}), or type the payment reference.",
+                "#method",
+            )
+        typed = self.query_one("#amount", Input).value.strip().replace(",", "")
+        try:
+            amount = Decimal(typed) if typed else None
+        except InvalidOperation:
+            raise Missing(f"Amount {typed!r} is not a number.", "#amount") from None
+        if amount is not None and not amount.is_finite():
+            raise Missing(f"Amount {typed!r} is not a number.", "#amount")
+        partial = self.query_one("#partial", Checkbox).value
+        if partial and amount is None:
+            raise Missing("A part payment needs the amount paid.", "#amount")
+        found = self.preview if self._previewed == chosen else None
+        if found is not None and amount is not None and amount < found.price and not partial:
+            raise Missing(
+                f"Amount {amount:,.2f} is below {package}'s price {found.price:,.2f}: tick "
+                f"part payment to keep it as credit on {client}.",
+                "#partial",
+            )
+        change = self._change()
+        if found is not None and found.quote is not None and change is None:
+            raise Missing(
+                f"{client} has {found.quote.current} running: choose after current or switch "
+                f"now for {package}.",
+                "#change",
+            )
+        return Request(
+            client=client,
+            package=package,
+            reference=reference,
+            method=None if method == Select.NULL else str(method),
+            amount=amount,
+            partial=partial,
+            change=change if found is not None and found.quote is not None else None,
+        )
+
     def action_activate(self) -> None:
-        """Activate the chosen client on the chosen package."""
-        client = self._client()
-        package = self.query_one("#package", Select).value
-        if client is None:
-            self._say("Find a client first: type part of their username, name or phone.", False)
-        elif package == Select.NULL:
-            self._say("Pick a package.", False)
-        else:
-            reference = self.query_one("#payment-ref", Input).value.strip() or None
-            self._say(f"Activating {client} on {package}…", None)
-            self._activate(client, str(package), reference)
+        """Activate the chosen client on the chosen package, once."""
+        if self.activation is not None or self._busy:
+            return
+        try:
+            request = self._request()
+        except Missing as missing:
+            self._say(str(missing), False)
+            for widget in self.query(missing.field).results(Widget):
+                widget.focus()
+            return
+        self._busy = True
+        self._focus_before = self.focused
+        self._lock_form(True)
+        self._say(f"Activating {request.client} on {request.package}…", None)
+        self._activate(request)
 
     @work(thread=True, exclusive=True, group="activate", exit_on_error=False)
-    def _activate(self, client: str, package: str, reference: str | None) -> None:
-        activation = ActivationService(self.app.engine).activate(client, package, reference)  # type: ignore[attr-defined]
+    def _activate(self, request: Request) -> None:
+        app = self.app
+        activation = ActivationService(app.engine, app.settings).activate(  # type: ignore[attr-defined]
+            request.client,
+            request.package,
+            request.reference,
+            amount=request.amount,
+            method=request.method,
+            change=request.change,
+            partial=request.partial,
+            now=app.now(),  # type: ignore[attr-defined]
+        )
         self.post_message(self.Activated(activation))
 
     @on(Activated)
-    def _activated(self, message: Activated) -> None:
+    async def _activated(self, message: Activated) -> None:
         self.activation = message.activation
+        self._busy = False
+        self._show_preview("")
+        await self._show_choices(None)
+        self.query_one("#activate", Button).disabled = True
+        self.query_one("#activate-hint", Label).update(LOCKED_HINT)
+        new = self.query_one("#new-activation", Button)
+        new.display = True
+        new.focus()
+        self.refresh_bindings()
+        activation = message.activation
+        if activation.job_id is None:
+            self._show_result(None)  # nothing queued: a package after the current one, or credit
+        else:
+            self._say(bought_text(activation, self.app.settings.zone), None)  # type: ignore[attr-defined]
+            self.app.wake_scheduler()  # type: ignore[attr-defined]
+            self._follow(activation.job_id)
+
+    def action_new(self) -> None:
+        """Start another activation from an empty form."""
+        if self.activation is None:
+            return
+        self.activation = None
+        self._stop_following()
+        self._previewed = None
+        self.preview = None
+        self.query_one("#client-search", Input).value = ""
+        self.query_one("#package", Select).clear()
         self.query_one("#payment-ref", Input).value = ""
-        self.app.wake_scheduler()  # type: ignore[attr-defined]
-        self._follow(message.activation.job_id)
+        self.query_one("#method", Select).clear()
+        self.query_one("#amount", Input).value = ""
+        self.query_one("#partial", Checkbox).value = False
+        self._say("", None)
+        self._lock_form(False)
+        self.query_one("#activate", Button).disabled = False
+        self.query_one("#activate-hint", Label).update(HINT)
+        self.query_one("#new-activation", Button).display = False
+        self.query_one("#client-search", Input).focus()
+        self.refresh_bindings()
+
+    def _lock_form(self, locked: bool) -> None:
+        self.query_one("#activate-form", Vertical).disabled = locked
+
+    # ------------------------------------------------------------------------- the job
 
     def job_changed(self, job_id: int) -> None:
         """The scheduler reported on a job: look again at once if it is the one queued here."""
@@ -186,37 +484,71 @@ class ActivateScreen(ModalScreen[None]):
 
     @on(JobFollowed)
     def _followed(self, message: JobFollowed) -> None:
-        if self.activation is None:
+        if self.activation is None or self.activation.job_id is None:
             return
-        text, ok = result_text(
-            self.activation,
-            message.state,
-            self.app.scheduler_state,  # type: ignore[attr-defined]
-            self.app.settings.zone,  # type: ignore[attr-defined]
-        )
-        self._say(text, ok)
-        if self._follow_timer is not None:
-            self._follow_timer.stop()
-            self._follow_timer = None
+        self._show_result(message.state)
+        self._stop_following()
         if message.state is not None and not message.state.settled:
             job_id = self.activation.job_id
             self._follow_timer = self.set_timer(FOLLOW_EVERY, lambda: self._follow(job_id))
 
+    def _stop_following(self) -> None:
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
+
+    def _show_result(self, state: JobState | None) -> None:
+        if self.activation is None:
+            return
+        text, ok = result_text(
+            self.activation,
+            state,
+            self.app.scheduler_state,  # type: ignore[attr-defined]
+            self.app.settings.zone,  # type: ignore[attr-defined]
+        )
+        self._say(text, ok)
+
     def _say(self, text: str, ok: bool | None) -> None:
         result = self.query_one("#activate-result", Static)
         result.update(text)
+        result.set_class(not text, "empty")
         result.set_class(ok is True, "ok")
         result.set_class(ok is False, "bad")
+
+    # ------------------------------------------------------------------------- buttons
 
     @on(Button.Pressed, "#activate")
     def _pressed_activate(self) -> None:
         self.action_activate()
+
+    @on(Button.Pressed, "#new-activation")
+    def _pressed_new(self) -> None:
+        self.action_new()
 
     @on(Button.Pressed, "#close")
     def _pressed_close(self) -> None:
         self.dismiss()
 
     @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self._say(one_sentence(event.worker.error, self.app.engine), False)  # type: ignore[attr-defined]
+    async def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "activate":
+            self._busy = False
+            self._lock_form(False)
+            if self._focus_before is not None:
+                self._focus_before.focus()
+            self.refresh_bindings()
+        if isinstance(error, PackageChange):
+            # Another package started running since the preview: nothing was written; read the
+            # choices again and offer them.
+            self._previewed = None
+            await self._requote()
+            self._say(
+                f"Nothing was written: {error.quote.client} has {error.quote.current} running; "
+                "choose after current or switch now.",
+                False,
+            )
+            return
+        self._say(one_sentence(error, self.app.engine), False)  # type: ignore[attr-defined]

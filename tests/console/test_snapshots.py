@@ -1,4 +1,5 @@
-"""Snapshots of the main screen, the activation modal and the router users screen, at two sizes.
+"""Snapshots of the main screen, the activation modal (empty, and offering a package change) and
+the router users screen, at two sizes.
 
 The data and the clock are fixed, so each picture is the same on every run. Update the baselines
 with `pytest tests/console/test_snapshots.py --snapshot-update` after a deliberate change.
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from console.app import WispApp, build_app
 from db.activation import ActivationService
@@ -99,6 +100,20 @@ class TestActivationModal:
             await _ready(pilot)
 
         assert snap_compare(snapshot_app(), terminal_size=size, run_before=open_modal)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+class TestActivationChange:
+    def test_package_change(self, snap_compare, snapshot_app, size) -> None:  # type: ignore[no-untyped-def]
+        async def offer_change(pilot: Pilot[Any]) -> None:
+            await settle(pilot)
+            await pilot.press("a")
+            await settle(pilot)
+            await pilot.press(*"client1", "enter")  # client1 runs Home 10M
+            pilot.app.screen.query_one("#package", Select).value = "Fibre 20M"
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=size, run_before=offer_change)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
