@@ -120,7 +120,7 @@ def preview_text(found: Preview, zone: ZoneInfo) -> str:
             f"renewed until {_at(found.renews_until, zone)}."
         )
     clock = "starts when delivered to the router" if found.starts_on_delivery else "starts now"
-    return f"{bought}. A new subscription; its clock {clock}."
+    return f"{bought}. A new subscription for {found.client}; its clock {clock}."
 
 
 def change_labels(quote: Quote, zone: ZoneInfo) -> tuple[str, str]:

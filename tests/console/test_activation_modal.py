@@ -119,6 +119,7 @@ async def test_enter_after_a_renewal_does_not_charge_again(
         assert modal.query_one("#activate").disabled
         assert modal.check_action("activate", ()) is None
         assert modal.focused is modal.query_one("#new-activation")
+        assert [widget.id for widget in modal.focus_chain] == ["new-activation", "close"]
 
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -247,6 +248,19 @@ async def test_a_package_change_waits_for_a_choice(
         )
         assert f"until {at(quote.switch_expires)} (30 days converted)" in switch
 
+        # Tab goes down the form, the two choices one stop, then the buttons.
+        assert [widget.id for widget in modal.focus_chain] == [
+            "client-search",
+            "client-matches",
+            "package",
+            "payment-ref",
+            "method",
+            "amount",
+            "partial",
+            "change",
+            "activate",
+            "close",
+        ]
         await pilot.press(*"QCHANGE001", "enter")  # no choice yet: nothing is written
         await settle(pilot)
         assert "choose after current or switch now" in _text(modal, "#activate-result")
@@ -290,7 +304,7 @@ async def test_a_change_that_appears_after_the_preview_is_offered_not_applied(
     async with app.run_test(size=SIZE) as pilot:
         modal = await _open(pilot)
         await _choose(pilot, modal, "jdoe", "Fibre 20M")
-        assert "A new subscription" in _text(modal, "#activate-preview")
+        assert "A new subscription for jdoe" in _text(modal, "#activate-preview")
         # Meanwhile another console sells jdoe Home 10M.
         _home_running(seeded)
         await pilot.press(*"QLATE00001", "enter")
