@@ -13,6 +13,12 @@ the operator confirms (the CLI's --dry-run shows the plan and stops).
   validity from now. A disabled account is imported deactivated, without an active subscription.
 * What is already in the database (packages by router and profile, accounts by router and name) is
   left alone, so running the import twice changes nothing the second time.
+* Ours only: an imported account row may take over its router account (adopt), keeping the
+  comment's own text and every field no package models (limit-uptime, a MAC binding, its own data
+  limit, a PPPoE caller-id or addresses) to be kept and written back. An account row of ours whose
+  router account does not carry our tag (an activation refused as someone else's) is adopted the
+  same way. Profiles stay read-only, never written by the engine, unless the operator adopts them
+  (`adopt_profiles`, `wisp import ROUTER --adopt-profiles`).
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from sqlmodel import Session, col
 from db.catalog import USERNAME, Refused, apply_shaping, get_router, package_shape
 from db.config import Settings
 from db.models import Package, RouterProvisioning
+from db.profiles import owned_profiles
 from db.shaping import Shape, ShapeError, add_validity, parse_rate_limit, parse_validity
 from db.types import utcnow
+from scheduler.actions import UNMODELLED, comment_text, is_owned, unmodelled
 from scheduler.comment_dates import expiry_from_comment
 from scheduler.drift import SERVICES
 from scheduler.drift_state import (
@@ -73,6 +81,20 @@ class AccountImport:
     expiry_source: str
     """"comment" when the date came from the comment, "default" for the default validity."""
     password: str | None = field(default=None, repr=False)
+    comment: str = ""
+    """The comment's own text (our tag left out), kept beside our tag when the account is written."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Router fields no package models, as read: kept on the router, written back if re-created."""
+
+
+@dataclass(frozen=True)
+class AccountAdoption:
+    """An account row of ours whose router account lacks our tag: the import lets it take over."""
+
+    service: str
+    username: str
+    comment: str
+    extra: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -98,12 +120,19 @@ class ImportPlan:
     known_packages: int = 0
     known_accounts: int = 0
     data_limits: int = 0
-    """Hotspot users with their own data limit (packages hold data limits, users do not)."""
+    """Hotspot users with their own data limit (kept on the router: their packages set none)."""
+    adopt_profiles: bool = False
+    """Record the profiles the packages use as ours (origin "adopted"), so the engine may write them."""
+    profiles: list[tuple[str, str]] = field(default_factory=list)
+    """(service, name) of the router profiles the packages use that are not ours: adopted when
+    `adopt_profiles`, read-only otherwise."""
+    adoptions: list[AccountAdoption] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        """True when there is nothing to create."""
-        return not (self.packages or self.accounts)
+        """True when there is nothing to write."""
+        adopting = self.adopt_profiles and self.profiles
+        return not (self.packages or self.accounts or self.adoptions or adopting)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view, without passwords."""
@@ -126,8 +155,18 @@ class ImportPlan:
                     "disabled": a.disabled,
                     "expires_on": a.expires_on.isoformat() if a.expires_on else None,
                     "expiry": a.expiry_source,
+                    "kept": sorted(a.extra),
                 }
                 for a in self.accounts
+            ],
+            "profiles": {
+                "adopted" if self.adopt_profiles else "read_only": [
+                    {"service": service, "profile": name} for service, name in self.profiles
+                ]
+            },
+            "adopted_accounts": [
+                {"service": a.service, "username": a.username, "kept": sorted(a.extra)}
+                for a in self.adoptions
             ],
             "skipped": [s.__dict__ for s in self.skipped],
             "already_imported": {"packages": self.known_packages, "accounts": self.known_accounts},
@@ -141,6 +180,7 @@ def plan_import(
     router_name: str,
     *,
     validity: str = "30d",
+    adopt_profiles: bool = False,
     now: datetime | None = None,
     progress: ProgressSink | None = None,
     cancel: CancelCheck = None,
@@ -154,34 +194,41 @@ def plan_import(
         router = get_router(session, router_name)
         packages = _packages(session, router.id or 0)
         accounts = {
-            (service, name)
-            for service, name in session.execute(
+            (service, name): bool(adopt)
+            for service, name, adopt in session.execute(
                 select(
-                    col(RouterProvisioning.service_type), col(RouterProvisioning.router_username)
+                    col(RouterProvisioning.service_type),
+                    col(RouterProvisioning.router_username),
+                    col(RouterProvisioning.adopt),
                 ).where(RouterProvisioning.router_id == router.id)  # type: ignore[arg-type]
             )
         }
-    plan = ImportPlan(router.name, router.id or 0, (length, unit))
-    planner = _Planner(plan, packages, accounts, settings, now or utcnow())
+        owned = owned_profiles(session, router.id or 0)
+    plan = ImportPlan(router.name, router.id or 0, (length, unit), adopt_profiles=adopt_profiles)
+    planner = _Planner(plan, packages, accounts, owned, settings, now or utcnow())
     with RouterClient.for_router(router, settings.routers) as client:
         reader = RouterReader(client, progress, cancel)
         for service in SERVICES:
             for row in reader.profiles(service):
                 planner.profile(service, row)
         for service in SERVICES:
-            props = (*ACCOUNT_PROPS, "limit-bytes-total") if service == "hotspot" else ACCOUNT_PROPS
+            props = (*ACCOUNT_PROPS, *UNMODELLED[service])
             for row in reader.accounts(service, props):
                 planner.account(service, row)
     return plan
 
 
-def _packages(session: Session, router_id: int) -> set[tuple[str, str]]:
+def _packages(session: Session, router_id: int) -> dict[tuple[str, str], bool]:
+    """(service, profile) of the router's packages -> whether one of them sets a data limit."""
     rows = session.execute(
-        select(col(Package.type), col(Package.router_profile)).where(
-            col(Package.router_id) == router_id
-        )
+        select(
+            col(Package.type), col(Package.router_profile), col(Package.hotspot_plan_type)
+        ).where(col(Package.router_id) == router_id)
     )
-    return {(service, profile) for service, profile in rows}
+    found: dict[tuple[str, str], bool] = {}
+    for service, profile, plan_type in rows:
+        found[(service, profile)] = found.get((service, profile), False) or plan_type == "data"
+    return found
 
 
 class _Planner:
@@ -190,14 +237,16 @@ class _Planner:
     def __init__(
         self,
         plan: ImportPlan,
-        packages: set[tuple[str, str]],
-        accounts: set[tuple[str, str]],
+        packages: dict[tuple[str, str], bool],
+        accounts: dict[tuple[str, str], bool],
+        owned: set[tuple[str, str]],
         settings: Settings,
         now: datetime,
     ) -> None:
         self.plan = plan
         self.packages = packages
         self.accounts = accounts
+        self.owned = owned
         self.names = {name for _, name in accounts}
         self.importable = set(packages)
         self.refused: dict[tuple[str, str], str] = {}
@@ -208,6 +257,7 @@ class _Planner:
         name = row.get("name", "")
         if (service, name) in self.packages:
             self.plan.known_packages += 1
+            self._not_ours(service, name)
             return
         try:
             found = profile_import(service, row)
@@ -217,11 +267,27 @@ class _Planner:
             return
         self.importable.add((service, name))
         self.plan.packages.append(found)
+        self._not_ours(service, name)
+
+    def _not_ours(self, service: str, name: str) -> None:
+        """A profile a package uses and the engine may not write until it is adopted."""
+        if (service, name) not in self.owned:
+            self.plan.profiles.append((service, name))
 
     def account(self, service: str, row: Row) -> None:
         name, profile = row.get("name", ""), row.get("profile", "default")
         if (service, name) in self.accounts:
             self.plan.known_accounts += 1
+            if not self.accounts[(service, name)] and not is_owned(row.get("comment")):
+                # Ours in the database, someone else's on the router: the import adopts it.
+                self.plan.adoptions.append(
+                    AccountAdoption(
+                        service,
+                        name,
+                        comment_text(row.get("comment")),
+                        self._extra(service, profile, row),
+                    )
+                )
             return
         reason = self._refusal(service, name, profile)
         if reason:
@@ -253,16 +319,26 @@ class _Planner:
         else:
             expires, source = add_validity(self.now, *self.plan.validity), "default"
         phone = PHONE.search(comment)
+        profile = row.get("profile", "default")
         return AccountImport(
             service=service,
             username=row.get("name", ""),
-            profile=row.get("profile", "default"),
+            profile=profile,
             disabled=disabled,
             phone=phone.group(0) if phone else None,
             expires_on=expires,
             expiry_source=source,
             password=row.get("password") or None,
+            comment=comment_text(comment),
+            extra=self._extra(service, profile, row),
         )
+
+    def _extra(self, service: str, profile: str, row: Row) -> dict[str, str]:
+        """The fields of `row` no package models; a data limit is modelled by a data package."""
+        extra = unmodelled(service, row)
+        if self.packages.get((service, profile)):
+            extra.pop("limit-bytes-total", None)
+        return extra
 
 
 def profile_import(service: str, row: Row) -> ProfileImport:

@@ -21,6 +21,7 @@ from db import logs, secrets
 from db.catalog import apply_shaping, find_package
 from db.engine import immediate, session_scope
 from db.models import Client, Package, RouterProvisioning, Subscription
+from db.profiles import adopt_profiles
 from db.types import utcnow
 from scheduler.adopt import AccountImport, ImportPlan, ProfileImport
 
@@ -39,11 +40,20 @@ class ImportResult:
     clients: int = 0
     accounts: int = 0
     subscriptions: int = 0
+    profiles_adopted: int = 0
+    accounts_adopted: int = 0
 
     @property
     def written(self) -> int:
-        """Rows created in all."""
-        return self.packages + self.clients + self.accounts + self.subscriptions
+        """Rows created or changed in all."""
+        return (
+            self.packages
+            + self.clients
+            + self.accounts
+            + self.subscriptions
+            + self.profiles_adopted
+            + self.accounts_adopted
+        )
 
 
 def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = None) -> ImportResult:
@@ -66,15 +76,43 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
                 taken.add(account.username)
                 todo.append((account, package))
         _add_accounts(session, plan.router_id, todo, now, result)
+        result.accounts_adopted = _adopt_accounts(session, plan)
+        if plan.adopt_profiles:
+            adopted = adopt_profiles(session, plan.router_id, plan.profiles, now=now)
+            result.profiles_adopted = len(adopted)
         if result.written:
             logs.info(
                 session,
                 "General",
                 f"Imported from router {plan.router}: {result.packages} package(s), {result.accounts} "
-                f"account(s), {result.clients} new client(s); the router was not changed.",
+                f"account(s), {result.clients} new client(s), {result.accounts_adopted} account row(s) "
+                f"adopting their router account, {result.profiles_adopted} profile(s) adopted; the "
+                "router was not changed.",
                 {"router_id": plan.router_id, **result.__dict__, "skipped": len(plan.skipped)},
             )
     return result
+
+
+def _adopt_accounts(session: Session, plan: ImportPlan) -> int:
+    """Let account rows of ours take over their untagged router accounts, keeping what they had."""
+    adopted = 0
+    for account in plan.adoptions:
+        changed = session.execute(
+            update(RP)
+            .where(
+                RP.c.router_id == plan.router_id,
+                RP.c.service_type == account.service,
+                RP.c.router_username == account.username,
+                RP.c.adopt == False,  # noqa: E712 (SQL, not Python)
+            )
+            .values(
+                adopt=True,
+                router_comment=account.comment or None,
+                router_extra=account.extra or None,
+            )
+        )
+        adopted += int(changed.rowcount)  # type: ignore[attr-defined]
+    return adopted
 
 
 def _existing_packages(session: Session, router_id: int) -> dict[tuple[str, str], Package]:
@@ -191,6 +229,8 @@ def _add_accounts(
     template = _template(
         Subscription, client_id=0, package_id=0, start_date=now, expires_on=now, status="active"
     )
+    # The accounts are on the router already: their clocks run from the import, not from a delivery.
+    template |= {"delivered_at": now, "starts_on_delivery": False}
     subscriptions = [
         template
         | stamps
@@ -230,6 +270,9 @@ def _account_row(
         "action": "deactivate" if account.disabled else "activate",
         "router_profile": account.profile,
         "router_password": secrets.encrypt(account.password) if account.password else None,
+        "adopt": True,
+        "router_comment": account.comment or None,
+        "router_extra": account.extra or None,
         "client_id": clients[account.username],
         "package_id": package.id,
         "status": "completed",

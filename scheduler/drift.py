@@ -9,8 +9,9 @@ Categories
 
 Accounts the queue is still delivering (pending or processing) are counted as `in_queue` and not
 compared: the queue will converge them. Profiles carry no ownership tag on RouterOS, so a profile is
-never "unknown": one the database does not use is foreign. Reading is read-only; `scheduler.drift_fix`
-turns findings into queued jobs.
+never "unknown": one the database does not use is foreign, and one a package uses that is not ours
+(`router_profiles`, e.g. an imported profile not adopted) is reported when it differs but never
+fixable. Reading is read-only; `scheduler.drift_fix` turns findings into queued jobs.
 """
 
 from __future__ import annotations
@@ -175,7 +176,16 @@ def _compare_profiles(
             report.findings.append(Finding("foreign", "profile", service, name))
             continue
         differences = profile_differences(profile, row)
-        if differences:
+        if differences and not profile.ours:
+            # Someone else's profile: reported, never queued for change (the engine would refuse).
+            note = (
+                "not ours, so WISP Console leaves it as it is "
+                f"(`wisp import {report.router} --adopt-profiles` adopts it)"
+            )
+            report.findings.append(
+                Finding("different", "profile", service, name, (*differences, note))
+            )
+        elif differences:
             report.findings.append(
                 Finding(
                     "different", "profile", service, name, differences, jobs=tuple(profile.accounts)
@@ -239,11 +249,11 @@ def _compare_accounts(
 def _ours(account: WantedAccount, row: Row) -> bool:
     """Whether the router's object of this name is the database's account.
 
-    An account the database deactivated or removed is matched only by our tag (or an import): an
-    untagged object of the same name was put there by someone else, and a fix must not disable or
-    delete it.
+    It is when it carries our tag, or when the row may adopt it (an import, an operator's --adopt):
+    an untagged object of the same name was put there by someone else, and a fix must not change,
+    disable or delete it.
     """
-    return account.action == "activate" or account.imported or is_owned(row.get("comment"))
+    return account.adopt or account.imported or is_owned(row.get("comment"))
 
 
 def _account_finding(

@@ -1,9 +1,11 @@
 """Acting on drift: corrective jobs through the normal queue, and the scheduled read-only check.
 
 Fixes are queued with `db.queue.queue_account`, so they are retried, audited and crash-safe like any
-other job. Only accounts are ever queued: a drifted profile is corrected by re-queuing the accounts
-on it (the engine ensures the profile before it writes an account). Nothing that is not ours is ever
-queued for removal: an unknown account is removed only when it carries our ownership tag.
+other job. Only accounts are ever queued: a drifted profile of ours is corrected by re-queuing the
+accounts on it (the engine ensures the profile before it writes an account); one that is not ours is
+never queued. Nothing that is not ours is ever queued for removal: an unknown account is removed
+only when it carries our ownership tag. A re-queued account keeps its comment text and the fields no
+package models: the engine writes only what it models beside our tag.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def _queue_removal(session: Session, router_id: int, finding: Finding) -> int | 
     taken = _locked(
         session,
         RouterProvisioning.router_id == router_id,
+        RouterProvisioning.service_type == finding.service,
         RouterProvisioning.router_username == finding.name,
     )
     if taken is not None:

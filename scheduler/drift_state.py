@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from db.catalog import package_shape
 from db.errors import UserError
 from db.models import Package, RouterProvisioning
+from db.profiles import owned_profiles
 from db.shaping import Shape
 from db.shaping import same_shape as same_shape  # compared here and by the import
 from scheduler.actions import MENUS
@@ -81,6 +82,8 @@ class WantedAccount:
     password: str | None = field(default=None, repr=False)
     imported: bool = False
     """True when the row came from an import: the router's object is ours without carrying the tag."""
+    adopt: bool = False
+    """True when the row may take over an untagged router account of its name (import, --adopt)."""
 
     @property
     def in_queue(self) -> bool:
@@ -98,6 +101,8 @@ class WantedProfile:
     shared_users: str | None
     accounts: list[tuple[int, int]] = field(default_factory=list)
     """(job id, revision) of completed or failed activations on this profile."""
+    ours: bool = True
+    """False when the router's profile of this name is not ours (`router_profiles`): never changed."""
 
 
 @dataclass
@@ -123,6 +128,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
             P.router_password,
             Package.router_profile,
             P.imported_at,
+            P.adopt,
         )
         .outerjoin(Package, Package.id == P.package_id)  # type: ignore[arg-type]
         .where(P.router_id == router_id)
@@ -138,6 +144,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
             profile=row[8] or row[6],
             password=row[7],
             imported=row[9] is not None,
+            adopt=bool(row[10]),
         )
         for row in rows
     }
@@ -146,6 +153,9 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
         select(Package).where(or_(Package.router_id == router_id, Package.id.in_(used)))  # type: ignore[union-attr, arg-type]
     ).all()
     profiles = {(p.type, p.router_profile): _wanted_profile(p) for p in packages}
+    owned = owned_profiles(session, router_id)
+    for key, wanted in profiles.items():
+        wanted.ours = key in owned
     for account in accounts.values():
         profile = profiles.get((account.service, account.profile or ""))
         if profile is not None and account.action == "activate" and not account.in_queue:

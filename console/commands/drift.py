@@ -50,6 +50,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         default="30d",
         help="expiry for accounts whose comment states none (default 30d)",
     )
+    adopt.add_argument(
+        "--adopt-profiles",
+        action="store_true",
+        help="let WISP Console manage the router profiles the packages use (read-only otherwise)",
+    )
     adopt.add_argument("--yes", action="store_true", help="import without asking")
     common.add_json_flag(adopt)
     adopt.set_defaults(handler=run_import)
@@ -141,7 +146,12 @@ def run_import(args: argparse.Namespace) -> int:
     shown = StderrProgress()
     try:
         plan = plan_import(
-            engine, common.settings(args), args.router, validity=args.validity, progress=shown
+            engine,
+            common.settings(args),
+            args.router,
+            validity=args.validity,
+            adopt_profiles=args.adopt_profiles,
+            progress=shown,
         )
     except KeyboardInterrupt:
         shown.end()
@@ -157,12 +167,25 @@ def run_import(args: argparse.Namespace) -> int:
     if not args.yes:
         _confirm(plan)
     result = apply_import(engine, plan)
+    out = sys.stderr if args.json else sys.stdout
     print(
         f"imported {result.packages} package(s), {result.accounts} account(s) and {result.clients} new "
         f"client(s) from {plan.router}; the router was not changed. Set package prices with care: "
         "imported packages cost 0.",
-        file=sys.stderr if args.json else sys.stdout,
+        file=out,
     )
+    if result.accounts_adopted:
+        print(
+            f"{result.accounts_adopted} account row(s) may now take over their router account "
+            "(comment text and fields kept); `wisp retry --failed` delivers those that failed.",
+            file=out,
+        )
+    if result.profiles_adopted:
+        print(
+            f"adopted {result.profiles_adopted} profile(s): WISP Console now keeps them as their "
+            "packages shape them.",
+            file=out,
+        )
     return 0
 
 
@@ -206,15 +229,47 @@ def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
             [s.__dict__ for s in plan.skipped], ["kind", "service", "name", "reason"]
         )
         print()
+    if plan.adoptions:
+        print(
+            f"Account rows that will take over their router account, not tagged as ours "
+            f"({len(plan.adoptions)}):"
+        )
+        common.print_table(
+            [
+                {"service": a.service, "username": a.username, "kept": ", ".join(sorted(a.extra))}
+                for a in plan.adoptions
+            ],
+            ["service", "username", "kept"],
+        )
+        print()
     if plan.data_limits:
         print(
-            f"note: {plan.data_limits} user(s) carry their own data limit; it stays on the router until "
-            "the account is next activated, when the package's data limit applies."
+            f"note: {plan.data_limits} user(s) carry their own data limit; it is kept on the router "
+            "(their package sets none), as are limit-uptime, MAC bindings and comments."
         )
+    print_profiles(plan)
     print(
         f"{len(plan.packages)} package(s) and {len(plan.accounts)} account(s) to import; already in the "
         f"database: {plan.known_packages} package(s), {plan.known_accounts} account(s)."
     )
+
+
+def print_profiles(plan: ImportPlan) -> None:
+    """Which router profiles the packages use that are not ours, and how they can become ours."""
+    if not plan.profiles:
+        return
+    names = ", ".join(name for _, name in plan.profiles)
+    if plan.adopt_profiles:
+        print(
+            f"profiles to adopt ({len(plan.profiles)}): {names}; WISP Console will keep them as "
+            "their packages shape them."
+        )
+    else:
+        print(
+            f"read-only profiles ({len(plan.profiles)}): {names}; WISP Console uses them as they "
+            f"are and never changes them. To let it manage them: `wisp import {plan.router} "
+            "--adopt-profiles`."
+        )
 
 
 def _account_row(args: argparse.Namespace, account: Any) -> dict[str, Any]:
