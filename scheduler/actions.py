@@ -285,7 +285,7 @@ def activate(
 
     A router account of that name without our tag is taken over only when `spec.adopt` says so
     (keeping its comment text and the fields no package models); `adopted` is then called with the
-    account as it was found, once the write is read back. Otherwise it is refused with `NotOurs`.
+    account as it was found, once it is written. Otherwise it is refused with `NotOurs`.
     """
     path = MENUS[spec.service].account
     current = find(client, path, spec.username, ("comment", *UNMODELLED[spec.service]))
@@ -298,10 +298,9 @@ def activate(
                 raise NotOurs(foreign_account_sentence(client.name, spec.service, spec.username))
             taken = current
         client.set(path, current[".id"], spec.changes(current))
-    row = read_back(client, spec)
-    if taken is not None and adopted is not None:
-        adopted(taken)
-    return row
+        if taken is not None and adopted is not None:
+            adopted(taken)  # from here on the account carries our tag
+    return read_back(client, spec)
 
 
 READ_BACK = ("name", "profile", "disabled", "comment", "limit-bytes-total")

@@ -282,15 +282,15 @@ class Drainer:
         if work.problem is not None:
             return Outcome(work, "error", str(work.problem)), None
         failure = self._try(profiles, client, work, fresh=False)
-        if isinstance(failure, NotOurs):
-            # What is on the router is not ours: trying again cannot change that, the operator can.
-            return Outcome(work, "error", str(failure), final=True), None
         if isinstance(failure, RouterError) and failure.kind != "trap":
             failure = self._try(profiles, client, work, fresh=True)
             if isinstance(failure, RouterError) and failure.pauses_router:
                 return Outcome(work, "held", str(failure)), failure
         if failure is None:
             return Outcome(work, "done"), None
+        if isinstance(failure, NotOurs):
+            # What is on the router is not ours: trying again cannot change that, the operator can.
+            return Outcome(work, "error", str(failure), final=True), None
         if isinstance(failure, RouterError):
             return Outcome(work, "error", str(failure)), None
         return Outcome(

@@ -36,8 +36,9 @@ FIRST_NAMES = (
     "said",
 )
 PROFILES = (
-    ("HOTSPOT_5M_PERSONAL", "2M/5M", "1"),
-    ("HOTSPOT_10M_PERSONAL", "5M/10M", "1"),
+    # Made by hand on the router (not ours): a package of the same shape may use them as they are.
+    ("HOTSPOT_5M_PERSONAL", "5M/5M", "1"),
+    ("HOTSPOT_10M_PERSONAL", "10M/10M", "1"),
     ("HOTSPOT_20M_BUSINESS", "10M/20M 20M/40M 8M/16M 10s/10s", "3"),
 )
 DATA_PLANS = ("1073741824", "5368709120", "10737418240")
