@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from console.commands import common
+from console.commands import common, ledger
 from db import catalog
 from db.models import Client, Package, Router
 from db.shaping import format_bytes, format_validity
@@ -260,6 +260,7 @@ def _register_client(commands: argparse._SubParsersAction) -> None:  # type: ign
     listing.add_argument("--limit", type=int, default=1000)
     common.add_json_flag(listing)
     listing.set_defaults(handler=client_list)
+    ledger.register(clients)
 
 
 def client_add(args: argparse.Namespace) -> int:
