@@ -41,9 +41,9 @@ from sqlmodel import Session, col
 
 import db.types
 from db.activation import ActivationService, remaining
-from db.catalog import Refused
+from db.catalog import PackageSpec, Refused, add_package, get_router
 from db.config import RouterSettings, Settings
-from db.engine import make_engine
+from db.engine import make_engine, session_scope
 from db.expiry import expire_due
 from db.models import Client, Package, Payment, RouterProvisioning, Subscription
 from scheduler.actions import is_owned
@@ -52,6 +52,7 @@ from scheduler.adopt_write import apply_import
 from scheduler.drain import Drainer
 from scheduler.drift import reconcile
 from scheduler.drift_fix import queue_fixes
+from scheduler.profiles import profiles_on_router
 from scheduler.routeros import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 from tests import factories
@@ -144,13 +145,25 @@ class PaidEqualsGranted(RuleBasedStateMachine):
                 admin.add(path, values)
         self.foreign = self._foreign_rows()
         factories.router(self.engine, port=self.sim.port, password=SIM_PASSWORD)
-        for name, (service, validity, rate, price) in PACKAGES.items():
-            factories.package(
-                self.engine, name, type=service, validity=validity, rate=rate, price=price
-            )
+        self._add_packages()
         for username in CLIENTS:
             factories.client(self.engine, username, full_name=username.title())
         self.router_up = True
+
+    def _add_packages(self) -> None:
+        """As `wisp package add` does: a profile name the router has, not ours, is not taken."""
+        with Session(self.engine) as session:
+            router = get_router(session, "r1")
+        for name, (service, validity, rate, price) in PACKAGES.items():
+            spec = PackageSpec(
+                name=name, type=service, router="r1", price=price, validity=validity, rate=rate
+            )
+            on_router = profiles_on_router(router, self.settings.routers, service)
+            with session_scope(self.engine) as session:
+                add_package(session, spec, on_router=on_router)
+        with Session(self.engine) as session:
+            day = session.scalars(select(Package).where(col(Package.name) == "Day 10M")).one()
+            assert day.router_profile == "HOTSPOT_10M_PERSONAL_WC", day.router_profile
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -247,9 +260,8 @@ class PaidEqualsGranted(RuleBasedStateMachine):
         with Session(self.engine) as session:
             self.adopted |= set(
                 session.scalars(
-                    select(RouterProvisioning.router_username).where(
-                        col(RouterProvisioning.imported_at).is_not(None)
-                    )
+                    # An import adopts what it imports and what an activation was refused.
+                    select(RouterProvisioning.router_username).where(col(RouterProvisioning.adopt))
                 )
             )
 
