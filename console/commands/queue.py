@@ -111,6 +111,11 @@ def run_activate(args: argparse.Namespace) -> int:
     )
     for line in activation_lines(args, result):
         print(line)
+    if args.adopt and result.job_id is not None:
+        print(
+            f"{result.client}: an existing router account of that name, not created by WISP "
+            "Console, is taken over (its comment text and the limits no package sets are kept)"
+        )
     return 0
 
 
