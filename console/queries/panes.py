@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.queries.format import ago, due, expires_in, first_line
+from console.queries.format import ago, due, expires_in, first_line, span
 from console.queries.window import WINDOW, Row, Window, matching
 from db.models import Client, Package, Router, RouterProvisioning, Subscription
 from db.shaping import format_validity
@@ -88,7 +89,10 @@ def subscriptions(session: Session, now: datetime, text: str = "", limit: int = 
         P.c.name.label("package"),
         R.c.name.label("router"),
         S.c.status,
+        S.c.start_date,
         S.c.expires_on,
+        S.c.starts_on_delivery,
+        S.c.delivered_at,
         J.c.status.label("job_status"),
         J.c.action,
     ).select_from(
@@ -111,7 +115,7 @@ def subscriptions(session: Session, now: datetime, text: str = "", limit: int = 
                     r.username,
                     r.package,
                     state,
-                    expires_in(r.expires_on, now) if r.status == "active" else "-",
+                    _expires(r, now),
                     r.status,
                     r.router or "-",
                 ),
@@ -121,6 +125,17 @@ def subscriptions(session: Session, now: datetime, text: str = "", limit: int = 
     return Window(
         rows, _total(session, query, S, where is not None) if len(rows) >= limit else len(rows)
     )
+
+
+def _expires(r: Any, now: datetime) -> str:
+    """Time left; a clock waiting for delivery shows its whole length in brackets, not running."""
+    if r.status == "scheduled":
+        return "after current"
+    if r.status != "active":
+        return "-"
+    if r.starts_on_delivery and r.delivered_at is None:
+        return f"({span(r.expires_on - r.start_date)})"  # in brackets: not started yet
+    return expires_in(r.expires_on, now)
 
 
 def jobs(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -> Window:

@@ -19,6 +19,7 @@ from textual.widgets import Input, Select
 
 from console.app import WispApp, build_app
 from db.activation import ActivationService
+from db.delivery import mark_delivered
 from db.engine import session_scope
 from db.models import Router, RouterProvisioning
 from tests.console.conftest import FIXED_NOW, console_settings, settle
@@ -49,6 +50,7 @@ def _freeze(engine: Engine) -> None:
             .where(J.c.id <= 3)
             .values(status="completed", completed_at=FIXED_NOW - timedelta(minutes=12))
         )
+        mark_delivered(session, [1, 2, 3], FIXED_NOW - timedelta(minutes=12))
         session.execute(
             update(J)
             .where(J.c.id == 4)
