@@ -66,3 +66,76 @@ def test_a_database_behind_this_version_asks_for_upgrade(sqlite_engine):
 def test_unknown_database_kind_is_named():
     with pytest.raises(DatabaseError, match="uses 'oracle'; use sqlite, postgresql or mariadb"):
         make_engine("oracle://scott@host/db")
+
+
+def test_upgrade_to_0003_keeps_existing_accounts_and_marks_them_delivered_and_owned(engine):
+    """A database in use before accounts were keyed by service upgrades with its data intact."""
+    from alembic import command
+
+    from db.engine import alembic_config, upgrade
+
+    config = alembic_config(engine)
+    command.downgrade(config, "0002")
+    try:
+        with engine.begin() as conn:
+            now = "2026-11-01 10:00:00"
+            conn.execute(
+                text(
+                    "INSERT INTO routers (id, name, host, port, use_tls, tls_verify, username, "
+                    "status, health, created_at, updated_at) VALUES (1, 'r1', 'h', 8728, false, "
+                    f"true, 'admin', 'active', 'up', '{now}', '{now}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO clients (id, full_name, username, account_type, status, "
+                    f"created_at, updated_at) VALUES (1, 'Kevin', 'kevin', 'personal', 'active', "
+                    f"'{now}', '{now}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO packages (id, name, type, account_type, price, duration_length, "
+                    "duration_unit, router_id, router_profile, rate_limit, bandwidth_value, "
+                    "bandwidth_unit, burst_enabled, hotspot_plan_type, created_at, updated_at) "
+                    "VALUES (1, 'Hour 2M', 'hotspot', 'personal', 10, 1, 'hours', 1, "
+                    f"'HOTSPOT_2M_PERSONAL', '2M/2M', 2, 'Mbps', false, 'unlimited', '{now}', "
+                    f"'{now}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO router_provisionings (id, client_id, router_id, package_id, "
+                    "service_type, action, router_username, status, attempts, revision, "
+                    "next_attempt_at, completed_at, created_at, updated_at) VALUES (1, 1, 1, 1, "
+                    f"'hotspot', 'activate', 'kevin', 'completed', 0, 1, '{now}', '{now}', "
+                    f"'{now}', '{now}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO subscriptions (id, client_id, package_id, router_id, "
+                    "provisioning_id, start_date, expires_on, status, created_at, updated_at) "
+                    f"VALUES (1, 1, 1, 1, 1, '{now}', '2026-11-01 11:00:00', 'active', '{now}', "
+                    f"'{now}')"
+                )
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT delivered_at IS NOT NULL FROM subscriptions")).scalar()
+            assert conn.execute(
+                text("SELECT router_id, service_type, name, origin FROM router_profiles")
+            ).one() == (1, "hotspot", "HOTSPOT_2M_PERSONAL", "created")
+            assert not conn.execute(text("SELECT adopt FROM router_provisionings")).scalar()
+        with engine.begin() as conn:  # the same username as a PPPoE secret is another account
+            conn.execute(
+                text(
+                    "INSERT INTO router_provisionings (id, client_id, router_id, service_type, "
+                    "action, "
+                    "router_username, status, attempts, revision, adopt, next_attempt_at, "
+                    f"created_at, updated_at) VALUES (2, 1, 1, 'pppoe', 'activate', 'kevin', "
+                    f"'pending', 0, 1, false, '{now}', '{now}', '{now}')"
+                )
+            )
+    finally:
+        upgrade(engine)
