@@ -289,3 +289,15 @@ def test_an_overpayment_is_kept_as_credit(engine):
     assert result.outcome == "new" and result.credit == Decimal("100.00")
     with session_scope(engine) as session:
         assert session.scalars(select(Client)).one().credit == Decimal("100.00")
+
+
+def test_a_renewal_withdraws_an_account_whose_subscription_ran_out_before_the_sweep(engine):
+    factories.setup(engine)
+    factories.package(engine, "Fibre 10M", type="pppoe", rate="10M", validity="1d", price="100")
+    service = ActivationService(engine, factories.clock_from_payment())
+    fibre = service.activate("jdoe", "Fibre 10M", method="cash", now=T0)
+    home = service.activate("jdoe", "Home 10M", change="after_current", now=T0)
+    with session_scope(engine) as session:  # both running at once, as an import can leave them
+        session.get(Subscription, home.subscription_id).status = "active"
+    renewed = service.activate("jdoe", "Home 10M", now=T0 + timedelta(days=2))
+    assert renewed.outcome == "renewed" and renewed.withdrawn == (fibre.job_id,)
