@@ -33,7 +33,7 @@ class Scheduler(Protocol):
     def state(self) -> str: ...  # running | paused | off
 
     @property
-    def last_drain(self) -> Any: ...
+    def last_drain(self) -> datetime | None: ...
 
     def pause(self) -> None: ...
 
@@ -93,8 +93,7 @@ class WispApp(App[int]):
     @property
     def last_drain(self) -> datetime | None:
         """When the embedded scheduler last drained the queue."""
-        drain = getattr(self.service, "last_drain", None)
-        return getattr(drain, "finished_at", drain) if drain is not None else None
+        return self.service.last_drain if self.service is not None else None
 
     def toggle_scheduler(self) -> None:
         """Pause a running scheduler, resume a paused one."""

@@ -342,10 +342,3 @@ def counts(session: Session, *, since: datetime | None = None) -> dict[str, int]
             ).scalar_one()
         )
     return result
-
-
-def next_due(session: Session) -> datetime | None:
-    """When the earliest pending job becomes due."""
-    return session.execute(
-        select(func.min(T.c.next_attempt_at)).where(T.c.status == "pending")
-    ).scalar()

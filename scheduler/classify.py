@@ -16,7 +16,6 @@ from librouteros.exceptions import ConnectionClosed, FatalError, LibRouterosErro
 from db.errors import UserError
 
 KINDS = ("unreachable", "auth", "trap", "timeout", "tls")
-LOGIN_REFUSALS = ("invalid user name or password", "cannot log in")
 
 
 class RouterError(UserError):

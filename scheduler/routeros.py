@@ -1,7 +1,7 @@
 """The router client: one persistent RouterOS API session per instance, over librouteros.
 
 librouteros gives the wire protocol and the connection; this module adds what a provisioning queue
-needs (reference section 5): a lock around each whole command (the library is not thread-safe), an
+needs: a lock around each whole command (the library is not thread-safe), an
 explicit connect timeout and a separate command timeout, UTF-8, values kept as the strings the router
 sent (no int/bool coercion), the session dropped on any error and reopened on the next use, and every
 failure classified as a `RouterError`.

@@ -31,7 +31,6 @@ class Snapshot:
     subscriptions: Window
     jobs: Window
     status: QueueStatus
-    taken_at: datetime
     filters: Filters = field(default_factory=Filters)
 
 
@@ -43,6 +42,5 @@ def take(engine: Engine, now: datetime, zone: ZoneInfo, filters: Filters) -> Sna
             subscriptions=panes.subscriptions(session, now, filters.subscriptions),
             jobs=panes.jobs(session, now, filters.jobs),
             status=queue_status(session, now, zone),
-            taken_at=now,
             filters=filters,
         )

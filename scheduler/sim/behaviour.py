@@ -66,8 +66,6 @@ class Behaviour:
     single_row_id: bool = False
     # Unconfirmed on a real router; by default removing a user leaves its session running.
     remove_user_kicks_session: bool = False
-    # Unconfirmed: what last-logged-out shows for a secret that never connected (None: absent).
-    never_logged_out: str | None = None
     # Trap message rewording and categories, keyed by the simulator's default message.
     messages: dict[str, str] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)

@@ -9,7 +9,6 @@ from scheduler.sim import traps
 from scheduler.sim import values as v
 from scheduler.sim.schema import Field, Menu
 
-ALL_COMMANDS = frozenset({"print", "add", "set", "remove", "enable", "disable", "unset"})
 PRINT_REMOVE = frozenset({"print", "remove"})
 
 
@@ -61,7 +60,7 @@ HOTSPOT_USER = Menu(
 HOTSPOT_USER_PROFILE = Menu(
     path="/ip/hotspot/user/profile",
     key="name",
-    # Unconfirmed wording (reference section 4); reword through Behaviour.messages.
+    # RouterOS's wording of this trap is unconfirmed; reword it through Behaviour.messages.
     duplicate_message=traps.DUPLICATE_PROFILE,
     builtin_rows=((0, {"name": "default", "default": "true"}),),
     builtin_remove_message=traps.DEFAULT_PROFILE_NOT_REMOVABLE,

@@ -1,9 +1,9 @@
-"""Trap replies: the exact messages of the reference and the exception that carries them."""
+"""Trap replies: the exact messages RouterOS sends and the exception that carries them."""
 
 from __future__ import annotations
 
-# Messages confirmed by the reference (section 4). Those marked there as unconfirmed can be
-# re-worded per router through Behaviour.messages.
+# Messages seen from real routers. Those whose wording is unconfirmed (duplicate profiles among
+# them) can be re-worded per router through Behaviour.messages.
 DUPLICATE_HOTSPOT_USER = "failure: already have user with this name for this server"
 DUPLICATE_PPP_SECRET = "failure: secret with the same name already exists"
 DUPLICATE_PROFILE = "failure: profile with the same name already exists"

@@ -14,12 +14,12 @@ from db.activation import ActivationService
 from db.models import Package, Router, RouterProvisioning, Subscription, SystemLog
 from db.types import utcnow
 from scheduler import actions, drain
-from scheduler.accounts import on_router, on_router_by_id
 from scheduler.events import JobCompleted, JobFailed, RouterHealthChanged
 from scheduler.routeros import RouterClient, RouterError
 from scheduler.service import ProvisioningService
 from scheduler.sim import SimRouter
 from tests import factories
+from tests.scheduler.accounts import on_router, on_router_by_id
 from tests.scheduler.conftest import SIM_PASSWORD, engine_settings
 
 USERS = "/ip/hotspot/user"
