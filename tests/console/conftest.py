@@ -7,7 +7,6 @@ wait on workers, never on the clock. The scheduler is driven with `drain_once` f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,13 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
 
 from console.app import WispApp, build_app
 from db.config import Settings
 from scheduler.service import ProvisioningService
 from scheduler.sim import SimFleet
 from tests import factories
+from tests.waiting import settle  # noqa: F401  (the console tests import it from here)
 
 SIM_PASSWORD = "sim-secret"
 FIXED_NOW = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
@@ -99,15 +98,6 @@ def service(seeded: Engine) -> Iterator[Callable[[WispApp], ProvisioningService]
     yield attach
     for engine_service in made:
         engine_service.shutdown(wait=True)
-
-
-async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
-    """Let workers finish and their messages land (several rounds: answers start new work)."""
-    for _ in range(rounds):
-        # An exclusive worker replaced by a newer one is cancelled: the newer one is awaited next.
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def refresh(pilot: Pilot[Any]) -> None:

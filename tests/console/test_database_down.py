@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import create_engine
-from textual.pilot import Pilot
 from textual.widgets import Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from console.app import WispApp, build_app
 from console.screens.main import MainScreen
 from console.screens.router_users import RouterUsersScreen
 from tests.console.conftest import console_settings
+from tests.waiting import settle
 
 SIZE = (120, 40)
 
@@ -22,14 +19,6 @@ SIZE = (120, 40)
 def _unreachable_app(tmp_path: Path) -> WispApp:
     engine = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'wisp.db'}")
     return build_app(console_settings(engine), engine, watch_terminal=False)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Let the workers fail and their failures land."""
-    for _ in range(4):
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _messages(app: WispApp) -> list[str]:

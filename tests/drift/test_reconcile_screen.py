@@ -13,6 +13,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.reconcile import ReconcileScreen
 from db.models import RouterProvisioning
 from tests.drift.conftest import Drifted
+from tests.waiting import settle
 
 
 class Host(App[None]):
@@ -31,33 +32,24 @@ def pending(engine) -> int:
         )
 
 
-async def settle(pilot, app: App[None], rounds: int = 4) -> None:
-    """Let the screen start its workers, finish them and apply their answers (several rounds:
-    the screen starts its read on mount, which may come after the first pause)."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def test_the_screen_lists_drift_and_queues_fixes_after_confirmation(drifted: Drifted):
     async def scenario() -> None:
         screen = ReconcileScreen(drifted.engine, drifted.settings, "r1")
         app = Host(screen)
         async with app.run_test(size=(140, 40)) as pilot:
-            await settle(pilot, app)
+            await settle(pilot)
             assert screen.query_one(DataTable).row_count == 9
             assert "has drifted" in str(screen.query_one("#reconcile-status", Static).content)
             await pilot.press("f")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("n")
-            await settle(pilot, app)
+            await settle(pilot)
             assert pending(drifted.engine) == 0
             await pilot.press("f")
             await pilot.pause()
             await pilot.press("y")
-            await settle(pilot, app)
+            await settle(pilot)
             assert pending(drifted.engine) == 6
             assert "Queued 6 corrective job(s)" in str(
                 screen.query_one("#reconcile-status", Static).content
@@ -72,7 +64,7 @@ def test_a_down_router_shows_its_reason_in_one_sentence(drifted: Drifted):
         screen = ReconcileScreen(drifted.engine, drifted.settings, "r1")
         app = Host(screen)
         async with app.run_test(size=(140, 40)) as pilot:
-            await settle(pilot, app)
+            await settle(pilot)
             assert str(screen.query_one("#reconcile-status", Static).content).startswith(
                 "router r1 (127.0.0.1:"
             )
@@ -88,13 +80,13 @@ def test_a_database_failure_while_queuing_fixes_is_shown_not_swallowed(drifted: 
         screen = ReconcileScreen(drifted.engine, drifted.settings, "r1")
         app = Host(screen)
         async with app.run_test(size=(140, 40)) as pilot:
-            await settle(pilot, app)
+            await settle(pilot)
             with drifted.engine.begin() as connection:
                 connection.execute(text("DROP TABLE system_logs"))
             await pilot.press("f")
             await pilot.pause()
             await pilot.press("y")
-            await settle(pilot, app)
+            await settle(pilot)
             status = str(screen.query_one("#reconcile-status", Static).content)
             assert status.startswith("No fixes were queued: the database at "), status
             assert pending(drifted.engine) == 0

@@ -21,6 +21,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADD = "/ip/hotspot/user/add"
@@ -102,10 +103,12 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
 
 
 def wait_for_completed(engine: Engine, count: int, timeout: float, poll: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while statuses(engine)["completed"] < count:
-        assert time.monotonic() < deadline, f"only {statuses(engine)} after {timeout} s"
-        time.sleep(poll)
+    wait_for(
+        lambda: statuses(engine)["completed"] >= count,
+        timeout,
+        poll,
+        describe=lambda: str(statuses(engine)),
+    )
 
 
 @pytest.mark.slow
