@@ -14,7 +14,14 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db import logs, secrets
-from db.models import Client, Package, RouterProvisioning, Subscription
+from db.models import (
+    Action,
+    Client,
+    Package,
+    RouterProvisioning,
+    Subscription,
+    SubscriptionStatus,
+)
 from db.queue import queue_account
 
 
@@ -23,7 +30,10 @@ def paid_accounts(session: Session, client_id: int) -> set[tuple[int, str]]:
     rows = session.execute(
         select(col(Package.router_id), col(Package.type))
         .join(Subscription, col(Subscription.package_id) == col(Package.id))
-        .where(col(Subscription.client_id) == client_id, col(Subscription.status) == "active")
+        .where(
+            col(Subscription.client_id) == client_id,
+            col(Subscription.status) == SubscriptionStatus.ACTIVE,
+        )
     ).all()
     return {(router_id, service) for router_id, service in rows if router_id is not None}
 
@@ -39,7 +49,7 @@ def withdraw_unpaid(
     accounts = session.scalars(
         select(RouterProvisioning).where(
             col(RouterProvisioning.client_id) == client_id,
-            col(RouterProvisioning.action) == "activate",
+            col(RouterProvisioning.action) == Action.ACTIVATE,
         )
     ).all()
     withdrawn = []
@@ -98,7 +108,7 @@ def queue_client_account(
         router_id=package.router_id,  # type: ignore[arg-type]
         router_username=client.username,
         service_type=package.type,
-        action="activate",
+        action=Action.ACTIVATE,
         router_profile=package.router_profile,
         router_password=password,
         client_id=client.id,

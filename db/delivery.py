@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db import logs
-from db.models import Subscription
+from db.models import Subscription, SubscriptionStatus
 
 
 def mark_delivered(session: Session, job_ids: Collection[int], now: datetime) -> int:
@@ -24,7 +24,7 @@ def mark_delivered(session: Session, job_ids: Collection[int], now: datetime) ->
     waiting = session.scalars(
         select(Subscription).where(
             col(Subscription.provisioning_id).in_(list(job_ids)),
-            col(Subscription.status) == "active",
+            col(Subscription.status) == SubscriptionStatus.ACTIVE,
             col(Subscription.delivered_at).is_(None),
         )
     ).all()

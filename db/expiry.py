@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from db import logs
 from db.accounts import queue_client_account, withdraw_unpaid
 from db.engine import immediate, session_scope
-from db.models import Client, Package, Subscription
+from db.models import Action, Client, Package, Subscription, SubscriptionStatus
 from db.types import utcnow
 
 S = Subscription.__table__  # type: ignore[attr-defined]
@@ -29,7 +29,7 @@ def expire_due(
     *,
     now: datetime | None = None,
     batch_size: int = 500,
-    action: str = "deactivate",
+    action: str = Action.DEACTIVATE,
 ) -> int:
     """Expire every subscription past its end, in batches of one transaction each; returns the count."""
     now = now or utcnow()
@@ -51,7 +51,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
     due = session.scalars(
         select(Subscription)
         .where(
-            col(Subscription.status) == "active",
+            col(Subscription.status) == SubscriptionStatus.ACTIVE,
             col(Subscription.expires_on) <= now,
             not_(waiting),
         )
@@ -64,8 +64,8 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
     for subscription in due:
         taken = session.execute(
             update(S)
-            .where(S.c.id == subscription.id, S.c.status == "active")
-            .values(status="expired", updated_at=now)
+            .where(S.c.id == subscription.id, S.c.status == SubscriptionStatus.ACTIVE)
+            .values(status=SubscriptionStatus.EXPIRED, updated_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if taken:
             ended[subscription.client_id] = subscription
@@ -94,7 +94,8 @@ def _running(session: Session, client_id: int) -> bool:
     return (
         session.scalars(
             select(col(Subscription.id)).where(
-                col(Subscription.client_id) == client_id, col(Subscription.status) == "active"
+                col(Subscription.client_id) == client_id,
+                col(Subscription.status) == SubscriptionStatus.ACTIVE,
             )
         ).first()
         is not None
@@ -110,7 +111,10 @@ def start_next(
     """
     following = session.scalars(
         select(Subscription)
-        .where(col(Subscription.client_id) == client_id, col(Subscription.status) == "scheduled")
+        .where(
+            col(Subscription.client_id) == client_id,
+            col(Subscription.status) == SubscriptionStatus.SCHEDULED,
+        )
         .order_by(col(Subscription.start_date), col(Subscription.id))
     ).first()
     if following is None:
@@ -122,7 +126,7 @@ def start_next(
     length = following.expires_on - following.start_date
     following.start_date = min(ended_at, now)
     following.expires_on = following.start_date + length
-    following.status = "active"
+    following.status = SubscriptionStatus.ACTIVE
     session.add(following)
     session.flush()
     queue_client_account(session, client, package, following, now=now)
@@ -142,11 +146,13 @@ def start_next(
 
 def start_orphaned(session: Session, now: datetime, *, action: str) -> int:
     """Start scheduled subscriptions whose client has nothing running (whatever ended it)."""
-    active = select(col(Subscription.client_id)).where(col(Subscription.status) == "active")
+    active = select(col(Subscription.client_id)).where(
+        col(Subscription.status) == SubscriptionStatus.ACTIVE
+    )
     clients = set(
         session.scalars(
             select(col(Subscription.client_id)).where(
-                col(Subscription.status) == "scheduled",
+                col(Subscription.status) == SubscriptionStatus.SCHEDULED,
                 col(Subscription.start_date) <= now,
                 col(Subscription.client_id).not_in(active),
             )

@@ -17,7 +17,16 @@ from sqlmodel import Session, col
 from db import secrets
 from db.activation import describe
 from db.catalog import get_client
-from db.models import Package, Payment, Router, RouterProvisioning, Subscription
+from db.models import (
+    Action,
+    JobStatus,
+    Package,
+    Payment,
+    Router,
+    RouterProvisioning,
+    Subscription,
+    SubscriptionStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +86,11 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
             "start": s.start_date,
             "expires": s.expires_on,
             "clock": "waiting for delivery"
-            if s.starts_on_delivery and s.delivered_at is None and s.status == "active"
+            if s.starts_on_delivery
+            and s.delivered_at is None
+            and s.status == SubscriptionStatus.ACTIVE
             else "running"
-            if s.status == "active"
+            if s.status == SubscriptionStatus.ACTIVE
             else "-",
             "delivered_at": s.delivered_at,
             "time_bought": _words(
@@ -130,9 +141,9 @@ def _account(
         "service": account.service_type,
         "username": account.router_username,
         "profile": account.router_profile,
-        "wanted": "enabled" if account.action == "activate" else account.action + "d",
+        "wanted": "enabled" if account.action == Action.ACTIVATE else account.action + "d",
         "status": account.status,
-        "on_router_since": account.completed_at if account.status == "completed" else None,
+        "on_router_since": account.completed_at if account.status == JobStatus.COMPLETED else None,
         "last_error": account.last_error,
     }
     if show_password:

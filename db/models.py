@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
@@ -15,19 +16,71 @@ from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
 
-SERVICE_TYPES = ("hotspot", "pppoe")
+
+class ServiceType(StrEnum):
+    """How a router account reaches the customer."""
+
+    HOTSPOT = "hotspot"
+    PPPOE = "pppoe"
+
+
+class Action(StrEnum):
+    """The desired state of a router account."""
+
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+    REMOVE = "remove"
+
+
+class JobStatus(StrEnum):
+    """Where a router account's desired state is on its way to the router."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class SubscriptionStatus(StrEnum):
+    """A subscription's state; scheduled: bought to start when the current one ends."""
+
+    ACTIVE = "active"
+    SCHEDULED = "scheduled"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class PaymentStatus(StrEnum):
+    """completed: spent on a package; credit: a part payment held until it reaches a price."""
+
+    COMPLETED = "completed"
+    CREDIT = "credit"
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    INACTIVE = "inactive"
+
+
+class Health(StrEnum):
+    """What the last contact with a router said."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+    AUTH_FAILED = "auth_failed"
+
+
+SERVICE_TYPES = tuple(ServiceType)
 ACCOUNT_TYPES = ("personal", "business")
-DURATION_UNITS = ("minutes", "hours", "days", "months")
-BANDWIDTH_UNITS = ("Kbps", "Mbps")
-ACTIONS = ("activate", "deactivate", "remove")
-JOB_STATUSES = ("pending", "processing", "completed", "failed")
-SUBSCRIPTION_STATUSES = ("active", "scheduled", "expired", "cancelled")
-"""scheduled: bought to start when the client's current subscription ends (`--after-current`)."""
-PAYMENT_STATUSES = ("completed", "credit")
-"""credit: a part payment held on the client until it reaches a package's price."""
+ACTIONS = tuple(Action)
+JOB_STATUSES = tuple(JobStatus)
+SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
+PAYMENT_STATUSES = tuple(PaymentStatus)
+CLIENT_STATUSES = tuple(ClientStatus)
+HEALTH = tuple(Health)
 PROFILE_ORIGINS = ("created", "adopted")
-CLIENT_STATUSES = ("active", "suspended", "inactive")
-HEALTH = ("unknown", "up", "down", "auth_failed")
 LOG_TYPES = ("Activation", "Router", "Subscription", "Payment", "General")
 
 
@@ -64,7 +117,7 @@ class Router(SQLModel, table=True):
     password_encrypted: str | None = Field(default=None, sa_type=Text)
     password_env: str | None = Field(default=None, max_length=128)
     status: str = Field(default="active", max_length=16)
-    health: str = Field(default="unknown", max_length=16)
+    health: str = Field(default=Health.UNKNOWN, max_length=16)
     health_since: datetime | None = _when()
     last_seen: datetime | None = _when()
     last_error: str | None = Field(default=None, sa_type=Text)

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from db import logs
 from db.engine import immediate
-from db.models import ACTIONS, RouterProvisioning
+from db.models import ACTIONS, JobStatus, RouterProvisioning
 from db.types import utcnow
 
 T = RouterProvisioning.__table__  # type: ignore[attr-defined]
@@ -100,9 +100,9 @@ def queue_account(
     row.package_id = package_id if package_id is not None else row.package_id
     row.subscription_id = subscription_id if subscription_id is not None else row.subscription_id
     row.revision += 1
-    if row.status != "processing":
+    if row.status != JobStatus.PROCESSING:
         # A busy row stays with its worker; the new revision sends it back to pending afterwards.
-        row.status = "pending"
+        row.status = JobStatus.PENDING
     row.attempts = 0
     row.last_error = None
     row.next_attempt_at = now
@@ -123,11 +123,16 @@ def claim(
 ) -> list[Job]:
     """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`."""
     now = now or utcnow()
-    due = and_(T.c.status == "pending", T.c.next_attempt_at <= now)
+    due = and_(T.c.status == JobStatus.PENDING, T.c.next_attempt_at <= now)
     if router_id is not None:
         due = and_(due, T.c.router_id == router_id)
     pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
-    take = {"status": "processing", "locked_at": now, "locked_by": worker, "updated_at": now}
+    take = {
+        "status": JobStatus.PROCESSING,
+        "locked_at": now,
+        "locked_by": worker,
+        "updated_at": now,
+    }
     backend = engine.dialect.name
     with immediate(engine).begin() as conn:
         if backend == "sqlite":
@@ -155,7 +160,7 @@ def claim(
 
 
 def _mine(job: Job, worker: str) -> ColumnElement[bool]:
-    return and_(T.c.id == job.id, T.c.status == "processing", T.c.locked_by == worker)
+    return and_(T.c.id == job.id, T.c.status == JobStatus.PROCESSING, T.c.locked_by == worker)
 
 
 def complete(session: Session, job: Job, *, worker: str, now: datetime | None = None) -> bool:
@@ -166,7 +171,7 @@ def complete(session: Session, job: Job, *, worker: str, now: datetime | None = 
         update(T)
         .where(_mine(job, worker))
         .values(
-            status=case((stale, "pending"), else_="completed"),
+            status=case((stale, JobStatus.PENDING), else_=JobStatus.COMPLETED),
             completed_at=case((stale, None), else_=now),
             next_attempt_at=now,
             locked_at=None,
@@ -192,20 +197,22 @@ def complete_many(
     by_revision: dict[int, list[int]] = {}
     for job in jobs:
         by_revision.setdefault(job.revision, []).append(job.id)
-    held = and_(T.c.status == "processing", T.c.locked_by == worker)
+    held = and_(T.c.status == JobStatus.PROCESSING, T.c.locked_by == worker)
     released = {"locked_at": None, "locked_by": None, "last_error": None, "updated_at": now}
     for revision, group in by_revision.items():
         session.execute(
             update(T)
             .where(T.c.id.in_(group), T.c.revision == revision, held)
-            .values(status="completed", completed_at=now, next_attempt_at=now, **released)
+            .values(status=JobStatus.COMPLETED, completed_at=now, next_attempt_at=now, **released)
         )
     session.execute(
         update(T)
         .where(T.c.id.in_(ids), held)
-        .values(status="pending", next_attempt_at=now, **released)
+        .values(status=JobStatus.PENDING, next_attempt_at=now, **released)
     )
-    done = select(T.c.id).where(T.c.id.in_(ids), T.c.status == "completed", T.c.completed_at == now)
+    done = select(T.c.id).where(
+        T.c.id.in_(ids), T.c.status == JobStatus.COMPLETED, T.c.completed_at == now
+    )
     return set(session.execute(done).scalars())
 
 
@@ -234,13 +241,13 @@ def fail(
     final = attempts >= max_attempts
     delay = backoff_delay(attempts, base=backoff_base, cap=backoff_max)
     stale = T.c.revision != job.revision
-    status = "failed" if final else "pending"
+    status = JobStatus.FAILED if final else JobStatus.PENDING
     result = session.execute(
         update(T)
         .where(_mine(job, worker))
         .values(
             # A desired state that changed meanwhile deserves a fresh try, not this job's verdict.
-            status=case((stale, "pending"), else_=status),
+            status=case((stale, JobStatus.PENDING), else_=status),
             attempts=case((stale, 0), else_=attempts),
             next_attempt_at=case((stale, now), else_=now + timedelta(seconds=delay)),
             last_error=error[:4000],
@@ -264,11 +271,11 @@ def release(
         update(T)
         .where(
             T.c.id.in_([job.id for job in jobs]),
-            T.c.status == "processing",
+            T.c.status == JobStatus.PROCESSING,
             T.c.locked_by == worker,
         )
         .values(
-            status="pending",
+            status=JobStatus.PENDING,
             next_attempt_at=retry_at,
             last_error=error,
             locked_at=None,
@@ -284,9 +291,16 @@ def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -
     now = now or utcnow()
     result = session.execute(
         update(T)
-        .where(T.c.status == "processing", T.c.locked_at < now - timedelta(seconds=lease_seconds))
+        .where(
+            T.c.status == JobStatus.PROCESSING,
+            T.c.locked_at < now - timedelta(seconds=lease_seconds),
+        )
         .values(
-            status="pending", locked_at=None, locked_by=None, next_attempt_at=now, updated_at=now
+            status=JobStatus.PENDING,
+            locked_at=None,
+            locked_by=None,
+            next_attempt_at=now,
+            updated_at=now,
         )
     )
     count = int(result.rowcount)  # type: ignore[attr-defined]
@@ -303,16 +317,16 @@ def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -
 def retry(session: Session, job_id: int | None = None, *, now: datetime | None = None) -> list[int]:
     """Operator retry: failed → pending with attempts reset. `job_id=None` retries every failed job."""
     now = now or utcnow()
-    query = select(T.c.id).where(T.c.status == "failed")
+    query = select(T.c.id).where(T.c.status == JobStatus.FAILED)
     if job_id is not None:
         query = query.where(T.c.id == job_id)
     ids = list(session.execute(query).scalars())
     if ids:
         session.execute(
             update(T)
-            .where(T.c.id.in_(ids), T.c.status == "failed")
+            .where(T.c.id.in_(ids), T.c.status == JobStatus.FAILED)
             .values(
-                status="pending",
+                status=JobStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 locked_at=None,
@@ -333,12 +347,14 @@ def retry(session: Session, job_id: int | None = None, *, now: datetime | None =
 def counts(session: Session, *, since: datetime | None = None) -> dict[str, int]:
     """How many jobs are in each status; `completed` counts only those completed since `since`."""
     rows = session.execute(select(T.c.status, func.count()).group_by(T.c.status)).all()
-    result = {status: 0 for status in ("pending", "processing", "failed", "completed")}
+    result: dict[str, int] = dict.fromkeys(JobStatus, 0)
     result.update({status: int(n) for status, n in rows})
     if since is not None:
-        result["completed"] = int(
+        result[JobStatus.COMPLETED] = int(
             session.execute(
-                select(func.count()).where(T.c.status == "completed", T.c.completed_at >= since)
+                select(func.count()).where(
+                    T.c.status == JobStatus.COMPLETED, T.c.completed_at >= since
+                )
             ).scalar_one()
         )
     return result
