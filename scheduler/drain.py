@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import select
@@ -35,6 +36,15 @@ from scheduler.profiles import ProfileCache
 from scheduler.routeros import RouterClient, RouterError
 
 logger = logging.getLogger("wisp.engine")
+
+
+@dataclass
+class LaneShare:
+    """What one lane did with its share of a batch, and the error that made the router away."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    away: RouterError | None = None
+
 
 ROUTER_TASKS = 32
 """Routers drained at the same time by one process."""
@@ -70,7 +80,7 @@ class Drainer:
         self._tasks: dict[int, Future[DrainReport]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._holding = threading.Event()
+        self._paused = threading.Event()
         self._pauses: dict[int, int] = {}
 
     def due_routers(self) -> list[int]:
@@ -87,7 +97,7 @@ class Drainer:
 
     def dispatch(self) -> list[Future[DrainReport]]:
         """Start a task for each router with due jobs that has none running; returns at once."""
-        if self._stopping.is_set() or self._holding.is_set():
+        if self._stopping.is_set() or self._paused.is_set():
             return []
         started = []
         for router_id in self.due_routers():
@@ -129,13 +139,13 @@ class Drainer:
         emit(self.sink, DrainFinished(total))
         return total
 
-    def hold(self) -> None:
-        """Pause: take no new batches (the batch in hand is finished)."""
-        self._holding.set()
+    def pause(self) -> None:
+        """The operator's pause: take no new batches (the batch in hand is finished)."""
+        self._paused.set()
 
-    def release_hold(self) -> None:
+    def resume(self) -> None:
         """Resume taking batches."""
-        self._holding.clear()
+        self._paused.clear()
 
     def stop_soon(self) -> None:
         """Take no new job: each session finishes the one it is on, the rest are handed back.
@@ -170,7 +180,7 @@ class Drainer:
         report = DrainReport()
         name = str(router_id)
         recording: Future[DrainReport] | None = None
-        while not (self._stopping.is_set() or self._holding.is_set()):
+        while not (self._stopping.is_set() or self._paused.is_set()):
             jobs = queue.claim(
                 self.engine,
                 worker=self.worker,
@@ -183,7 +193,7 @@ class Drainer:
                 router = session.get(Router, router_id)
             assert router is not None, "a claimed job's router is gone"
             name = router.name
-            outcomes, error = self._drain_claimed(router, jobs)
+            outcomes, error = self._converge_batch(router, jobs)
             if recording is not None:
                 report.add(recording.result())
             recording = self._recorder.submit(self._finish, router, outcomes, error)
@@ -195,32 +205,29 @@ class Drainer:
             emit(self.sink, DrainFinished(report, name))
         return report
 
-    def _drain_claimed(
+    def _converge_batch(
         self, router: Router, jobs: list[queue.Job]
     ) -> tuple[list[Outcome], RouterError | None]:
-        """`_drain_batch`, whose unexpected fault fails the batch's jobs instead of keeping them."""
+        """Converge one batch on the router; the error that made the router away, if any.
+
+        An unexpected fault fails the batch's jobs visibly instead of leaving them claimed.
+        """
         try:
-            return self._drain_batch(router, jobs)
+            works = plan(self.engine, jobs)
+            try:
+                lanes = self._connections.lanes(router)
+                lanes.first.connect()
+            except RouterError as error:
+                return [Outcome(w, "held") for w in works], error
+            # Profiles are trusted for this batch only: one edited on the router since is put right.
+            profiles = ProfileCache(self.engine, router.id or 0)
+            shares = lanes.run(works, partial(self._converge_lane, profiles))
         except Exception as fault:
             logger.exception("a batch of router %s failed on an unexpected error", router.name)
-            error = f"unexpected error: {type(fault).__name__}: {fault}"
-            return [Outcome(Work(job), "error", error) for job in jobs], None
-
-    def _drain_batch(
-        self, router: Router, jobs: list[queue.Job]
-    ) -> tuple[list[Outcome], RouterError | None]:
-        """Converge one batch on the router; the error that made the router away, if any."""
-        works = plan(self.engine, jobs)
-        try:
-            lanes = self._connections.lanes(router)
-            lanes.first.connect()
-        except RouterError as error:
-            return [Outcome(w, "held") for w in works], error
-        away: list[RouterError] = []
-        # Profiles are trusted for this batch only: one edited on the router since is put right.
-        profiles = ProfileCache(self.engine, router.id or 0)
-        outcomes = lanes.run(works, partial(self._converge_all, profiles, away))
-        return outcomes, away[0] if away else None
+            reason = f"unexpected error: {type(fault).__name__}: {fault}"
+            return [Outcome(Work(job), "error", reason) for job in jobs], None
+        away = next((share.away for share in shares if share.away is not None), None)
+        return [outcome for share in shares for outcome in share.outcomes], away
 
     def _finish(
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
@@ -255,35 +262,29 @@ class Drainer:
             return
         record_health(self.engine, Observation(router.id or 0, router.name, error=error), self.sink)
 
-    def _converge_all(
-        self,
-        profiles: ProfileCache,
-        away: list[RouterError],
-        client: RouterClient,
-        works: list[Work],
-    ) -> list[Outcome]:
+    def _converge_lane(
+        self, profiles: ProfileCache, client: RouterClient, works: list[Work]
+    ) -> LaneShare:
         """One lane's share of a batch, in order; once the router is away the rest is held."""
-        outcomes: list[Outcome] = []
-        held: RouterError | None = None
+        share = LaneShare()
         for work in works:
-            if held is not None or self._stopping.is_set():
-                outcomes.append(Outcome(work, "held", str(held) if held else None))
+            if share.away is not None or self._stopping.is_set():
+                reason = str(share.away) if share.away else None
+                share.outcomes.append(Outcome(work, "held", reason))
                 continue
-            outcome, held = self._converge(profiles, client, work)
-            outcomes.append(outcome)
-            if held is not None:
-                away.append(held)  # list.append is atomic; lanes of one batch share the list
-        return outcomes
+            outcome, share.away = self._converge_job(profiles, client, work)
+            share.outcomes.append(outcome)
+        return share
 
-    def _converge(
+    def _converge_job(
         self, profiles: ProfileCache, client: RouterClient, work: Work
     ) -> tuple[Outcome, RouterError | None]:
         """One job; a lost session gets one fresh try before the router is taken as away."""
         if work.problem is not None:
             return Outcome(work, "error", str(work.problem)), None
-        failure = self._try(profiles, client, work, fresh=False)
+        failure = self._attempt(profiles, client, work, fresh=False)
         if isinstance(failure, RouterError) and failure.kind != "trap":
-            failure = self._try(profiles, client, work, fresh=True)
+            failure = self._attempt(profiles, client, work, fresh=True)
             if isinstance(failure, RouterError) and failure.pauses_router:
                 return Outcome(work, "held", str(failure)), failure
         if failure is None:
@@ -297,14 +298,14 @@ class Drainer:
             work, "error", f"unexpected error: {type(failure).__name__}: {failure}"
         ), None
 
-    def _try(
+    def _attempt(
         self, profiles: ProfileCache, client: RouterClient, work: Work, *, fresh: bool
     ) -> Exception | None:
         """Apply one job (on a fresh session if asked); the error it met, if any."""
         try:
             if fresh:
                 client.connect()
-            self._apply(profiles, client, work)
+            self._apply_job(profiles, client, work)
         except (RouterError, NotOurs) as error:
             return error
         except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
@@ -312,16 +313,16 @@ class Drainer:
             return error
         return None
 
-    def _apply(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
+    def _apply_job(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         job = work.job
         if job.action == "deactivate":
             actions.deactivate(client, job.service_type, job.router_username, adopt=job.adopt)
         elif job.action == "remove":
             actions.remove(client, job.service_type, job.router_username, adopt=job.adopt)
         else:
-            self._activate(profiles, client, work)
+            self._apply_activation(profiles, client, work)
 
-    def _activate(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
+    def _apply_activation(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         assert work.profile is not None and work.account is not None, "planned activation"
         adopted = partial(record_adoption, self.engine, client.name, work.job)
         profiles.ensure(client, work.profile)

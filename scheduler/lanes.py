@@ -49,15 +49,13 @@ class RouterLanes:
         near = self.first.round_trip < NEAR_SECONDS
         return min(len(self.clients), NEAR_LANES) if near else len(self.clients)
 
-    def run(self, items: Sequence[T], work: Callable[[RouterClient, list[T]], list[R]]) -> list[R]:
-        """Deal `items` over the lanes (round robin) and run `work` on each; results in lane order."""
+    def run(self, items: Sequence[T], work: Callable[[RouterClient, list[T]], R]) -> list[R]:
+        """Deal `items` over the lanes (round robin), run `work` on each; each lane's result, in order."""
         count = max(1, min(self.width, len(items)))
         chunks = [list(items[i::count]) for i in range(count)]
         futures = [self._pool.submit(work, self.clients[i], chunks[i]) for i in range(1, count)]
-        results = work(self.clients[0], chunks[0])
-        for future in futures:
-            results.extend(future.result())
-        return results
+        first = work(self.clients[0], chunks[0])
+        return [first, *(future.result() for future in futures)]
 
     def close(self) -> None:
         """Close every session and stop the lane threads."""

@@ -106,14 +106,14 @@ class ProvisioningService:
     def pause(self) -> None:
         """Stop taking jobs (the batch in hand is finished); timers keep their schedule."""
         self._paused = True
-        self.drainer.hold()
+        self.drainer.pause()
         if self._scheduler is not None:
             self._scheduler.pause()
 
     def resume(self) -> None:
         """Take jobs again, starting with a drain now."""
         self._paused = False
-        self.drainer.release_hold()
+        self.drainer.resume()
         if self._scheduler is not None:
             self._scheduler.resume()
         self.wake()
