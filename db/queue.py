@@ -27,7 +27,7 @@ from db.engine import immediate
 from db.models import ACTIONS, JobStatus, RouterProvisioning
 from db.types import utcnow
 
-T = RouterProvisioning.__table__  # type: ignore[attr-defined]
+J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Job:
     router_extra: dict[str, Any] | None = None
 
 
-JOB_COLUMNS = [T.c[name] for name in Job.__dataclass_fields__]
+JOB_COLUMNS = [J.c[name] for name in Job.__dataclass_fields__]
 
 
 def queue_account(
@@ -123,10 +123,10 @@ def claim(
 ) -> list[Job]:
     """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`."""
     now = now or utcnow()
-    due = and_(T.c.status == JobStatus.PENDING, T.c.next_attempt_at <= now)
+    due = and_(J.c.status == JobStatus.PENDING, J.c.next_attempt_at <= now)
     if router_id is not None:
-        due = and_(due, T.c.router_id == router_id)
-    pick = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
+        due = and_(due, J.c.router_id == router_id)
+    pick = select(J.c.id).where(due).order_by(J.c.next_attempt_at, J.c.id).limit(limit)
     take = {
         "status": JobStatus.PROCESSING,
         "locked_at": now,
@@ -138,37 +138,37 @@ def claim(
         if backend == "sqlite":
             # BEGIN IMMEDIATE holds the write lock; the UPDATE … RETURNING is the whole claim.
             rows = conn.execute(
-                update(T)
-                .where(T.c.id.in_(pick.scalar_subquery()))
+                update(J)
+                .where(J.c.id.in_(pick.scalar_subquery()))
                 .values(take)
                 .returning(*JOB_COLUMNS)
             ).all()
         elif backend == "postgresql":
             locked = pick.with_for_update(skip_locked=True).scalar_subquery()
             rows = conn.execute(
-                update(T).where(T.c.id.in_(locked)).values(take).returning(*JOB_COLUMNS)
+                update(J).where(J.c.id.in_(locked)).values(take).returning(*JOB_COLUMNS)
             ).all()
         else:
             # MariaDB/MySQL: no UPDATE … RETURNING and no LIMIT in an IN subquery.
             ids = conn.execute(pick.with_for_update(skip_locked=True)).scalars().all()
             if not ids:
                 return []
-            conn.execute(update(T).where(T.c.id.in_(ids)).values(take))
-            rows = conn.execute(select(*JOB_COLUMNS).where(T.c.id.in_(ids))).all()
+            conn.execute(update(J).where(J.c.id.in_(ids)).values(take))
+            rows = conn.execute(select(*JOB_COLUMNS).where(J.c.id.in_(ids))).all()
     jobs = [Job(**row._mapping) for row in rows]
     return sorted(jobs, key=lambda job: job.id)
 
 
 def _mine(job: Job, worker: str) -> ColumnElement[bool]:
-    return and_(T.c.id == job.id, T.c.status == JobStatus.PROCESSING, T.c.locked_by == worker)
+    return and_(J.c.id == job.id, J.c.status == JobStatus.PROCESSING, J.c.locked_by == worker)
 
 
 def complete(session: Session, job: Job, *, worker: str, now: datetime | None = None) -> bool:
     """Mark the job done; False if the lease was lost. A newer revision goes back to pending."""
     now = now or utcnow()
-    stale = T.c.revision != job.revision
+    stale = J.c.revision != job.revision
     result = session.execute(
-        update(T)
+        update(J)
         .where(_mine(job, worker))
         .values(
             status=case((stale, JobStatus.PENDING), else_=JobStatus.COMPLETED),
@@ -197,21 +197,21 @@ def complete_many(
     by_revision: dict[int, list[int]] = {}
     for job in jobs:
         by_revision.setdefault(job.revision, []).append(job.id)
-    held = and_(T.c.status == JobStatus.PROCESSING, T.c.locked_by == worker)
+    held = and_(J.c.status == JobStatus.PROCESSING, J.c.locked_by == worker)
     released = {"locked_at": None, "locked_by": None, "last_error": None, "updated_at": now}
     for revision, group in by_revision.items():
         session.execute(
-            update(T)
-            .where(T.c.id.in_(group), T.c.revision == revision, held)
+            update(J)
+            .where(J.c.id.in_(group), J.c.revision == revision, held)
             .values(status=JobStatus.COMPLETED, completed_at=now, next_attempt_at=now, **released)
         )
     session.execute(
-        update(T)
-        .where(T.c.id.in_(ids), held)
+        update(J)
+        .where(J.c.id.in_(ids), held)
         .values(status=JobStatus.PENDING, next_attempt_at=now, **released)
     )
-    done = select(T.c.id).where(
-        T.c.id.in_(ids), T.c.status == JobStatus.COMPLETED, T.c.completed_at == now
+    done = select(J.c.id).where(
+        J.c.id.in_(ids), J.c.status == JobStatus.COMPLETED, J.c.completed_at == now
     )
     return set(session.execute(done).scalars())
 
@@ -240,10 +240,10 @@ def fail(
     attempts = job.attempts + 1
     final = attempts >= max_attempts
     delay = backoff_delay(attempts, base=backoff_base, cap=backoff_max)
-    stale = T.c.revision != job.revision
+    stale = J.c.revision != job.revision
     status = JobStatus.FAILED if final else JobStatus.PENDING
     result = session.execute(
-        update(T)
+        update(J)
         .where(_mine(job, worker))
         .values(
             # A desired state that changed meanwhile deserves a fresh try, not this job's verdict.
@@ -268,11 +268,11 @@ def release(
     if not jobs:
         return 0
     result = session.execute(
-        update(T)
+        update(J)
         .where(
-            T.c.id.in_([job.id for job in jobs]),
-            T.c.status == JobStatus.PROCESSING,
-            T.c.locked_by == worker,
+            J.c.id.in_([job.id for job in jobs]),
+            J.c.status == JobStatus.PROCESSING,
+            J.c.locked_by == worker,
         )
         .values(
             status=JobStatus.PENDING,
@@ -290,10 +290,10 @@ def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -
     """Return jobs whose lease expired (their worker died) to pending. A separate statement."""
     now = now or utcnow()
     result = session.execute(
-        update(T)
+        update(J)
         .where(
-            T.c.status == JobStatus.PROCESSING,
-            T.c.locked_at < now - timedelta(seconds=lease_seconds),
+            J.c.status == JobStatus.PROCESSING,
+            J.c.locked_at < now - timedelta(seconds=lease_seconds),
         )
         .values(
             status=JobStatus.PENDING,
@@ -317,14 +317,14 @@ def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -
 def retry(session: Session, job_id: int | None = None, *, now: datetime | None = None) -> list[int]:
     """Operator retry: failed → pending with attempts reset. `job_id=None` retries every failed job."""
     now = now or utcnow()
-    query = select(T.c.id).where(T.c.status == JobStatus.FAILED)
+    query = select(J.c.id).where(J.c.status == JobStatus.FAILED)
     if job_id is not None:
-        query = query.where(T.c.id == job_id)
+        query = query.where(J.c.id == job_id)
     ids = list(session.execute(query).scalars())
     if ids:
         session.execute(
-            update(T)
-            .where(T.c.id.in_(ids), T.c.status == JobStatus.FAILED)
+            update(J)
+            .where(J.c.id.in_(ids), J.c.status == JobStatus.FAILED)
             .values(
                 status=JobStatus.PENDING,
                 attempts=0,
@@ -346,14 +346,14 @@ def retry(session: Session, job_id: int | None = None, *, now: datetime | None =
 
 def counts(session: Session, *, since: datetime | None = None) -> dict[str, int]:
     """How many jobs are in each status; `completed` counts only those completed since `since`."""
-    rows = session.execute(select(T.c.status, func.count()).group_by(T.c.status)).all()
+    rows = session.execute(select(J.c.status, func.count()).group_by(J.c.status)).all()
     result: dict[str, int] = dict.fromkeys(JobStatus, 0)
     result.update({status: int(n) for status, n in rows})
     if since is not None:
         result[JobStatus.COMPLETED] = int(
             session.execute(
                 select(func.count()).where(
-                    T.c.status == JobStatus.COMPLETED, T.c.completed_at >= since
+                    J.c.status == JobStatus.COMPLETED, J.c.completed_at >= since
                 )
             ).scalar_one()
         )

@@ -85,11 +85,11 @@ class Drainer:
 
     def due_routers(self) -> list[int]:
         """Active routers that have jobs due now."""
-        P = RouterProvisioning
+        J = RouterProvisioning
         query = (
-            select(col(P.router_id))
-            .join(Router, Router.id == P.router_id)  # type: ignore[arg-type]
-            .where(P.status == "pending", P.next_attempt_at <= utcnow(), Router.status == "active")  # type: ignore[arg-type]
+            select(col(J.router_id))
+            .join(Router, Router.id == J.router_id)  # type: ignore[arg-type]
+            .where(J.status == "pending", J.next_attempt_at <= utcnow(), Router.status == "active")  # type: ignore[arg-type]
             .distinct()
         )
         with Session(self.engine) as session:

@@ -115,23 +115,23 @@ class Wanted:
 
 def load_wanted(session: Session, router_id: int) -> Wanted:
     """The account rows of a router and the profiles of the packages they (or the router) use."""
-    P = RouterProvisioning
+    J = RouterProvisioning
     rows = session.execute(
         select(
-            P.id,
-            P.revision,
-            P.service_type,
-            P.router_username,
-            P.action,
-            P.status,  # type: ignore[call-overload]
-            P.router_profile,
-            P.router_password,
+            J.id,
+            J.revision,
+            J.service_type,
+            J.router_username,
+            J.action,
+            J.status,  # type: ignore[call-overload]
+            J.router_profile,
+            J.router_password,
             Package.router_profile,
-            P.imported_at,
-            P.adopt,
+            J.imported_at,
+            J.adopt,
         )
-        .outerjoin(Package, Package.id == P.package_id)  # type: ignore[arg-type]
-        .where(P.router_id == router_id)
+        .outerjoin(Package, Package.id == J.package_id)  # type: ignore[arg-type]
+        .where(J.router_id == router_id)
     ).all()
     accounts = {
         (row[2], row[3]): WantedAccount(
@@ -148,7 +148,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
         )
         for row in rows
     }
-    used = select(col(P.package_id)).where(col(P.router_id) == router_id)
+    used = select(col(J.package_id)).where(col(J.router_id) == router_id)
     packages = session.scalars(
         select(Package).where(or_(Package.router_id == router_id, Package.id.in_(used)))  # type: ignore[union-attr, arg-type]
     ).all()

@@ -23,7 +23,7 @@ from scheduler.events import EventSink, RouterHealthChanged, emit
 from scheduler.routeros import RouterClient, RouterError, endpoint_of
 
 R = Router.__table__  # type: ignore[attr-defined]
-P = RouterProvisioning.__table__  # type: ignore[attr-defined]
+J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
 def health_of(error: RouterError | None) -> str:
@@ -100,15 +100,15 @@ def _log_change(session, seen: Observation, now: datetime) -> None:  # type: ign
 def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """Jobs held while the router was away (their last error names the router) are due now."""
     session.execute(
-        update(P)
+        update(J)
         .where(
-            P.c.router_id == seen.router_id,
-            P.c.status == "pending",
-            P.c.next_attempt_at > now,
+            J.c.router_id == seen.router_id,
+            J.c.status == "pending",
+            J.c.next_attempt_at > now,
             # "router r1 (host:port) did not answer…" or "router r1: the host name … cannot be resolved"
             or_(
-                P.c.last_error.startswith(f"router {seen.router} ", autoescape=True),
-                P.c.last_error.startswith(f"router {seen.router}:", autoescape=True),
+                J.c.last_error.startswith(f"router {seen.router} ", autoescape=True),
+                J.c.last_error.startswith(f"router {seen.router}:", autoescape=True),
             ),
         )
         .values(next_attempt_at=now)
