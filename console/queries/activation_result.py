@@ -2,7 +2,9 @@
 
 `preview` reads, before anything is written, what activating a client on a package would do: a new
 subscription, a renewal (and its new expiry) or a change of package (the `Quote` of both choices).
-`result_text` says what an activation did, then what the router did with its job.
+`foreign_account_text` asks the package's router, within its connect timeout, whether the client's
+username there is an account WISP Console did not create (the modal then asks before taking it
+over). `result_text` says what an activation did, then what the router did with its job.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from db.shaping import add_validity, format_validity
 
 CHANGE_CHOICES = ("after_current", "switch_now")
 """The choices of a package change, in the order the modal offers them."""
+
+ADOPT_LABEL = "take over this router account, keeping its comment and limits"
+"""The modal's box that lets an activation take over an account WISP Console did not create."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,34 @@ def preview(
         )
 
 
+def foreign_account_text(
+    engine: Engine, settings: Settings, client: str, package: str
+) -> str | None:
+    """Why activating `client` on `package` would take over a router account that is not ours.
+
+    None when the router has no such account, when it is ours or already adopted, or when the
+    router cannot be reached within its connect timeout (the engine checks again before it writes).
+    This asks the router: call it off the UI thread.
+    """
+    from scheduler.ownership import foreign_account
+
+    with Session(engine) as session:
+        found = get_package(session, package)
+        username = get_client(session, client).username
+        router_id, service = found.router_id, found.type
+    if router_id is None:
+        return None  # the activation itself names what is wrong
+    sentence = foreign_account(settings, engine, router_id, service, username)
+    return adopt_wording(sentence) if sentence else None
+
+
+def adopt_wording(sentence: str) -> str:
+    """The engine's sentence on an account that is not ours, offering the modal's box instead of
+    the CLI's --adopt."""
+    head = sentence.strip().removesuffix(".").removesuffix(", or pass --adopt")
+    return f"{head[:1].upper()}{head[1:]}, or tick take over below."
+
+
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment else "-"
 
@@ -130,6 +163,14 @@ def change_labels(quote: Quote, zone: ZoneInfo) -> tuple[str, str]:
         f"to {_at(quote.after_current_expires, zone)}",
         f"switch now: until {_at(quote.switch_expires, zone)} "
         f"({describe(quote.switch_bonus)} converted)",
+    )
+
+
+def adopted_text(activation: Activation) -> str:
+    """What taking over an account WISP Console did not create keeps."""
+    return (
+        f"{activation.client}'s router account, not created by WISP Console, is taken over: its "
+        "comment text and the limits no package sets are kept."
     )
 
 
@@ -179,17 +220,25 @@ def job_text(job_id: int, state: JobState | None, scheduler: str) -> tuple[str, 
 
 
 def result_text(
-    activation: Activation, state: JobState | None, scheduler: str, zone: ZoneInfo
+    activation: Activation,
+    state: JobState | None,
+    scheduler: str,
+    zone: ZoneInfo,
+    *,
+    adopted: bool = False,
 ) -> tuple[str, bool | None]:
     """The lines to show and whether it is good news (True), bad (False) or not yet (None).
 
-    `state` is the queued job's (ignored when nothing was queued: a scheduled package or credit).
+    `state` is the queued job's (ignored when nothing was queued: a scheduled package or credit);
+    `adopted`: the operator let the job take over a router account WISP Console did not create.
     """
     lines = [bought_text(activation, zone)]
     ok: bool | None = True
     if activation.job_id is not None:
         line, ok = job_text(activation.job_id, state, scheduler)
         lines.append(line)
+        if adopted:
+            lines.append(adopted_text(activation))
     if activation.converted:
         lines.append(
             f"The unused value of the old package became {describe(activation.converted)}."

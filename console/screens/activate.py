@@ -5,6 +5,13 @@ its new expiry, or, while another package runs, the two ways to change (after th
 switching now) with the dates each gives; a change is only activated once one is chosen. A payment
 without a reference names its method (cash, bank, ...): nothing becomes cash by default.
 
+As `wisp activate` does, it asks the package's router (off the UI thread, within its connect
+timeout) whether the client's username there is an account WISP Console did not create; if so it
+says so and activates only once "take over this router account" is ticked, the account then adopted
+with its comment text and unmodelled limits kept. When the router cannot be reached in time nothing
+is said and the activation goes ahead: the engine asks again before it writes, and refuses the job
+for good if the account is not ours.
+
 After a success the form locks: it shows what was bought and follows the queued job until it is
 settled (the router account reaching the router, or the router's reason why not). Nothing is paid a
 second time from it; "New activation" starts again from an empty form.
@@ -35,13 +42,15 @@ from textual.widgets import (
     Static,
 )
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.queries.activation_result import (
+    ADOPT_LABEL,
     CHANGE_CHOICES,
     Preview,
     bought_text,
     change_labels,
+    foreign_account_text,
     preview,
     preview_text,
     result_text,
@@ -60,6 +69,16 @@ NO_METHOD = "how paid?"
 
 HINT = "enter: next   ctrl+s: activate   esc: close"
 LOCKED_HINT = "ctrl+n: new activation   esc: close"
+
+
+class ForeignAccount(Exception):
+    """The router already has the client's account, not created by WISP Console: nothing written."""
+
+    def __init__(self, client: str, package: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.client = client
+        self.package = package
+        self.sentence = sentence
 
 
 class Missing(Exception):
@@ -81,6 +100,10 @@ class Request:
     amount: Decimal | None
     partial: bool
     change: str | None
+    adopt: bool
+    """Take over a router account of the client's name that WISP Console did not create."""
+    check_foreign: bool
+    """The router was not asked yet about such an account for this choice: ask before writing."""
 
 
 class ActivateScreen(ModalScreen[None]):
@@ -114,12 +137,22 @@ class ActivateScreen(ModalScreen[None]):
             super().__init__()
             self.found = found
 
+    class ForeignChecked(Message):
+        """What the package's router said about an account of the client's name."""
+
+        def __init__(self, client: str, package: str, sentence: str | None) -> None:
+            super().__init__()
+            self.client = client
+            self.package = package
+            self.sentence = sentence
+
     class Activated(Message):
         """The activation was recorded (and the router account queued, unless nothing was due)."""
 
-        def __init__(self, activation: Activation) -> None:
+        def __init__(self, activation: Activation, adopted: bool) -> None:
             super().__init__()
             self.activation = activation
+            self.adopted = adopted
 
     class JobFollowed(Message):
         """The queued job's latest state."""
@@ -135,6 +168,9 @@ class ActivateScreen(ModalScreen[None]):
         self.preview: Preview | None = None
         """What a payment would buy the chosen client on the chosen package, once read."""
         self._previewed: tuple[str, str] | None = None
+        self._foreign: tuple[str, str, str | None] | None = None
+        """The router's answer for a client and package: why its account is not ours, or None."""
+        self._adopted = False
         self._busy = False
         self._focus_before: Widget | None = None
         self._follow_timer: Timer | None = None
@@ -174,6 +210,9 @@ class ActivateScreen(ModalScreen[None]):
                     yield Checkbox("part payment (keep as credit)", id="partial", compact=True)
                 yield Static("", id="activate-preview", classes="empty")
                 yield Vertical(id="change-choices")
+                with Vertical(id="foreign", classes="empty"):
+                    yield Static("", id="foreign-account")
+                    yield Checkbox(ADOPT_LABEL, id="adopt", compact=True)
             yield Static("", id="activate-result", classes="empty")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("New activation", id="new-activation", compact=True)
@@ -280,7 +319,9 @@ class ActivateScreen(ModalScreen[None]):
             return
         self._previewed = chosen
         self.preview = None
+        self._foreign = None
         self._show_preview("")
+        self._show_foreign(None)
         await self._show_choices(None)
         if chosen is not None:
             self._preview(*chosen)
@@ -290,6 +331,11 @@ class ActivateScreen(ModalScreen[None]):
         app = self.app
         found = preview(app.engine, app.settings, client, package, app.now())  # type: ignore[attr-defined]
         self.post_message(self.Previewed(found))
+        if get_current_worker().is_cancelled:
+            return  # chosen again since: the router is asked about the newer choice
+        # Then the router, which may take up to its connect timeout to answer (or not).
+        sentence = foreign_account_text(app.engine, app.settings, client, package)  # type: ignore[attr-defined]
+        self.post_message(self.ForeignChecked(client, package, sentence))
 
     @on(Previewed)
     async def _previewed_found(self, message: Previewed) -> None:
@@ -300,6 +346,26 @@ class ActivateScreen(ModalScreen[None]):
         zone = self.app.settings.zone  # type: ignore[attr-defined]
         self._show_preview(preview_text(found, zone))
         await self._show_choices(found.quote)
+
+    @on(ForeignChecked)
+    def _foreign_checked(self, message: ForeignChecked) -> None:
+        if self.activation is not None or self._previewed != (message.client, message.package):
+            return  # an answer for an earlier choice
+        self._know_foreign(message.client, message.package, message.sentence)
+
+    def _know_foreign(self, client: str, package: str, sentence: str | None) -> None:
+        """Keep the router's answer for this choice; a new answer is shown (and the box unticked)."""
+        if self._foreign == (client, package, sentence):
+            return  # said already (by the activation's own look): leave the box as the operator set it
+        self._foreign = (client, package, sentence)
+        self._show_foreign(sentence)
+
+    def _show_foreign(self, sentence: str | None) -> None:
+        """Say why the router account is not ours and offer to take it over (unticked)."""
+        self.query_one("#foreign-account", Static).update(sentence or "")
+        self.query_one("#adopt", Checkbox).value = False
+        self.query_one("#foreign", Vertical).set_class(not sentence, "empty")
+        self.query_one("#activate-dialog", Vertical).set_class(bool(sentence), "foreign")
 
     def _show_preview(self, text: str) -> None:
         shown = self.query_one("#activate-preview", Static)
@@ -384,6 +450,10 @@ class ActivateScreen(ModalScreen[None]):
                 f"now for {package}.",
                 "#change",
             )
+        foreign = self._foreign if self._foreign and self._foreign[:2] == chosen else None
+        adopt = foreign is not None and foreign[2] is not None
+        if adopt and not self.query_one("#adopt", Checkbox).value:
+            raise Missing(f"Tick take over to use {client}'s existing router account.", "#adopt")
         return Request(
             client=client,
             package=package,
@@ -392,6 +462,8 @@ class ActivateScreen(ModalScreen[None]):
             amount=amount,
             partial=partial,
             change=change if found is not None and found.quote is not None else None,
+            adopt=adopt,
+            check_foreign=foreign is None,
         )
 
     def action_activate(self) -> None:
@@ -414,6 +486,15 @@ class ActivateScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="activate", exit_on_error=False)
     def _activate(self, request: Request) -> None:
         app = self.app
+        if request.check_foreign:  # activated before the router answered the preview
+            sentence = foreign_account_text(
+                app.engine,  # type: ignore[attr-defined]
+                app.settings,  # type: ignore[attr-defined]
+                request.client,
+                request.package,
+            )
+            if sentence:
+                raise ForeignAccount(request.client, request.package, sentence)
         activation = ActivationService(app.engine, app.settings).activate(  # type: ignore[attr-defined]
             request.client,
             request.package,
@@ -422,15 +503,18 @@ class ActivateScreen(ModalScreen[None]):
             method=request.method,
             change=request.change,
             partial=request.partial,
+            adopt=request.adopt,
             now=app.now(),  # type: ignore[attr-defined]
         )
-        self.post_message(self.Activated(activation))
+        self.post_message(self.Activated(activation, request.adopt))
 
     @on(Activated)
     async def _activated(self, message: Activated) -> None:
         self.activation = message.activation
+        self._adopted = message.adopted
         self._busy = False
         self._show_preview("")
+        self._show_foreign(None)
         await self._show_choices(None)
         self.query_one("#activate", Button).disabled = True
         self.query_one("#activate-hint", Label).update(LOCKED_HINT)
@@ -454,6 +538,9 @@ class ActivateScreen(ModalScreen[None]):
         self._stop_following()
         self._previewed = None
         self.preview = None
+        self._foreign = None
+        self._adopted = False
+        self._show_foreign(None)
         self.query_one("#client-search", Input).value = ""
         self.query_one("#package", Select).clear()
         self.query_one("#payment-ref", Input).value = ""
@@ -505,6 +592,7 @@ class ActivateScreen(ModalScreen[None]):
             state,
             self.app.scheduler_state,  # type: ignore[attr-defined]
             self.app.settings.zone,  # type: ignore[attr-defined]
+            adopted=self._adopted,
         )
         self._say(text, ok)
 
@@ -540,6 +628,17 @@ class ActivateScreen(ModalScreen[None]):
             if self._focus_before is not None:
                 self._focus_before.focus()
             self.refresh_bindings()
+        if isinstance(error, ForeignAccount):
+            # The router answered only now: nothing was written; say why and offer to take over.
+            if self._previewed == (error.client, error.package):
+                self._know_foreign(error.client, error.package, error.sentence)
+                self.query_one("#adopt", Checkbox).focus()
+            self._say(
+                f"Nothing was written: tick take over to use {error.client}'s existing router "
+                "account.",
+                False,
+            )
+            return
         if isinstance(error, PackageChange):
             # Another package started running since the preview: nothing was written; read the
             # choices again and offer them.

@@ -1,5 +1,6 @@
 """The activation modal: it charges once, asks how a payment without a reference was made, makes
-a package change an explicit choice with its dates, takes part payments as credit, and fits 80x24.
+a package change an explicit choice with its dates, takes part payments as credit, takes over a
+router account WISP Console did not create only when told to, and fits 80x24.
 
 Everything goes through the real app (Pilot) on a real SQLite database; the modal's clock is fixed
 a day after the client's first payment so the dates it shows are the ones the service writes.
@@ -18,15 +19,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Select
+from textual.widgets import Checkbox, Input, OptionList, Select
 
 from console.app import WispApp
 from console.screens.activate import ActivateScreen
 from db.activation import ActivationService, Quote
 from db.config import Settings
-from db.models import Client, Payment, RouterProvisioning, Subscription
+from db.models import Client, Payment, Router, RouterProvisioning, Subscription
 from db.shaping import add_validity
-from tests.console.conftest import FIXED_NOW, console_settings, settle
+from scheduler.routeros import RouterClient
+from scheduler.service import ProvisioningService
+from scheduler.sim import SimFleet
+from tests import factories
+from tests.console.conftest import FIXED_NOW, console_settings, drain, settle
 
 SIZE = (120, 40)
 SMALL = (80, 24)
@@ -56,6 +61,21 @@ def _home_running(engine: Engine, settings: Settings | None = None) -> Subscript
     )
     (subscription,) = _subscriptions(engine)
     return subscription
+
+
+def _put_on_router(engine: Engine, path: str, values: dict[str, str]) -> None:
+    """Add an account to r1 by hand, over its API, as someone other than WISP Console would."""
+    with Session(engine) as session:
+        router = session.scalars(select(Router).where(col(Router.name) == "r1")).one()
+    with RouterClient.for_router(router, console_settings(engine).routers) as client:
+        client.add(path, values)
+
+
+def _jobs(engine: Engine) -> list[RouterProvisioning]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(select(RouterProvisioning).order_by(col(RouterProvisioning.id)))
+        )
 
 
 def _text(modal: ActivateScreen, selector: str) -> str:
@@ -346,6 +366,158 @@ async def test_a_part_payment_is_kept_as_credit_only_when_ticked(
         assert jdoe.credit == Decimal("500")
 
 
+# ------------------------------------------------------------------ router accounts not ours
+
+USERS = "/ip/hotspot/user"
+NEWGUY = {
+    "name": "newguy",
+    "password": "his-own",
+    "comment": "shop owner 0712345678",
+    "limit-uptime": "1d",
+    "mac-address": "AA:BB:CC:00:11:22",
+}
+NOT_OURS = "Router r1 already has hotspot user newguy, not created by WISP Console"
+
+
+def _newguy(fleet: SimFleet, seeded: Engine) -> list[dict[str, str]]:
+    """Client newguy, whose username r1 already uses for a hotspot user someone else made."""
+    factories.client(seeded, "newguy", full_name="New Guy")
+    _put_on_router(seeded, USERS, NEWGUY)
+    return [row for row in fleet["r1"].rows(USERS) if row["name"] == "newguy"]
+
+
+async def test_a_router_account_not_ours_is_taken_over_only_when_ticked(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    seeded: Engine,
+    fleet: SimFleet,
+) -> None:
+    before = _newguy(fleet, seeded)
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await _open(pilot)
+        await _choose(pilot, modal, "newguy", "Home 10M")
+        said = _text(modal, "#foreign-account")
+        assert said.startswith(NOT_OURS)
+        assert "`wisp import r1` adopts it, or tick take over below." in said
+        assert "--adopt" not in said
+        adopt = modal.query_one("#adopt", Checkbox)
+        assert adopt.value is False and "take over this router account" in str(adopt.label)
+
+        await pilot.press(*"QADOPT0001", "enter")  # not ticked: nothing is written
+        await settle(pilot)
+        assert modal.activation is None
+        assert _text(modal, "#activate-result") == (
+            "Tick take over to use newguy's existing router account."
+        )
+        assert modal.focused is adopt
+        assert (_count(seeded, Payment), _count(seeded, Subscription)) == (0, 0)
+        assert _jobs(seeded) == []
+        assert [row for row in fleet["r1"].rows(USERS) if row["name"] == "newguy"] == before
+
+        # Ticked, then another package (no PPPoE secret newguy: nothing to say), then back: the
+        # offer comes again, unticked.
+        await pilot.press("space")
+        assert adopt.value is True
+        modal.query_one("#package", Select).value = "Fibre 20M"
+        await settle(pilot)
+        assert modal.query_one("#foreign").display is False
+        modal.query_one("#package", Select).value = "Home 10M"
+        await settle(pilot)
+        assert _text(modal, "#foreign-account").startswith(NOT_OURS)
+        assert adopt.value is False
+        await pilot.press("enter")
+        await settle(pilot)
+        assert modal.activation is None and modal.focused is adopt
+
+        await pilot.press("space", "ctrl+s")  # ticked
+        await settle(pilot)
+        assert modal.activation is not None and modal.activation.outcome == "new"
+        assert "newguy's router account, not created by WISP Console, is taken over" in _text(
+            modal, "#activate-result"
+        )
+        assert modal.query_one("#foreign").display is False
+        await drain(pilot, engine_service)
+        result = _text(modal, "#activate-result")
+        assert "completed: the account is on router r1" in result
+        assert "its comment text and the limits no package sets are kept" in result
+
+    (payment,) = _payments(seeded)
+    assert payment.reference == "QADOPT0001"
+    (job,) = _jobs(seeded)
+    assert (job.status, job.router_comment) == ("completed", "shop owner 0712345678")
+    (user,) = [row for row in fleet["r1"].rows(USERS) if row["name"] == "newguy"]
+    assert user["comment"] == f"shop owner 0712345678 wisp-console:{job.id}"
+    assert (user["profile"], user["limit-uptime"], user["mac-address"]) == (
+        "HOTSPOT_10M_PERSONAL",
+        "1d",
+        "AA:BB:CC:00:11:22",
+    )
+
+
+async def test_activating_before_the_router_answers_still_asks_it_first(
+    make_app: Callable[..., WispApp], seeded: Engine, fleet: SimFleet
+) -> None:
+    _newguy(fleet, seeded)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await _open(pilot)
+        await pilot.press(*"newguy")
+        await settle(pilot)
+        await pilot.press("enter")
+        fleet["r1"].faults.latency = 0.3  # the router answers each command after 0.3 s
+        modal.query_one("#package", Select).value = "Home 10M"
+        await pilot.pause()  # the preview asks the router...
+        assert modal.query_one("#foreign").display is False
+        modal.query_one("#payment-ref", Input).value = "QEARLY0001"
+        modal.action_activate()  # ...and the activation goes first
+        await settle(pilot)
+        fleet["r1"].faults.latency = 0.0
+        assert modal.activation is None
+        assert _text(modal, "#activate-result") == (
+            "Nothing was written: tick take over to use newguy's existing router account."
+        )
+        assert _text(modal, "#foreign-account").startswith(NOT_OURS)
+        assert modal.focused is modal.query_one("#adopt")
+        assert (_count(seeded, Payment), _jobs(seeded)) == (0, [])
+
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        assert modal.activation is not None
+    (job,) = _jobs(seeded)
+    assert job.adopt
+
+
+async def test_an_unreachable_router_is_left_to_the_engine(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    seeded: Engine,
+    fleet: SimFleet,
+) -> None:
+    before = _newguy(fleet, seeded)
+    fleet["r1"].down()
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        modal = await _open(pilot)
+        await _choose(pilot, modal, "newguy", "Home 10M")
+        assert "A new subscription for newguy" in _text(modal, "#activate-preview")
+        assert modal.query_one("#foreign").display is False  # nothing said, nothing asked
+        await pilot.press(*"QDOWN00001", "enter")
+        await settle(pilot)
+        assert modal.activation is not None and modal.activation.job_id is not None
+        assert "taken over" not in _text(modal, "#activate-result")
+
+        fleet["r1"].up()
+        await drain(pilot, engine_service)  # the engine asks the router before it writes
+        result = _text(modal, "#activate-result")
+        assert "failed after 1 tries: router r1 already has hotspot user newguy" in result
+
+    assert _count(seeded, Payment) == 1
+    assert [row for row in fleet["r1"].rows(USERS) if row["name"] == "newguy"] == before
+
+
 # -------------------------------------------------------------------------------- 80 x 24
 
 FORM = (
@@ -359,6 +531,8 @@ FORM = (
     "#activate-preview",
     "#after-current",
     "#switch-now",
+    "#foreign-account",
+    "#adopt",
     "#activate-result",
     "#activate",
     "#close",
@@ -368,8 +542,8 @@ FORM = (
 
 def _assert_shown(modal: ActivateScreen, selectors: tuple[str, ...]) -> None:
     screen = Region(0, 0, *SMALL)
-    dialog = modal.query_one("#activate-dialog").region
-    assert screen.contains_region(dialog)
+    assert screen.contains_region(modal.query_one("#activate-dialog").region)
+    dialog = modal.query_one("#activate-dialog").content_region  # inside its border
     for selector in selectors:
         region = modal.query_one(selector).region
         assert region.area > 0, selector
@@ -378,10 +552,13 @@ def _assert_shown(modal: ActivateScreen, selectors: tuple[str, ...]) -> None:
 
 async def test_the_whole_modal_fits_80x24(make_app: Callable[..., WispApp], seeded: Engine) -> None:
     _home_running(seeded)
+    # Fibre 20M is PPPoE: r1 already has a secret jdoe that someone else made.
+    _put_on_router(seeded, "/ppp/secret", {"name": "jdoe", "password": "x", "service": "pppoe"})
     app = _fixed_app(make_app)
     async with app.run_test(size=SMALL) as pilot:
         modal = await _open(pilot)
-        # The tallest form: a full list of matches, a change to choose and a message.
+        # The tallest form: a full list of matches, a change to choose, a router account to take
+        # over and a message.
         await pilot.press("n")  # every client
         await settle(pilot)
         await pilot.press("tab", "end")  # jdoe, the last match, highlighted: the client chosen
@@ -397,6 +574,11 @@ async def test_the_whole_modal_fits_80x24(make_app: Callable[..., WispApp], seed
         await pilot.pause()
         modal.query_one("#change").focus()
         await pilot.press("down", "enter", "enter")
+        await settle(pilot)
+        assert _text(modal, "#activate-result").startswith("Tick take over")
+        _assert_shown(modal, FORM)
+        assert modal.focused is modal.query_one("#adopt")
+        await pilot.press("space", "ctrl+s")
         await settle(pilot)
         assert modal.activation is not None and modal.activation.outcome == "switched"
         _assert_shown(modal, ("#activate-result", "#new-activation", "#close", "#activate-hint"))
