@@ -40,9 +40,9 @@ from db.config import Settings  # noqa: E402
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
 from db.models import Package, RouterProvisioning  # noqa: E402
 from db.types import utcnow  # noqa: E402
-from scheduler import actions  # noqa: E402
-from scheduler.routeros import Endpoint, RouterClient  # noqa: E402
-from scheduler.service import ProvisioningService  # noqa: E402
+from scheduler.engine.service import ProvisioningService  # noqa: E402
+from scheduler.routeros import actions  # noqa: E402
+from scheduler.routeros.client import Endpoint, RouterClient  # noqa: E402
 
 PASSWORD = "bench-pw"
 LATENCY = 0.050

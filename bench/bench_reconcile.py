@@ -27,9 +27,9 @@ from bench.simprocess import start_wisp_sim  # noqa: E402
 from db import secrets  # noqa: E402
 from db.config import Settings  # noqa: E402
 from db.engine import make_engine, session_scope, upgrade  # noqa: E402
-from scheduler.adopt import plan_import  # noqa: E402
-from scheduler.adopt_write import apply_import  # noqa: E402
-from scheduler.drift import reconcile  # noqa: E402
+from scheduler.reconcile.compare import reconcile  # noqa: E402
+from scheduler.reconcile.import_plan import plan_import  # noqa: E402
+from scheduler.reconcile.import_write import apply_import  # noqa: E402
 
 TARGET_SECONDS = 5.0
 

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from console.screens.main import MainScreen
 from db.config import Settings
 from db.types import utcnow
-from scheduler.events import JobFailed, RouterHealthChanged
+from scheduler.engine.events import JobFailed, RouterHealthChanged
 
 
 class Scheduler(Protocol):

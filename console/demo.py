@@ -22,7 +22,7 @@ from db.activation import ActivationService
 from db.config import Settings
 from db.engine import make_engine, session_scope, upgrade
 from db.secrets import SECRET_KEY_ENV
-from scheduler.actions import MENUS
+from scheduler.routeros.actions import MENUS
 from scheduler.sim import SimFleet
 
 ROUTERS = (

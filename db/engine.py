@@ -117,6 +117,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+DEADLOCK_CODES = {1213, 1205}
+"""MariaDB/MySQL: deadlock found, lock wait timeout exceeded."""
+DEADLOCK_STATES = {"40P01", "40001"}
+"""PostgreSQL: deadlock detected, serialization failure."""
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """True when the database gave up a transaction to break a lock cycle: retrying it is safe."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in DEADLOCK_STATES:
+        return True
+    args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] in DEADLOCK_CODES
+
+
 def immediate(engine: Engine) -> Engine:
     """The same engine, but SQLite transactions take the write lock at BEGIN (no upgrade deadlock)."""
     if engine.dialect.name == "sqlite":

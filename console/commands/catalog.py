@@ -193,8 +193,8 @@ def _router_profiles(
     name is then checked against the database only (the engine refuses to rewrite a profile that
     is not ours in any case).
     """
-    from scheduler.profiles import profiles_on_router
-    from scheduler.routeros import RouterError
+    from scheduler.engine.profiles import profiles_on_router
+    from scheduler.routeros.client import RouterError
 
     catalog.spec_shape(spec)  # a mistyped rate is refused before the router is asked
     with common.session_for(args) as session:

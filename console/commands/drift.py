@@ -13,12 +13,12 @@ from typing import Any
 
 from console.commands import common
 from db.catalog import Refused
-from scheduler.adopt import ImportPlan, plan_import
-from scheduler.adopt_write import apply_import
-from scheduler.comment_dates import FORMATS
-from scheduler.drift import CATEGORIES, DriftReport, reconcile
-from scheduler.drift_fix import queue_fixes
-from scheduler.drift_state import Progress
+from scheduler.reconcile.comment_dates import FORMATS
+from scheduler.reconcile.compare import CATEGORIES, DriftReport, reconcile
+from scheduler.reconcile.fix import queue_fixes
+from scheduler.reconcile.import_plan import ImportPlan, plan_import
+from scheduler.reconcile.import_write import apply_import
+from scheduler.reconcile.sides import Progress
 
 CANCELLED = 130
 

@@ -47,7 +47,7 @@ def _router_actions(commands: argparse._SubParsersAction) -> argparse._SubParser
 
 def run_engine(args: argparse.Namespace) -> int:
     """`wisp run`."""
-    from scheduler import runner
+    from scheduler.engine import runner
 
     settings, engine = common.settings(args), common.engine(args)
     if args.once:
@@ -57,8 +57,8 @@ def run_engine(args: argparse.Namespace) -> int:
 
 def router_check(args: argparse.Namespace) -> int:
     """`wisp router check NAME`: identity, version, uptime, or the classified error."""
-    from scheduler.health import Observation, record_health
-    from scheduler.routeros import RouterClient, RouterError
+    from scheduler.engine.health import Observation, record_health
+    from scheduler.routeros.client import RouterClient, RouterError
 
     if not args.verbose:
         # The health entry's log line would repeat the one-line error below.
@@ -97,8 +97,8 @@ def _kinds(args: argparse.Namespace) -> list[str]:
 
 def list_users(args: argparse.Namespace) -> int:
     """`wisp users ROUTER`: stream the live router's users as a table or JSON."""
-    from scheduler.routeros import RouterClient
-    from scheduler.users import fetch_users
+    from scheduler.routeros.client import RouterClient
+    from scheduler.routeros.users import fetch_users
 
     with common.session_for(args) as session:
         router = catalog.get_router(session, args.router)

@@ -121,7 +121,7 @@ def run_activate(args: argparse.Namespace) -> int:
 
 def refuse_foreign_account(settings: Settings, engine: Engine, client: str, package: str) -> None:
     """Refuse, before anything is written, to take over a router account that is not ours."""
-    from scheduler.ownership import foreign_account
+    from scheduler.engine.ownership import foreign_account
 
     with Session(engine) as session:
         found = session.execute(

@@ -72,7 +72,7 @@ def _run(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
     app = build_app(settings, engine)
     service = None
     if scheduler:
-        from scheduler.service import ProvisioningService
+        from scheduler.engine.service import ProvisioningService
 
         service = ProvisioningService(settings, engine, on_event=app.scheduler_event)
         app.service = service

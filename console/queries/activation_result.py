@@ -109,7 +109,7 @@ def foreign_account_text(
     router cannot be reached within its connect timeout (the engine checks again before it writes).
     This asks the router: call it off the UI thread.
     """
-    from scheduler.ownership import foreign_account
+    from scheduler.engine.ownership import foreign_account
 
     with Session(engine) as session:
         found = get_package(session, package)

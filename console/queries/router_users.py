@@ -17,8 +17,8 @@ from sqlmodel import col
 from console.queries.window import Row
 from db.config import RouterSettings
 from db.models import Router
-from scheduler.routeros import RouterClient
-from scheduler.users import fetch_users
+from scheduler.routeros.client import RouterClient
+from scheduler.routeros.users import fetch_users
 
 FIRST_BATCH = 100
 """Rows of the first message from the router worker: few, so the first rows show at once."""

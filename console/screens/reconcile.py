@@ -1,7 +1,7 @@
 """Reconcile one router: drift by category while it reads, escape cancels, a confirmed key queues fixes.
 
 The read runs in a thread worker and answers with past-tense messages; the widgets are only touched
-on the main thread. Fixes go through the normal queue (scheduler.drift_fix), never straight to the
+on the main thread. Fixes go through the normal queue (scheduler.reconcile.fix), never straight to the
 router, and objects that are not ours are only listed.
 """
 
@@ -20,9 +20,9 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from console.queries.errors import one_sentence
 from console.screens.confirm import ConfirmScreen
 from db.config import Settings
-from scheduler.drift import DriftReport, reconcile
-from scheduler.drift_fix import queue_fixes
-from scheduler.drift_state import Cancelled, Progress
+from scheduler.reconcile.compare import DriftReport, reconcile
+from scheduler.reconcile.fix import queue_fixes
+from scheduler.reconcile.sides import Cancelled, Progress
 
 HEADINGS = {
     "missing": "missing on the router",

@@ -20,7 +20,7 @@ from console.queries.router_users import LISTINGS, matches, open_router, router_
 from console.queries.window import Row, Window
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
-from scheduler.routeros import RouterError
+from scheduler.routeros.client import RouterError
 
 
 class RouterUsersScreen(Screen[None]):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from db.config import RouterSettings
-from scheduler.routeros import Endpoint, RouterClient
+from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 from tests.cli.test_cli import ok, wisp
 

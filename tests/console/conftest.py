@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 
 from console.app import WispApp, build_app
 from db.config import Settings
-from scheduler.service import ProvisioningService
+from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimFleet
 from tests import factories
 from tests.waiting import settle  # noqa: F401  (the console tests import it from here)

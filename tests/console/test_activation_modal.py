@@ -27,8 +27,8 @@ from db.activation import ActivationService, Quote
 from db.config import Settings
 from db.models import Client, Payment, Router, RouterProvisioning, Subscription
 from db.shaping import add_validity
-from scheduler.routeros import RouterClient
-from scheduler.service import ProvisioningService
+from scheduler.engine.service import ProvisioningService
+from scheduler.routeros.client import RouterClient
 from scheduler.sim import SimFleet
 from tests import factories
 from tests.console.conftest import FIXED_NOW, console_settings, drain, settle

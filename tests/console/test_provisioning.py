@@ -14,7 +14,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.main import MainScreen
 from db.activation import ActivationService
 from db.models import RouterProvisioning
-from scheduler.service import ProvisioningService
+from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimFleet
 from tests.console.conftest import drain, refresh, settle
 

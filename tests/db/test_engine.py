@@ -139,3 +139,40 @@ def test_upgrade_to_0003_keeps_existing_accounts_and_marks_them_delivered_and_ow
             )
     finally:
         upgrade(engine)
+
+
+def test_a_real_deadlock_is_told_apart_from_other_errors(engine):
+    """Two transactions taking two rows in opposite order: the database breaks one off."""
+    import threading
+
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from db.engine import is_deadlock
+
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes one writer at a time: it has no deadlocks to break")
+    with session_scope(engine) as session:
+        session.add_all([Client(full_name="A", username="a"), Client(full_name="B", username="b")])
+    both_hold_one = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def take(first: str, second: str) -> None:
+        try:
+            with engine.begin() as conn:
+                update = "UPDATE clients SET full_name = full_name WHERE username = :u"
+                conn.execute(text(update), {"u": first})
+                both_hold_one.wait(timeout=10)
+                conn.execute(text(update), {"u": second})
+        except OperationalError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=take, args=pair) for pair in (("a", "b"), ("b", "a"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(errors) == 1 and is_deadlock(errors[0])
+    with pytest.raises(DBAPIError) as other:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT no_such_column FROM clients"))
+    assert not is_deadlock(other.value)

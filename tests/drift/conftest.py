@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from db.activation import ActivationService
 from db.config import RouterSettings, Settings
-from scheduler.drain import Drainer
-from scheduler.routeros import Endpoint, RouterClient
+from scheduler.engine.drain import Drainer
+from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 from tests import factories
 

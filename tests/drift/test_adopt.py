@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import Client, Package, RouterProvisioning, Subscription, SystemLog
-from scheduler.adopt import plan_import
-from scheduler.adopt_write import apply_import
-from scheduler.drift import reconcile
+from scheduler.reconcile.compare import reconcile
+from scheduler.reconcile.import_plan import plan_import
+from scheduler.reconcile.import_write import apply_import
 from tests import factories
 from tests.drift.conftest import HS_PROFILES, PPP_PROFILES, SECRETS, SIM_PASSWORD, USERS
 

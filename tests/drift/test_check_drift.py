@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.models import Router, RouterProvisioning, SystemLog
-from scheduler.drift import reconcile
-from scheduler.drift_fix import DriftSummary, check_all_drift, check_drift, queue_fixes
+from scheduler.reconcile.compare import reconcile
+from scheduler.reconcile.fix import DriftSummary, check_all_drift, check_drift, queue_fixes
 from tests.drift.conftest import Drifted, drain
 
 
@@ -65,7 +65,7 @@ def test_a_down_router_keeps_its_last_counts_with_the_error(drifted: Drifted):
 
 
 def test_the_service_runs_the_drift_check_only_when_an_interval_is_set(drifted: Drifted):
-    from scheduler.service import ProvisioningService
+    from scheduler.engine.service import ProvisioningService
 
     for interval, expected in ((0.0, False), (900.0, True)):
         drifted.settings.scheduler.drift_interval = interval

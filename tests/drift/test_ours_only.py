@@ -16,10 +16,10 @@ from db import queue
 from db.activation import ActivationService
 from db.engine import session_scope
 from db.models import RouterProfile, RouterProvisioning, Subscription
-from scheduler.adopt import plan_import
-from scheduler.adopt_write import apply_import
-from scheduler.drift import reconcile
-from scheduler.drift_fix import queue_fixes
+from scheduler.reconcile.compare import reconcile
+from scheduler.reconcile.fix import queue_fixes
+from scheduler.reconcile.import_plan import plan_import
+from scheduler.reconcile.import_write import apply_import
 from tests import factories
 from tests.drift.conftest import (
     HS_PROFILES,

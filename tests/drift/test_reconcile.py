@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import RouterProvisioning, SystemLog
-from scheduler.drift import reconcile
-from scheduler.drift_fix import queue_fixes
-from scheduler.drift_state import Cancelled, Progress
-from scheduler.routeros import RouterError
+from scheduler.reconcile.compare import reconcile
+from scheduler.reconcile.fix import queue_fixes
+from scheduler.reconcile.sides import Cancelled, Progress
+from scheduler.routeros.client import RouterError
 from tests.drift.conftest import (
     BURST_PROFILE,
     HS_PROFILES,
@@ -213,10 +213,10 @@ def test_an_untagged_account_named_like_a_removed_one_is_foreign_and_left_alone(
 def test_fixes_survive_a_drainer_committing_while_they_are_queued(drifted: Drifted, monkeypatch):
     from sqlalchemy import text
 
-    from scheduler import drift_fix
+    from scheduler.reconcile import fix
 
     report = reconcile(drifted.engine, drifted.settings, "r1")
-    real = drift_fix._locked
+    real = fix._locked
     writers: list[threading.Thread] = []
 
     def drainer_commits() -> None:
@@ -231,7 +231,7 @@ def test_fixes_survive_a_drainer_committing_while_they_are_queued(drifted: Drift
             writers[0].join(timeout=1.0)
         return row
 
-    monkeypatch.setattr(drift_fix, "_locked", racing)
+    monkeypatch.setattr(fix, "_locked", racing)
     assert len(queue_fixes(drifted.engine, report)) == 6
     writers[0].join(timeout=10.0)
     assert not writers[0].is_alive()

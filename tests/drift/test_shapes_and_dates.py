@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from db.catalog import apply_shaping, package_shape
 from db.models import Package
 from db.shaping import ShapeError, build_rate_limit
-from scheduler.adopt import profile_import
-from scheduler.comment_dates import FORMATS, expiry_from_comment
-from scheduler.drift_state import same_shape
+from scheduler.reconcile.comment_dates import FORMATS, expiry_from_comment
+from scheduler.reconcile.import_plan import profile_import
+from scheduler.reconcile.sides import same_shape
 from tests.db.test_shaping import shapes
 
 NAIROBI = ZoneInfo("Africa/Nairobi")

@@ -46,14 +46,14 @@ from db.config import RouterSettings, Settings
 from db.engine import make_engine, session_scope
 from db.expiry import expire_due
 from db.models import Client, Package, Payment, RouterProvisioning, Subscription
-from scheduler.actions import is_owned
-from scheduler.adopt import plan_import
-from scheduler.adopt_write import apply_import
-from scheduler.drain import Drainer
-from scheduler.drift import reconcile
-from scheduler.drift_fix import queue_fixes
-from scheduler.profiles import profiles_on_router
-from scheduler.routeros import Endpoint, RouterClient
+from scheduler.engine.drain import Drainer
+from scheduler.engine.profiles import profiles_on_router
+from scheduler.reconcile.compare import reconcile
+from scheduler.reconcile.fix import queue_fixes
+from scheduler.reconcile.import_plan import plan_import
+from scheduler.reconcile.import_write import apply_import
+from scheduler.routeros.actions import is_owned
+from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.conftest import empty_tables, fresh_sqlite_url

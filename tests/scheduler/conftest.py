@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from db.config import RouterSettings, Settings
-from scheduler.routeros import Endpoint, RouterClient
+from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 
 SIM_PASSWORD = "secret-pw"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler import actions
-from scheduler.actions import AccountSpec, ProfileSpec
-from scheduler.routeros import RouterClient, RouterError
+from scheduler.routeros import actions
+from scheduler.routeros.actions import AccountSpec, ProfileSpec
+from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.sim import SimRouter
 
 USERS = "/ip/hotspot/user"

@@ -13,10 +13,11 @@ from sqlmodel import Session
 from db.activation import ActivationService
 from db.models import Package, Router, RouterProvisioning, Subscription, SystemLog
 from db.types import utcnow
-from scheduler import actions, drain
-from scheduler.events import JobCompleted, JobFailed, RouterHealthChanged
-from scheduler.routeros import RouterClient, RouterError
-from scheduler.service import ProvisioningService
+from scheduler.engine import drain
+from scheduler.engine.events import JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.engine.service import ProvisioningService
+from scheduler.routeros import actions
+from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.accounts import on_router, on_router_by_id
@@ -129,7 +130,7 @@ def test_renewal_re_enables_an_account_disabled_on_the_router(
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
     sqlite_service.drain_once()
     sim.rows(USERS)
-    from scheduler.routeros import RouterClient
+    from scheduler.routeros.client import RouterClient
     from tests.scheduler.conftest import endpoint
 
     with RouterClient(endpoint(sim)) as hand:
@@ -163,7 +164,7 @@ def test_expiry_disables_kicks_the_session_and_removes_the_cookie(
 def test_a_user_already_on_the_router_is_left_alone_unless_adopted_then_updated_not_duplicated(
     sqlite_engine: Engine, sqlite_service: ProvisioningService, sim: SimRouter
 ) -> None:
-    from scheduler.routeros import RouterClient
+    from scheduler.routeros.client import RouterClient
     from tests.scheduler.conftest import endpoint
 
     with RouterClient(endpoint(sim)) as hand:

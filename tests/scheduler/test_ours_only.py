@@ -22,11 +22,11 @@ from db.models import Router, RouterProfile, RouterProvisioning, SystemLog
 from db.profiles import record_profile
 from db.queue import queue_account
 from db.types import utcnow
-from scheduler import actions
-from scheduler.actions import AccountSpec, NotOurs, ProfileSpec
-from scheduler.ownership import foreign_account
-from scheduler.routeros import RouterClient, RouterError
-from scheduler.service import ProvisioningService
+from scheduler.engine.ownership import foreign_account
+from scheduler.engine.service import ProvisioningService
+from scheduler.routeros import actions
+from scheduler.routeros.actions import AccountSpec, NotOurs, ProfileSpec
+from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.conftest import SIM_PASSWORD, engine_settings

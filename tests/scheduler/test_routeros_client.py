@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from db.config import RouterSettings
-from scheduler.routeros import RouterClient, RouterError
+from scheduler.routeros.client import RouterClient, RouterError
+from scheduler.routeros.tls import certificate_fingerprint
 from scheduler.sim import SimRouter
-from scheduler.tls import certificate_fingerprint
 from tests.scheduler.conftest import SIM_PASSWORD, endpoint
 
 HOTSPOT = "/ip/hotspot/user"
@@ -114,7 +114,7 @@ def test_unknown_host_name_is_unreachable() -> None:
 
 
 def endpoint_for_host(host: str):  # type: ignore[no-untyped-def]
-    from scheduler.routeros import Endpoint
+    from scheduler.routeros.client import Endpoint
 
     return Endpoint(name="far", host=host, port=8728, username="admin", password="x")
 

@@ -15,11 +15,11 @@ from sqlmodel import Session
 
 from db.activation import ActivationService
 from db.models import RouterProvisioning
-from scheduler.events import JobCompleted
-from scheduler.routeros import RouterClient
-from scheduler.service import ProvisioningService
+from scheduler.engine.events import JobCompleted
+from scheduler.engine.service import ProvisioningService
+from scheduler.routeros.client import RouterClient
+from scheduler.routeros.users import fetch_users
 from scheduler.sim import SimRouter
-from scheduler.users import fetch_users
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, endpoint, engine_settings, write_config
@@ -215,7 +215,12 @@ def test_fetch_users_yields_ten_thousand_users_in_batches() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["scheduler.service", "scheduler.runner", "scheduler.users", "console.commands.engine"],
+    [
+        "scheduler.engine.service",
+        "scheduler.engine.runner",
+        "scheduler.routeros.users",
+        "console.commands.engine",
+    ],
 )
 def test_engine_modules_never_import_textual(module: str) -> None:
     code = f"import sys, {module}; sys.exit(1 if 'textual' in sys.modules else 0)"

@@ -24,16 +24,16 @@ from db import queue
 from db.config import Settings
 from db.models import Router, RouterProvisioning
 from db.types import utcnow
-from scheduler import actions
-from scheduler.actions import NotOurs
-from scheduler.events import DrainFinished, DrainReport, EventSink, emit
-from scheduler.health import Observation, health_of, record_health
-from scheduler.lanes import LANES, Connections
-from scheduler.outcomes import Batch, Outcome, record
-from scheduler.ownership import record_adoption
-from scheduler.plan import Work, plan
-from scheduler.profiles import ProfileCache
-from scheduler.routeros import RouterClient, RouterError
+from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
+from scheduler.engine.health import Observation, health_of, record_health
+from scheduler.engine.lanes import LANES, Connections
+from scheduler.engine.outcomes import Batch, Outcome, record
+from scheduler.engine.ownership import record_adoption
+from scheduler.engine.plan import Work, plan
+from scheduler.engine.profiles import ProfileCache
+from scheduler.routeros import actions
+from scheduler.routeros.actions import NotOurs
+from scheduler.routeros.client import RouterClient, RouterError
 
 logger = logging.getLogger("wisp.engine")
 
@@ -238,15 +238,21 @@ class Drainer:
             self._pauses[router_id] = self._pauses.get(router_id, 0) + 1
         elif reached:
             self._pauses.pop(router_id, None)
-        if error is not None or reached:
-            self._note_health(router, error)
         batch = Batch(
             router.name,
             self.worker,
             self._pause_seconds(router_id, error),
             str(error) if error else None,
         )
-        return record(self.engine, self.settings.queue, batch, outcomes, self.sink)
+        # The outcomes first: a failure to note the router's health must never leave the batch
+        # claimed until its lease runs out (and then done a second time by another drainer).
+        report = record(self.engine, self.settings.queue, batch, outcomes, self.sink)
+        if error is not None or reached:
+            try:
+                self._note_health(router, error)
+            except Exception:
+                logger.exception("the health of router %s could not be recorded", router.name)
+        return report
 
     def _pause_seconds(self, router_id: int, error: RouterError | None) -> float:
         if error is None:

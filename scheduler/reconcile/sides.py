@@ -21,8 +21,8 @@ from db.models import Package, RouterProvisioning
 from db.profiles import owned_profiles
 from db.shaping import Shape
 from db.shaping import same_shape as same_shape  # compared here and by the import
-from scheduler.actions import MENUS
-from scheduler.routeros import RouterClient
+from scheduler.routeros.actions import MENUS
+from scheduler.routeros.client import RouterClient
 
 Row = dict[str, str]
 TRUE = ("true", "yes")

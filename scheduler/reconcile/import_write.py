@@ -23,7 +23,7 @@ from db.engine import immediate, session_scope
 from db.models import Client, Package, RouterProvisioning, Subscription
 from db.profiles import adopt_profiles
 from db.types import utcnow
-from scheduler.adopt import AccountImport, ImportPlan, ProfileImport
+from scheduler.reconcile.import_plan import AccountImport, ImportPlan, ProfileImport
 
 CHUNK = 500
 """Values per IN list when reading ids back."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from db.errors import UserError
 from db.shaping import ShapeError, parse_rate_limit, same_shape
-from scheduler.routeros import RouterClient, RouterError
+from scheduler.routeros.client import RouterClient, RouterError
 
 OWNER_PREFIX = "wisp-console"
 """Our ownership tag is OWNER_PREFIX:<job id>, a word of the comment of every account we write."""

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from db.config import RouterSettings
 from db.models import Router
-from scheduler.classify import Endpoint
-from scheduler.routeros import RouterClient, endpoint_of
+from scheduler.routeros.client import RouterClient, endpoint_of
+from scheduler.routeros.errors import Endpoint
 
 LANES = 16
 """Sessions opened per router at most (RouterOS 7 allows 20 API sessions by default)."""

@@ -24,8 +24,14 @@ from db import catalog
 from db.config import RouterSettings
 from db.models import Router
 from db.secrets import SecretError
-from scheduler import tls
-from scheduler.classify import Endpoint, RouterError, RouterTrap, command_error, connect_error
+from scheduler.routeros import tls
+from scheduler.routeros.errors import (
+    Endpoint,
+    RouterError,
+    RouterTrap,
+    command_error,
+    connect_error,
+)
 
 __all__ = ["Endpoint", "RouterClient", "RouterError"]
 

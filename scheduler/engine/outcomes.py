@@ -7,21 +7,29 @@ router is away, or this process is stopping). Events go out only after the commi
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from db import logs, queue
 from db.config import QueueSettings
 from db.delivery import mark_delivered
-from db.engine import immediate, session_scope
+from db.engine import immediate, is_deadlock, session_scope
 from db.secrets import mask
 from db.types import utcnow
-from scheduler.events import DrainReport, EventSink, JobCompleted, JobFailed, emit
-from scheduler.plan import Work
+from scheduler.engine.events import DrainReport, EventSink, JobCompleted, JobFailed, emit
+from scheduler.engine.plan import Work
+
+logger = logging.getLogger("wisp.engine")
+DEADLOCK_ATTEMPTS = 5
+"""Times a batch's results are written before a deadlock is let through."""
 
 PAST = {"activate": "activated", "deactivate": "deactivated", "remove": "removed"}
 
@@ -54,7 +62,32 @@ def record(
     outcomes: Sequence[Outcome],
     sink: EventSink | None,
 ) -> DrainReport:
-    """Store every outcome in one transaction; report the counts and send the events."""
+    """Store every outcome in one transaction; report the counts and send the events.
+
+    A transaction the database broke off to end a deadlock with another drainer is tried again:
+    given up, the batch would stay claimed until its lease ran out and then be done a second time.
+    """
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            report, events = _record(engine, settings, batch, outcomes)
+            break
+        except OperationalError as error:
+            if not is_deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            logger.warning(
+                "recording a batch of router %s met a deadlock; trying again (%d)",
+                batch.router,
+                attempt,
+            )
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    for event in events:
+        emit(sink, event)
+    return report
+
+
+def _record(
+    engine: Engine, settings: QueueSettings, batch: Batch, outcomes: Sequence[Outcome]
+) -> tuple[DrainReport, list[object]]:
     report, events = DrainReport(), []
     now = utcnow()
     with session_scope(immediate(engine)) as session:
@@ -65,9 +98,7 @@ def record(
             if outcome.status == "error":
                 events += _fail(session, settings, batch, outcome, now, report)
         _hold(session, batch, [o for o in outcomes if o.status == "held"], now, report)
-    for event in events:
-        emit(sink, event)
-    return report
+    return report, events
 
 
 def _complete(

@@ -23,9 +23,9 @@ from sqlmodel import Session
 from db.config import RouterSettings
 from db.models import Router
 from db.profiles import owned_profiles, record_profile
-from scheduler import actions
-from scheduler.actions import MENUS, NotOurs, ProfileSpec
-from scheduler.routeros import RouterClient
+from scheduler.routeros import actions
+from scheduler.routeros.actions import MENUS, NotOurs, ProfileSpec
+from scheduler.routeros.client import RouterClient
 
 
 class ProfileCache:

@@ -25,9 +25,9 @@ from db.engine import immediate, session_scope
 from db.models import Router, RouterProvisioning
 from db.queue import queue_account
 from db.types import utcnow
-from scheduler.drift import CATEGORIES, DriftReport, Finding, compare_router
-from scheduler.drift_state import IN_QUEUE, load_wanted
-from scheduler.routeros import RouterError
+from scheduler.reconcile.compare import CATEGORIES, DriftReport, Finding, compare_router
+from scheduler.reconcile.sides import IN_QUEUE, load_wanted
+from scheduler.routeros.client import RouterError
 
 logger = logging.getLogger("wisp.drift")
 

@@ -15,7 +15,7 @@ from db.errors import UserError
 from db.models import Package
 from db.queue import Job
 from db.shaping import ShapeError, build_rate_limit
-from scheduler.actions import AccountSpec, ProfileSpec, owner_tag
+from scheduler.routeros.actions import AccountSpec, ProfileSpec, owner_tag
 
 
 class PlanError(UserError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scheduler.routeros import RouterClient
+from scheduler.routeros.client import RouterClient
 
 LISTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hotspot": (

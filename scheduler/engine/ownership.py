@@ -20,7 +20,7 @@ from db.config import Settings
 from db.engine import immediate, session_scope
 from db.models import Router, RouterProvisioning
 from db.queue import Job
-from scheduler.actions import (
+from scheduler.routeros.actions import (
     ACCOUNT_NOUN,
     MENUS,
     Row,
@@ -30,7 +30,7 @@ from scheduler.actions import (
     is_owned,
     unmodelled,
 )
-from scheduler.routeros import RouterClient, RouterError
+from scheduler.routeros.client import RouterClient, RouterError
 
 
 def foreign_account(

@@ -20,11 +20,11 @@ from db.config import Settings
 from db.engine import session_scope
 from db.expiry import expire_due
 from db.types import utcnow
-from scheduler.drain import Drainer
-from scheduler.drift_fix import check_all_drift
-from scheduler.events import DrainReport
-from scheduler.health import HealthChecker
-from scheduler.lanes import LANES
+from scheduler.engine.drain import Drainer
+from scheduler.engine.events import DrainReport
+from scheduler.engine.health import HealthChecker
+from scheduler.engine.lanes import LANES
+from scheduler.reconcile.fix import check_all_drift
 
 logger = logging.getLogger("wisp.engine")
 

@@ -16,8 +16,8 @@ from types import FrameType
 from sqlalchemy.engine import Engine
 
 from db.config import Settings
-from scheduler.events import DrainReport, JobCompleted, JobFailed, RouterHealthChanged
-from scheduler.service import ProvisioningService
+from scheduler.engine.events import DrainReport, JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.engine.service import ProvisioningService
 
 logger = logging.getLogger("wisp.run")
 

@@ -11,7 +11,7 @@ Accounts the queue is still delivering (pending or processing) are counted as `i
 compared: the queue will converge them. Profiles carry no ownership tag on RouterOS, so a profile is
 never "unknown": one the database does not use is foreign, and one a package uses that is not ours
 (`router_profiles`, e.g. an imported profile not adopted) is reported when it differs but never
-fixable. Reading is read-only; `scheduler.drift_fix` turns findings into queued jobs.
+fixable. Reading is read-only; `scheduler.reconcile.fix` turns findings into queued jobs.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from db.catalog import get_router
 from db.config import Settings
 from db.models import Router
 from db.shaping import build_rate_limit
-from scheduler.actions import is_owned
-from scheduler.drift_state import (
+from scheduler.reconcile.sides import (
     CancelCheck,
     ProgressSink,
     RouterReader,
@@ -41,7 +40,8 @@ from scheduler.drift_state import (
     load_wanted,
     same_shape,
 )
-from scheduler.routeros import RouterClient
+from scheduler.routeros.actions import is_owned
+from scheduler.routeros.client import RouterClient
 
 CATEGORIES = ("missing", "unknown", "foreign", "different")
 DRIFT = ("missing", "unknown", "different")

@@ -1,7 +1,7 @@
 """Import an existing router: what it holds becomes database rows, and the router is never changed.
 
 `plan_import` reads the router (streamed, with progress and cancel, like a reconcile) and works out
-what would be created; `scheduler.adopt_write.apply_import` writes it in one transaction. In between
+what would be created; `scheduler.reconcile.import_write.apply_import` writes it in one transaction. In between
 the operator confirms (the CLI's --dry-run shows the plan and stops).
 
 * Hotspot user profiles and PPP profiles become packages: the rate limit is parsed back into the
@@ -9,7 +9,7 @@ the operator confirms (the CLI's --dry-run shows the plan and stops).
   it stay as they are. A shape a package cannot hold exactly (unlimited, priority, minimum rates,
   unlimited shared users, rates that are not whole kbit/s) is reported and not imported.
 * Users and secrets become clients and router account rows (status completed), with a subscription
-  whose expiry is a date found in the comment (see `scheduler.comment_dates`) or the default
+  whose expiry is a date found in the comment (see `scheduler.reconcile.comment_dates`) or the default
   validity from now. A disabled account is imported deactivated, without an active subscription.
 * What is already in the database (packages by router and profile, accounts by router and name) is
   left alone, so running the import twice changes nothing the second time.
@@ -38,10 +38,9 @@ from db.models import Package, RouterProvisioning
 from db.profiles import owned_profiles
 from db.shaping import Shape, ShapeError, add_validity, parse_rate_limit, parse_validity
 from db.types import utcnow
-from scheduler.actions import UNMODELLED, comment_text, is_owned, unmodelled
-from scheduler.comment_dates import expiry_from_comment
-from scheduler.drift import SERVICES
-from scheduler.drift_state import (
+from scheduler.reconcile.comment_dates import expiry_from_comment
+from scheduler.reconcile.compare import SERVICES
+from scheduler.reconcile.sides import (
     ACCOUNT_PROPS,
     CancelCheck,
     ProgressSink,
@@ -50,7 +49,8 @@ from scheduler.drift_state import (
     is_disabled,
     same_shape,
 )
-from scheduler.routeros import RouterClient
+from scheduler.routeros.actions import UNMODELLED, comment_text, is_owned, unmodelled
+from scheduler.routeros.client import RouterClient
 
 PHONE = re.compile(r"(?<!\d)(?:\+?254|0)[17]\d{8}(?!\d)")
 """A Kenyan mobile number in a comment (07…, 01…, 2547…, +2541…)."""
