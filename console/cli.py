@@ -38,9 +38,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     common.setup_logging(args)
     try:
         return int(args.handler(args) or 0)
-    except common.USER_ERRORS as exc:
-        common.fail(exc)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -48,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`wisp users r1 | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        if not isinstance(exc, common.user_errors()):
+            raise
+        common.fail(exc)
+        return 1
     finally:
         logging.shutdown()
 

@@ -20,7 +20,24 @@ from db.engine import make_engine, require_schema
 from db.errors import UserError
 from db.secrets import install_log_filter, mask
 
-USER_ERRORS: tuple[type[BaseException], ...] = (UserError, OperationalError)
+ROUTER_ERRORS = (
+    ("scheduler.routeros.errors", "RouterError"),
+    ("scheduler.routeros.actions", "NotOurs"),
+)
+"""The router client's own errors: it knows nothing of db.errors.UserError, yet they are the
+operator's to act on. Looked up only once loaded, so that commands that never talk to a router do
+not pay for importing the client."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The errors told as one sentence with a non-zero exit, not as a traceback."""
+    router = tuple(
+        getattr(sys.modules[module], name)
+        for module, name in ROUTER_ERRORS
+        if module in sys.modules
+    )
+    return (UserError, OperationalError, *router)
+
 
 Handler = Callable[[argparse.Namespace], int | None]
 

@@ -57,8 +57,9 @@ def run_engine(args: argparse.Namespace) -> int:
 
 def router_check(args: argparse.Namespace) -> int:
     """`wisp router check NAME`: identity, version, uptime, or the classified error."""
+    from scheduler.engine.endpoints import client_for
     from scheduler.engine.health import Observation, record_health
-    from scheduler.routeros.client import RouterClient, RouterError
+    from scheduler.routeros.client import RouterError
 
     if not args.verbose:
         # The health entry's log line would repeat the one-line error below.
@@ -67,7 +68,7 @@ def router_check(args: argparse.Namespace) -> int:
         router = catalog.get_router(session, args.name)
     engine = common.engine(args)
     try:
-        with RouterClient.for_router(router, common.settings(args).routers) as client:
+        with client_for(router, common.settings(args).routers) as client:
             info = client.identity()
     except RouterError as error:
         record_health(engine, Observation(router.id or 0, router.name, error=error))
@@ -97,12 +98,12 @@ def _kinds(args: argparse.Namespace) -> list[str]:
 
 def list_users(args: argparse.Namespace) -> int:
     """`wisp users ROUTER`: stream the live router's users as a table or JSON."""
-    from scheduler.routeros.client import RouterClient
+    from scheduler.engine.endpoints import client_for
     from scheduler.routeros.users import fetch_users
 
     with common.session_for(args) as session:
         router = catalog.get_router(session, args.router)
-    with RouterClient.for_router(router, common.settings(args).routers) as client:
+    with client_for(router, common.settings(args).routers) as client:
         printer = JsonPrinter() if args.json else TablePrinter()
         for kind in _kinds(args):
             for batch in fetch_users(client, kind):

@@ -7,6 +7,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from db.engine import describe_operational_error, safe_url
 from db.errors import UserError
+from scheduler.routeros.actions import NotOurs
+from scheduler.routeros.errors import RouterError
 
 
 def one_sentence(error: BaseException | None, engine: Engine) -> str:
@@ -16,7 +18,7 @@ def one_sentence(error: BaseException | None, engine: Engine) -> str:
     if isinstance(error, SQLAlchemyError):
         orig = getattr(error, "orig", None) or error
         return f"the database at {safe_url(engine.url)} refused the request: {_first(orig)}"
-    if isinstance(error, UserError):  # a router's errors are UserErrors too
+    if isinstance(error, UserError | RouterError | NotOurs):  # the router's are the operator's too
         return str(error)
     return f"{type(error).__name__}: {_first(error)}"
 

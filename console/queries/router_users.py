@@ -17,6 +17,7 @@ from sqlmodel import col
 from console.queries.window import Row
 from db.config import RouterSettings
 from db.models import Router
+from scheduler.engine.endpoints import client_for
 from scheduler.routeros.client import RouterClient
 from scheduler.routeros.users import fetch_users
 
@@ -80,7 +81,7 @@ def open_router(engine: Engine, name: str, settings: RouterSettings) -> RouterCl
     """A client for the named router (nothing is connected yet)."""
     with Session(engine) as session:
         router = session.scalars(select(Router).where(Router.name == name)).one()  # type: ignore[arg-type]
-        return RouterClient.for_router(router, settings)
+        return client_for(router, settings)
 
 
 def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:

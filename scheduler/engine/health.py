@@ -19,8 +19,9 @@ from db.engine import immediate, session_scope
 from db.models import Router, RouterProvisioning
 from db.secrets import mask
 from db.types import utcnow
+from scheduler.engine.endpoints import endpoint_of
 from scheduler.engine.events import EventSink, RouterHealthChanged, emit
-from scheduler.routeros.client import RouterClient, RouterError, endpoint_of
+from scheduler.routeros.client import RouterClient, RouterError
 
 R = Router.__table__  # type: ignore[attr-defined]
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from db.config import RouterSettings
 from db.models import Router
-from scheduler.routeros.client import RouterClient, endpoint_of
+from scheduler.engine.endpoints import endpoint_of
+from scheduler.routeros.client import RouterClient
 from scheduler.routeros.errors import Endpoint
 
 LANES = 16

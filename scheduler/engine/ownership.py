@@ -20,6 +20,7 @@ from db.config import Settings
 from db.engine import immediate, session_scope
 from db.models import Router, RouterProvisioning
 from db.queue import Job
+from scheduler.engine.endpoints import client_for
 from scheduler.routeros.actions import (
     ACCOUNT_NOUN,
     MENUS,
@@ -30,7 +31,7 @@ from scheduler.routeros.actions import (
     is_owned,
     unmodelled,
 )
-from scheduler.routeros.client import RouterClient, RouterError
+from scheduler.routeros.client import RouterError
 
 
 def foreign_account(
@@ -57,7 +58,7 @@ def foreign_account(
     routers = settings.routers
     quick = replace(routers, command_timeout=min(routers.command_timeout, routers.connect_timeout))
     try:
-        with RouterClient.for_router(router, quick) as client:
+        with client_for(router, quick) as client:
             found = find(client, MENUS[service].account, username, ("comment",))
     except RouterError:
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 
@@ -23,9 +24,22 @@ from sqlmodel import Session
 from db.config import RouterSettings
 from db.models import Router
 from db.profiles import owned_profiles, record_profile
+from db.shaping import ShapeError, parse_rate_limit, same_shape
+from scheduler.engine.endpoints import client_for
 from scheduler.routeros import actions
 from scheduler.routeros.actions import MENUS, NotOurs, ProfileSpec
 from scheduler.routeros.client import RouterClient
+
+
+def shapes_like(spec: ProfileSpec, row: Mapping[str, str]) -> bool:
+    """True when a router profile shapes traffic as `spec` does (however its rate is written)."""
+    try:
+        wanted = parse_rate_limit(spec.rate_limit)
+    except ShapeError:
+        return False
+    if not same_shape(wanted, row.get("rate-limit", "")):
+        return False
+    return spec.service != "hotspot" or row.get("shared-users", "1") == str(spec.shared_users or 1)
 
 
 class ProfileCache:
@@ -55,6 +69,7 @@ class ProfileCache:
                     spec,
                     ours=(spec.service, spec.name) in self._owned(),
                     before_add=partial(self._record, spec),
+                    alike=shapes_like,
                 )
             except NotOurs as refusal:
                 self._refused[spec] = str(refusal)
@@ -100,6 +115,6 @@ def profiles_on_router(
             "rate-limit",
         )
     )
-    with RouterClient.for_router(router, quick) as client:
+    with client_for(router, quick) as client:
         rows = client.print(MENUS[service].profile, proplist=props)
     return {row["name"]: row for row in rows if row.get("name")}

@@ -28,6 +28,7 @@ from db.catalog import get_router
 from db.config import Settings
 from db.models import Router
 from db.shaping import build_rate_limit
+from scheduler.engine.endpoints import client_for
 from scheduler.reconcile.sides import (
     CancelCheck,
     ProgressSink,
@@ -41,7 +42,6 @@ from scheduler.reconcile.sides import (
     same_shape,
 )
 from scheduler.routeros.actions import is_owned
-from scheduler.routeros.client import RouterClient
 
 CATEGORIES = ("missing", "unknown", "foreign", "different")
 DRIFT = ("missing", "unknown", "different")
@@ -154,7 +154,7 @@ def compare_router(
 ) -> DriftReport:
     """Read the router (one session, closed afterwards) and compare it with `wanted`."""
     report = DriftReport(router.name, router.id or 0)
-    with RouterClient.for_router(router, settings.routers) as client:
+    with client_for(router, settings.routers) as client:
         reader = RouterReader(client, progress, cancel)
         for service in SERVICES:
             _compare_profiles(report, reader, service, wanted)

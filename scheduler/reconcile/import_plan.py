@@ -38,6 +38,7 @@ from db.models import Package, RouterProvisioning
 from db.profiles import owned_profiles
 from db.shaping import Shape, ShapeError, add_validity, parse_rate_limit, parse_validity
 from db.types import utcnow
+from scheduler.engine.endpoints import client_for
 from scheduler.reconcile.comment_dates import expiry_from_comment
 from scheduler.reconcile.compare import SERVICES
 from scheduler.reconcile.sides import (
@@ -50,7 +51,6 @@ from scheduler.reconcile.sides import (
     same_shape,
 )
 from scheduler.routeros.actions import UNMODELLED, comment_text, is_owned, unmodelled
-from scheduler.routeros.client import RouterClient
 
 PHONE = re.compile(r"(?<!\d)(?:\+?254|0)[17]\d{8}(?!\d)")
 """A Kenyan mobile number in a comment (07…, 01…, 2547…, +2541…)."""
@@ -206,7 +206,7 @@ def plan_import(
         owned = owned_profiles(session, router.id or 0)
     plan = ImportPlan(router.name, router.id or 0, (length, unit), adopt_profiles=adopt_profiles)
     planner = _Planner(plan, packages, accounts, owned, settings, now or utcnow())
-    with RouterClient.for_router(router, settings.routers) as client:
+    with client_for(router, settings.routers) as client:
         reader = RouterReader(client, progress, cancel)
         for service in SERVICES:
             for row in reader.profiles(service):

@@ -18,8 +18,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from db.errors import UserError
-from db.shaping import ShapeError, parse_rate_limit, same_shape
 from scheduler.routeros.client import RouterClient, RouterError
 
 OWNER_PREFIX = "wisp-console"
@@ -30,7 +28,7 @@ TRUE = ("true", "yes")
 Row = dict[str, str]
 
 
-class NotOurs(UserError):
+class NotOurs(Exception):
     """The router holds an object of that name that is not ours: left as it is, the job fails for good."""
 
 
@@ -147,18 +145,6 @@ class ProfileSpec:
             values["shared-users"] = str(self.shared_users or 1)
         return values
 
-    def shapes_like(self, row: Mapping[str, str]) -> bool:
-        """True when a router profile shapes traffic as this spec does (however it is written)."""
-        try:
-            wanted = parse_rate_limit(self.rate_limit)
-        except ShapeError:
-            return False
-        if not same_shape(wanted, row.get("rate-limit", "")):
-            return False
-        return self.service != "hotspot" or row.get("shared-users", "1") == str(
-            self.shared_users or 1
-        )
-
 
 def foreign_profile_sentence(router: str, spec: ProfileSpec, row: Mapping[str, str]) -> str:
     """Why a profile that is not ours and shapes differently is left alone, and what to do."""
@@ -249,12 +235,13 @@ def ensure_profile(
     *,
     ours: bool,
     before_add: Callable[[], object] | None = None,
+    alike: Callable[[ProfileSpec, Mapping[str, str]], bool] | None = None,
 ) -> str:
     """Create the profile, or correct it when it is `ours`; "added", "updated" or "unchanged".
 
     `before_add` records the profile as ours before it is created. A profile that exists and is not
-    ours is never written: it is used as it is when it shapes traffic as `spec` does ("unchanged"),
-    and refused with `NotOurs` otherwise.
+    ours is never written: it is used as it is when `alike` says it shapes traffic as `spec` does
+    ("unchanged"), and refused with `NotOurs` otherwise.
     """
     path = MENUS[spec.service].profile
     wanted = spec.values()
@@ -268,7 +255,7 @@ def ensure_profile(
     if not changes:
         return "unchanged"
     if not ours:
-        if spec.shapes_like(current):
+        if alike is not None and alike(spec, current):
             return "unchanged"
         raise NotOurs(foreign_profile_sentence(client.name, spec, current))
     client.set(path, current[".id"], changes)

@@ -1,6 +1,7 @@
 """The router client: one persistent RouterOS API session per instance, over librouteros.
 
-librouteros gives the wire protocol and the connection; this module adds what a provisioning queue
+librouteros gives the wire protocol and the connection; this module adds, knowing nothing of the
+database or of who calls it, what a provisioning queue
 needs: a lock around each whole command (the library is not thread-safe), an
 explicit connect timeout and a separate command timeout, UTF-8, values kept as the strings the router
 sent (no int/bool coercion), the session dropped on any error and reopened on the next use, and every
@@ -14,16 +15,13 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import librouteros
 from librouteros.api import Api
 from librouteros.exceptions import LibRouterosError
 
-from db import catalog
-from db.config import RouterSettings
-from db.models import Router
-from db.secrets import SecretError
 from scheduler.routeros import tls
 from scheduler.routeros.errors import (
     Endpoint,
@@ -39,21 +37,33 @@ Row = dict[str, str]
 FAILURES = (OSError, LibRouterosError, UnicodeError, ValueError, IndexError)
 
 
+class ClientSettings(Protocol):
+    """What a session needs to know (the console's [routers] settings have exactly this)."""
+
+    connect_timeout: float
+    command_timeout: float
+    encoding: str
+
+
+@dataclass
+class DefaultSettings:
+    """The defaults of [routers]: 5 s to connect and log in, 10 s per command, UTF-8."""
+
+    connect_timeout: float = 5.0
+    command_timeout: float = 10.0
+    encoding: str = "utf-8"
+
+
 class RouterClient:
     """One persistent, lock-protected API session with one router."""
 
-    def __init__(self, endpoint: Endpoint, settings: RouterSettings | None = None) -> None:
+    def __init__(self, endpoint: Endpoint, settings: ClientSettings | None = None) -> None:
         self.endpoint = endpoint
-        self.settings = settings or RouterSettings()
+        self.settings: ClientSettings = settings or DefaultSettings()
         self._lock = threading.RLock()
         self._api: Api | None = None
         self.round_trip = 0.0
         """Seconds the last command (or login) took: how far away the router is."""
-
-    @classmethod
-    def for_router(cls, router: Router, settings: RouterSettings) -> RouterClient:
-        """A client for a stored router (its API password decrypted, never logged)."""
-        return cls(endpoint_of(router), settings)
 
     @property
     def name(self) -> str:
@@ -193,29 +203,6 @@ class RouterClient:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
-
-
-def endpoint_of(router: Router) -> Endpoint:
-    """The endpoint of a stored router, its password decrypted (or read from the environment).
-
-    A password that cannot be read is the router's login problem, reported as such.
-    """
-    try:
-        password = catalog.router_password(router)
-    except SecretError as error:
-        raise RouterError(
-            f"router {router.name}: {error}", kind="auth", router=router.name, connecting=True
-        ) from None
-    return Endpoint(
-        name=router.name,
-        host=router.host,
-        port=router.port,
-        username=router.username,
-        password=password,
-        use_tls=router.use_tls,
-        tls_verify=router.tls_verify,
-        tls_fingerprint=router.tls_fingerprint,
-    )
 
 
 def attribute_words(values: dict[str, str]) -> list[str]:

@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 
 from librouteros.exceptions import ConnectionClosed, FatalError, LibRouterosError
 
-from db.errors import UserError
-
 KINDS = ("unreachable", "auth", "trap", "timeout", "tls")
 
 
-class RouterError(UserError):
+class RouterError(Exception):
     """A router could not do what was asked, told in one sentence.
 
     `kind` is one of unreachable, auth, trap, timeout, tls. For a trap, str(err) is the router's

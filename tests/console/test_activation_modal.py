@@ -27,8 +27,8 @@ from db.activation import ActivationService, Quote
 from db.config import Settings
 from db.models import Client, Payment, Router, RouterProvisioning, Subscription
 from db.shaping import add_validity
+from scheduler.engine.endpoints import client_for
 from scheduler.engine.service import ProvisioningService
-from scheduler.routeros.client import RouterClient
 from scheduler.sim import SimFleet
 from tests import factories
 from tests.console.conftest import FIXED_NOW, console_settings, drain, settle
@@ -67,7 +67,7 @@ def _put_on_router(engine: Engine, path: str, values: dict[str, str]) -> None:
     """Add an account to r1 by hand, over its API, as someone other than WISP Console would."""
     with Session(engine) as session:
         router = session.scalars(select(Router).where(col(Router.name) == "r1")).one()
-    with RouterClient.for_router(router, console_settings(engine).routers) as client:
+    with client_for(router, console_settings(engine).routers) as client:
         client.add(path, values)
 
 

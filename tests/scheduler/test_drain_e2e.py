@@ -329,6 +329,8 @@ def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_c
         raise KeyError("a fault of ours")
 
     monkeypatch.setattr(actions, "activate", lost_then_broken)
+    # A retry due within this drain (on a slow machine) would be tried a third time.
+    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)
     ActivationService(engine).activate("jdoe", "Home 10M")
     report = service.drain_once()
     row = job(engine)
