@@ -27,13 +27,14 @@ from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
 from scheduler.engine.lanes import LANES, Connections
-from scheduler.engine.outcomes import Batch, Outcome, record
+from scheduler.engine.outcomes import Batch, Outcome, Verdict, record
 from scheduler.engine.ownership import record_adoption
 from scheduler.engine.plan import Work, plan
 from scheduler.engine.profiles import ProfileCache
 from scheduler.routeros import actions
 from scheduler.routeros.actions import NotOurs
 from scheduler.routeros.client import RouterClient, RouterError
+from scheduler.routeros.errors import Kind
 
 logger = logging.getLogger("wisp.engine")
 
@@ -218,14 +219,14 @@ class Drainer:
                 lanes = self._connections.lanes(router)
                 lanes.first.connect()
             except RouterError as error:
-                return [Outcome(w, "held") for w in works], error
+                return [Outcome(w, Verdict.HELD) for w in works], error
             # Profiles are trusted for this batch only: one edited on the router since is put right.
             profiles = ProfileCache(self.engine, router.id or 0)
             shares = lanes.run(works, partial(self._converge_lane, profiles))
         except Exception as fault:
             logger.exception("a batch of router %s failed on an unexpected error", router.name)
             reason = f"unexpected error: {type(fault).__name__}: {fault}"
-            return [Outcome(Work(job), "error", reason) for job in jobs], None
+            return [Outcome(Work(job), Verdict.ERROR, reason) for job in jobs], None
         away = next((share.away for share in shares if share.away is not None), None)
         return [outcome for share in shares for outcome in share.outcomes], away
 
@@ -233,7 +234,7 @@ class Drainer:
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
     ) -> DrainReport:
         router_id = router.id or 0
-        reached = error is None and any(o.status != "held" for o in outcomes)
+        reached = error is None and any(o.status != Verdict.HELD for o in outcomes)
         if error is not None:
             self._pauses[router_id] = self._pauses.get(router_id, 0) + 1
         elif reached:
@@ -276,7 +277,7 @@ class Drainer:
         for work in works:
             if share.away is not None or self._stopping.is_set():
                 reason = str(share.away) if share.away else None
-                share.outcomes.append(Outcome(work, "held", reason))
+                share.outcomes.append(Outcome(work, Verdict.HELD, reason))
                 continue
             outcome, share.away = self._converge_job(profiles, client, work)
             share.outcomes.append(outcome)
@@ -287,21 +288,21 @@ class Drainer:
     ) -> tuple[Outcome, RouterError | None]:
         """One job; a lost session gets one fresh try before the router is taken as away."""
         if work.problem is not None:
-            return Outcome(work, "error", str(work.problem)), None
+            return Outcome(work, Verdict.ERROR, str(work.problem)), None
         failure = self._attempt(profiles, client, work, fresh=False)
-        if isinstance(failure, RouterError) and failure.kind != "trap":
+        if isinstance(failure, RouterError) and failure.kind != Kind.TRAP:
             failure = self._attempt(profiles, client, work, fresh=True)
             if isinstance(failure, RouterError) and failure.pauses_router:
-                return Outcome(work, "held", str(failure)), failure
+                return Outcome(work, Verdict.HELD, str(failure)), failure
         if failure is None:
-            return Outcome(work, "done"), None
+            return Outcome(work, Verdict.DONE), None
         if isinstance(failure, NotOurs):
             # What is on the router is not ours: trying again cannot change that, the operator can.
-            return Outcome(work, "error", str(failure), final=True), None
+            return Outcome(work, Verdict.ERROR, str(failure), final=True), None
         if isinstance(failure, RouterError):
-            return Outcome(work, "error", str(failure)), None
+            return Outcome(work, Verdict.ERROR, str(failure)), None
         return Outcome(
-            work, "error", f"unexpected error: {type(failure).__name__}: {failure}"
+            work, Verdict.ERROR, f"unexpected error: {type(failure).__name__}: {failure}"
         ), None
 
     def _attempt(
@@ -335,7 +336,7 @@ class Drainer:
         try:
             actions.activate(client, work.account, adopted=adopted)
         except RouterError as error:
-            if error.kind != "trap" or "profile" not in str(error):
+            if error.kind != Kind.TRAP or "profile" not in str(error):
                 raise
             # The profile went missing on the router since it was ensured: ensure it again once.
             profiles.forget(work.profile)

@@ -7,7 +7,7 @@ from db.config import RouterSettings
 from db.models import Router
 from db.secrets import SecretError
 from scheduler.routeros.client import RouterClient
-from scheduler.routeros.errors import Endpoint, RouterError
+from scheduler.routeros.errors import Endpoint, Kind, RouterError
 
 
 def endpoint_of(router: Router) -> Endpoint:
@@ -19,7 +19,7 @@ def endpoint_of(router: Router) -> Endpoint:
         password = catalog.router_password(router)
     except SecretError as error:
         raise RouterError(
-            f"router {router.name}: {error}", kind="auth", router=router.name, connecting=True
+            f"router {router.name}: {error}", kind=Kind.AUTH, router=router.name, connecting=True
         ) from None
     return Endpoint(
         name=router.name,

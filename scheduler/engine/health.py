@@ -16,22 +16,23 @@ from sqlalchemy.engine import Engine
 from db import logs
 from db.config import RouterSettings
 from db.engine import immediate, session_scope
-from db.models import Router, RouterProvisioning
+from db.models import Health, Router, RouterProvisioning
 from db.secrets import mask
 from db.types import utcnow
 from scheduler.engine.endpoints import endpoint_of
 from scheduler.engine.events import EventSink, RouterHealthChanged, emit
 from scheduler.routeros.client import RouterClient, RouterError
+from scheduler.routeros.errors import Kind
 
 R = Router.__table__  # type: ignore[attr-defined]
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
-def health_of(error: RouterError | None) -> str:
+def health_of(error: RouterError | None) -> Health:
     """The health a router error means: auth_failed for a refused login, down for the rest."""
     if error is None:
-        return "up"
-    return "auth_failed" if error.kind == "auth" else "down"
+        return Health.UP
+    return Health.AUTH_FAILED if error.kind == Kind.AUTH else Health.DOWN
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def record_health(engine: Engine, seen: Observation, sink: EventSink | None = No
         emit(
             sink,
             RouterHealthChanged(
-                seen.router_id, seen.router, seen.health, previous or "unknown", error, now
+                seen.router_id, seen.router, seen.health, previous or Health.UNKNOWN, error, now
             ),
         )
     return changed

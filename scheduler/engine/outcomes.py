@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -32,6 +33,15 @@ DEADLOCK_ATTEMPTS = 5
 """Times a batch's results are written before a deadlock is let through."""
 
 PAST = {"activate": "activated", "deactivate": "deactivated", "remove": "removed"}
+
+
+class Verdict(StrEnum):
+    """How one job ended on the router."""
+
+    DONE = "done"
+    ERROR = "error"
+    HELD = "held"
+    """Handed back without spending an attempt: its router is away, or this process is stopping."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,12 @@ def _record(
     now = utcnow()
     with session_scope(immediate(engine)) as session:
         events += _complete(
-            session, batch, [o for o in outcomes if o.status == "done"], now, report
+            session, batch, [o for o in outcomes if o.status == Verdict.DONE], now, report
         )
         for outcome in outcomes:
-            if outcome.status == "error":
+            if outcome.status == Verdict.ERROR:
                 events += _fail(session, settings, batch, outcome, now, report)
-        _hold(session, batch, [o for o in outcomes if o.status == "held"], now, report)
+        _hold(session, batch, [o for o in outcomes if o.status == Verdict.HELD], now, report)
     return report, events
 
 

@@ -16,6 +16,7 @@ from types import FrameType
 from sqlalchemy.engine import Engine
 
 from db.config import Settings
+from db.models import Health
 from scheduler.engine.events import DrainReport, JobCompleted, JobFailed, RouterHealthChanged
 from scheduler.engine.service import ProvisioningService
 
@@ -41,7 +42,7 @@ def log_event(event: object) -> None:
     if line is None:
         return
     bad = isinstance(event, JobFailed) or (
-        isinstance(event, RouterHealthChanged) and event.health != "up"
+        isinstance(event, RouterHealthChanged) and event.health != Health.UP
     )
     logger.log(logging.WARNING if bad else logging.INFO, line)
 

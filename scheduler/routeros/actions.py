@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from scheduler.routeros.client import RouterClient, RouterError
+from scheduler.routeros.errors import Kind
 
 OWNER_PREFIX = "wisp-console"
 """Our ownership tag is OWNER_PREFIX:<job id>, a word of the comment of every account we write."""
@@ -323,7 +324,7 @@ def _checked_values(spec: AccountSpec) -> dict[str, str]:
 def _not_kept(client: RouterClient, spec: AccountSpec, what: str) -> RouterError:
     return RouterError(
         f"router {client.name} did not keep account {spec.username}: {what}",
-        kind="trap",
+        kind=Kind.TRAP,
         router=client.name,
         command=f"{MENUS[spec.service].account}/print",
     )
@@ -385,5 +386,5 @@ def remove_found(client: RouterClient, path: str, where: dict[str, str], ids: li
     try:
         client.remove(path, ids)
     except RouterError as error:
-        if error.kind != "trap" or client.print(path, where=where, proplist=(".id",)):
+        if error.kind != Kind.TRAP or client.print(path, where=where, proplist=(".id",)):
             raise

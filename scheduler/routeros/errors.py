@@ -10,10 +10,22 @@ from __future__ import annotations
 import socket
 import ssl
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from librouteros.exceptions import ConnectionClosed, FatalError, LibRouterosError
 
-KINDS = ("unreachable", "auth", "trap", "timeout", "tls")
+
+class Kind(StrEnum):
+    """What kind of failure a router error is."""
+
+    UNREACHABLE = "unreachable"
+    AUTH = "auth"
+    TRAP = "trap"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+
+
+KINDS = tuple(Kind)
 
 
 class RouterError(Exception):
@@ -37,7 +49,7 @@ class RouterError(Exception):
         if kind not in KINDS:
             raise ValueError(f"router error kind {kind!r} is not one of {', '.join(KINDS)}")
         super().__init__(message)
-        self.kind = kind
+        self.kind = Kind(kind)
         self.router = router
         self.command = command
         self.connecting = connecting
@@ -46,7 +58,7 @@ class RouterError(Exception):
     @property
     def pauses_router(self) -> bool:
         """True when the router, not this job, is at fault: its jobs wait without spending attempts."""
-        return self.connecting or self.kind in ("unreachable", "auth", "tls")
+        return self.connecting or self.kind in (Kind.UNREACHABLE, Kind.AUTH, Kind.TLS)
 
 
 class RouterTrap(LibRouterosError):
@@ -83,7 +95,7 @@ def connect_error(exc: BaseException, endpoint: Endpoint, timeout: float) -> Rou
     if isinstance(exc, RouterTrap):
         return RouterError(
             f"{where} refused the login of user {endpoint.username}: {exc.message}",
-            kind="auth",
+            kind=Kind.AUTH,
             router=endpoint.name,
             command="/login",
             connecting=True,
@@ -94,7 +106,7 @@ def connect_error(exc: BaseException, endpoint: Endpoint, timeout: float) -> Rou
         return RouterError(
             f"{where}: the login of user {endpoint.username} cannot be sent in the configured "
             "encoding (the user name or password holds a character it lacks)",
-            kind="auth",
+            kind=Kind.AUTH,
             router=endpoint.name,
             command="/login",
             connecting=True,
@@ -136,25 +148,25 @@ def command_error(
     name = endpoint.name
     if isinstance(exc, RouterTrap):
         return RouterError(
-            exc.message, kind="trap", router=name, command=command, category=exc.category
+            exc.message, kind=Kind.TRAP, router=name, command=command, category=exc.category
         )
     if isinstance(exc, TimeoutError):
         return RouterError(
             f"router {name} did not answer {command} within {timeout:g} s; the connection was dropped",
-            kind="timeout",
+            kind=Kind.TIMEOUT,
             router=name,
             command=command,
         )
     if isinstance(exc, UnicodeError):
         return RouterError(
             f"router {name}: {command} holds text that cannot be sent in this encoding ({getattr(exc, 'reason', exc)})",
-            kind="trap",
+            kind=Kind.TRAP,
             router=name,
             command=command,
         )
     return RouterError(
         f"router {name} ({endpoint.address}) closed the connection during {command} ({_reason(exc)})",
-        kind="unreachable",
+        kind=Kind.UNREACHABLE,
         router=name,
         command=command,
     )

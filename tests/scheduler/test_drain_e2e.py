@@ -329,8 +329,7 @@ def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_c
         raise KeyError("a fault of ours")
 
     monkeypatch.setattr(actions, "activate", lost_then_broken)
-    # A retry due within this drain (on a slow machine) would be tried a third time.
-    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)
+    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
     ActivationService(engine).activate("jdoe", "Home 10M")
     report = service.drain_once()
     row = job(engine)
@@ -379,8 +378,9 @@ def test_a_drain_that_reaches_a_router_marked_down_elsewhere_records_it_up(
 
 
 def test_a_stored_package_with_a_shape_routeros_refuses_fails_its_job_instead_of_keeping_it(
-    engine: Engine, service: ProvisioningService
+    engine: Engine, service: ProvisioningService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
     ActivationService(engine).activate("jdoe", "Home 10M")
     with Session(engine) as session:  # edited in the database: a burst below the rate
         package = session.scalars(select(Package).where(Package.name == "Home 10M")).one()
@@ -401,6 +401,7 @@ def test_an_unexpected_fault_while_planning_a_batch_fails_its_jobs_instead_of_ke
         raise RuntimeError("a fault of ours")
 
     monkeypatch.setattr(drain, "plan", broken)
+    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
     ActivationService(engine).activate("jdoe", "Home 10M")
     assert service.drain_once().retried == 1
     row = job(engine)

@@ -129,8 +129,9 @@ def test_a_profile_that_is_not_ours_and_shapes_alike_is_used_as_it_is(
 
 
 def test_a_missing_profile_is_recorded_as_ours_before_it_is_created_and_a_crash_between_is_mended(
-    engine: Engine, service: ProvisioningService, sim: SimRouter
+    engine: Engine, service: ProvisioningService, sim: SimRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
     sim.faults.trap("/ip/hotspot/user/profile/add", "failure: out of memory", times=1)
     activate(engine, "jdoe")
     assert service.drain_once().retried == 1
