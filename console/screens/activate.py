@@ -58,6 +58,7 @@ from console.queries.activation_result import (
 from console.queries.clients import Choice, package_choices, search_clients
 from console.queries.errors import one_sentence
 from console.queries.job_state import JobState, job_state
+from console.screens.typed import OnWispApp
 from db.activation import Activation, ActivationService, PackageChange, Quote
 from db.engine import session_scope
 
@@ -106,7 +107,7 @@ class Request:
     """The router was not asked yet about such an account for this choice: ask before writing."""
 
 
-class ActivateScreen(ModalScreen[None]):
+class ActivateScreen(OnWispApp, ModalScreen[None]):
     """Activate a client on a package."""
 
     BINDINGS = [
@@ -176,7 +177,7 @@ class ActivateScreen(ModalScreen[None]):
         self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        methods = self.app.settings.activation.payment_methods  # type: ignore[attr-defined]
+        methods = self.wisp.settings.activation.payment_methods
         with Vertical(classes="dialog", id="activate-dialog"):
             yield Label("Activate a client", classes="dialog-title")
             with Vertical(id="activate-form"):
@@ -238,7 +239,7 @@ class ActivateScreen(ModalScreen[None]):
 
     @work(thread=True, group="packages", exit_on_error=False)
     def _load_packages(self) -> None:
-        with session_scope(self.app.engine) as session:  # type: ignore[attr-defined]
+        with session_scope(self.wisp.engine) as session:
             self.post_message(self.PackagesLoaded(package_choices(session)))
 
     @on(PackagesLoaded)
@@ -251,7 +252,7 @@ class ActivateScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="client-search", exit_on_error=False)
     def _search(self, text: str) -> None:
-        with session_scope(self.app.engine) as session:  # type: ignore[attr-defined]
+        with session_scope(self.wisp.engine) as session:
             self.post_message(self.ClientsFound(text, search_clients(session, text)))
 
     @on(ClientsFound)
@@ -285,7 +286,7 @@ class ActivateScreen(ModalScreen[None]):
     @on(Input.Changed, "#payment-ref")
     def _reference_typed(self, event: Input.Changed) -> None:
         """With a reference the method may be left to the first one (shown as the prompt)."""
-        methods = self.app.settings.activation.payment_methods  # type: ignore[attr-defined]
+        methods = self.wisp.settings.activation.payment_methods
         default = f"{methods[0]} (default)" if event.value.strip() and methods else NO_METHOD
         self.query_one("#method", Select).prompt = default
 
@@ -328,13 +329,13 @@ class ActivateScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _preview(self, client: str, package: str) -> None:
-        app = self.app
-        found = preview(app.engine, app.settings, client, package, app.now())  # type: ignore[attr-defined]
+        app = self.wisp
+        found = preview(app.engine, app.settings, client, package, app.now())
         self.post_message(self.Previewed(found))
         if get_current_worker().is_cancelled:
             return  # chosen again since: the router is asked about the newer choice
         # Then the router, which may take up to its connect timeout to answer (or not).
-        sentence = foreign_account_text(app.engine, app.settings, client, package)  # type: ignore[attr-defined]
+        sentence = foreign_account_text(app.engine, app.settings, client, package)
         self.post_message(self.ForeignChecked(client, package, sentence))
 
     @on(Previewed)
@@ -343,7 +344,7 @@ class ActivateScreen(ModalScreen[None]):
         if self.activation is not None or self._previewed != (found.client, found.package):
             return  # an answer for an earlier choice
         self.preview = found
-        zone = self.app.settings.zone  # type: ignore[attr-defined]
+        zone = self.wisp.settings.zone
         self._show_preview(preview_text(found, zone))
         await self._show_choices(found.quote)
 
@@ -377,7 +378,7 @@ class ActivateScreen(ModalScreen[None]):
         holder = self.query_one("#change-choices", Vertical)
         await holder.remove_children()
         if quote is not None:
-            after, switch = change_labels(quote, self.app.settings.zone)  # type: ignore[attr-defined]
+            after, switch = change_labels(quote, self.wisp.settings.zone)
             await holder.mount(
                 RadioSet(
                     RadioButton(after, id="after-current"),
@@ -420,7 +421,7 @@ class ActivateScreen(ModalScreen[None]):
         reference = self.query_one("#payment-ref", Input).value.strip() or None
         method = self.query_one("#method", Select).value
         if reference is None and method == Select.NULL:
-            methods = ", ".join(self.app.settings.activation.payment_methods)  # type: ignore[attr-defined]
+            methods = ", ".join(self.wisp.settings.activation.payment_methods)
             raise Missing(
                 "A payment without a reference needs its method: choose how it was paid "
                 f"({methods}), or type the payment reference.",
@@ -485,17 +486,17 @@ class ActivateScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="activate", exit_on_error=False)
     def _activate(self, request: Request) -> None:
-        app = self.app
+        app = self.wisp
         if request.check_foreign:  # activated before the router answered the preview
             sentence = foreign_account_text(
-                app.engine,  # type: ignore[attr-defined]
-                app.settings,  # type: ignore[attr-defined]
+                app.engine,
+                app.settings,
                 request.client,
                 request.package,
             )
             if sentence:
                 raise ForeignAccount(request.client, request.package, sentence)
-        activation = ActivationService(app.engine, app.settings).activate(  # type: ignore[attr-defined]
+        activation = ActivationService(app.engine, app.settings).activate(
             request.client,
             request.package,
             request.reference,
@@ -504,7 +505,7 @@ class ActivateScreen(ModalScreen[None]):
             change=request.change,
             partial=request.partial,
             adopt=request.adopt,
-            now=app.now(),  # type: ignore[attr-defined]
+            now=app.now(),
         )
         self.post_message(self.Activated(activation, request.adopt))
 
@@ -526,8 +527,8 @@ class ActivateScreen(ModalScreen[None]):
         if activation.job_id is None:
             self._show_result(None)  # nothing queued: a package after the current one, or credit
         else:
-            self._say(bought_text(activation, self.app.settings.zone), None)  # type: ignore[attr-defined]
-            self.app.wake_scheduler()  # type: ignore[attr-defined]
+            self._say(bought_text(activation, self.wisp.settings.zone), None)
+            self.wisp.wake_scheduler()
             self._follow(activation.job_id)
 
     def action_new(self) -> None:
@@ -567,7 +568,7 @@ class ActivateScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, job_id: int) -> None:
-        self.post_message(self.JobFollowed(job_state(self.app.engine, job_id)))  # type: ignore[attr-defined]
+        self.post_message(self.JobFollowed(job_state(self.wisp.engine, job_id)))
 
     @on(JobFollowed)
     def _followed(self, message: JobFollowed) -> None:
@@ -590,8 +591,8 @@ class ActivateScreen(ModalScreen[None]):
         text, ok = result_text(
             self.activation,
             state,
-            self.app.scheduler_state,  # type: ignore[attr-defined]
-            self.app.settings.zone,  # type: ignore[attr-defined]
+            self.wisp.scheduler_state,
+            self.wisp.settings.zone,
             adopted=self._adopted,
         )
         self._say(text, ok)
@@ -650,4 +651,4 @@ class ActivateScreen(ModalScreen[None]):
                 False,
             )
             return
-        self._say(one_sentence(error, self.app.engine), False)  # type: ignore[attr-defined]
+        self._say(one_sentence(error, self.wisp.engine), False)

@@ -17,12 +17,13 @@ from textual.worker import Worker, WorkerState
 
 from console.queries import details
 from console.queries.errors import one_sentence
+from console.screens.typed import OnWispApp
 from db.engine import session_scope
 
 LOADERS = {"job": details.job, "subscription": details.subscription, "package": details.package}
 
 
-class DetailsScreen(ModalScreen[None]):
+class DetailsScreen(OnWispApp, ModalScreen[None]):
     """Everything about one job, subscription or package."""
 
     BINDINGS = [
@@ -71,8 +72,8 @@ class DetailsScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def _load(self) -> None:
         key: object = self.key if self.kind == "package" else int(self.key)
-        with session_scope(self.app.engine) as session:  # type: ignore[attr-defined]
-            found = LOADERS[self.kind](session, key, self.app.settings.zone)  # type: ignore[attr-defined,operator]
+        with session_scope(self.wisp.engine) as session:
+            found = LOADERS[self.kind](session, key, self.wisp.settings.zone)  # type: ignore[operator]
         self.post_message(self.DetailsLoaded(found))
 
     @on(DetailsLoaded)
@@ -98,7 +99,7 @@ class DetailsScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="reveal", exit_on_error=False)
     def _reveal(self, job_id: int) -> None:
-        with session_scope(self.app.engine) as session:  # type: ignore[attr-defined]
+        with session_scope(self.wisp.engine) as session:
             password = details.reveal_password(session, job_id)
         self.post_message(self.PasswordRevealed(password))
 
@@ -110,5 +111,5 @@ class DetailsScreen(ModalScreen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """A lookup that failed is told in one line, not a traceback."""
         if event.state == WorkerState.ERROR:
-            reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+            reason = one_sentence(event.worker.error, self.wisp.engine)
             self.notify(reason, severity="error")

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
@@ -26,7 +25,7 @@ from console.widgets.main.status_bar import StatusBar
 from console.widgets.main.subscriptions_pane import SubscriptionsPane
 
 
-class MainScreen(MainActions, Screen[None]):
+class MainScreen(MainActions):
     """Three live panes and the status bar."""
 
     BINDINGS = [
@@ -128,7 +127,7 @@ class MainScreen(MainActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _fetch(self, filters: Filters) -> None:
-        snapshot = take(self.app.engine, self.app.now(), self.app.settings.zone, filters)  # type: ignore[attr-defined]
+        snapshot = take(self.wisp.engine, self.wisp.now(), self.wisp.settings.zone, filters)
         self.post_message(self.PanesFetched(snapshot))
 
     def _arm(self) -> None:
@@ -137,7 +136,7 @@ class MainScreen(MainActions, Screen[None]):
             self._again = False
             self.call_later(self.poll)
             return
-        self._timer = self.set_timer(self.app.settings.console.refresh_interval, self.poll)  # type: ignore[attr-defined]
+        self._timer = self.set_timer(self.wisp.settings.console.refresh_interval, self.poll)
 
     def _landed(self) -> None:
         self._polling = False
@@ -163,9 +162,9 @@ class MainScreen(MainActions, Screen[None]):
             queue.show(snapshot.jobs)
             self.query_one(StatusBar).show(
                 snapshot.status,
-                self.app.scheduler_state,  # type: ignore[attr-defined]
-                self.app.last_drain,  # type: ignore[attr-defined]
-                self.app.settings.zone,  # type: ignore[attr-defined]
+                self.wisp.scheduler_state,
+                self.wisp.last_drain,
+                self.wisp.settings.zone,
             )
         self.refresh_bindings()
 
@@ -176,7 +175,7 @@ class MainScreen(MainActions, Screen[None]):
             self._landed()
         if state != WorkerState.ERROR:
             return
-        reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+        reason = one_sentence(event.worker.error, self.wisp.engine)
         if group == "retry":
             self.notify(f"The retry was not recorded: {reason}", severity="error", timeout=8)
         elif group == "poll" and reason != self._poll_error:

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Input
 
+from console.queries.snapshot import Snapshot
 from console.queries.status import QueueStatus
+from console.screens.typed import OnWispApp
 from console.widgets.main.pane import Pane
 from db import queue
 from db.engine import session_scope
+from db.models import JobStatus
 
 
-class MainActions:
-    """Key actions of the main screen (mixed into it; `self` is the screen)."""
+class MainActions(OnWispApp, Screen[None]):
+    """Key actions of the main screen, which builds on this class.
+
+    A Screen itself, so that Textual registers the message handlers defined here (a plain mixin's
+    `@on` handlers are never called). The panes and the poll are the main screen's.
+    """
+
+    if TYPE_CHECKING:
+        snapshot: Snapshot | None
+
+        @property
+        def panes(self) -> list[Pane]: ...
+
+        @property
+        def focused_pane(self) -> Pane | None: ...
+
+        def poll(self) -> None: ...
 
     class JobsRetried(Message):
         """Failed jobs went back to pending."""
@@ -27,7 +48,7 @@ class MainActions:
 
         Details is hidden (False) while a filter line has the focus, so enter reaches the filter.
         """
-        if action == "details" and isinstance(self.focused, Input):  # type: ignore[attr-defined]
+        if action == "details" and isinstance(self.focused, Input):
             return False
         return True if self._applies(action) else None
 
@@ -37,71 +58,75 @@ class MainActions:
         if action == "retry_all":
             return self._failed_count() > 0
         if action == "pause":
-            return self.app.service is not None  # type: ignore[attr-defined]
+            return self.wisp.service is not None
         if action == "details":
-            pane = self.focused_pane  # type: ignore[attr-defined]
+            pane = self.focused_pane
             return pane is not None and pane.selected is not None
         return True
 
     def _selected_job_failed(self) -> bool:
-        pane = self.focused_pane  # type: ignore[attr-defined]
+        return self._failed_job_selected() is not None
+
+    def _failed_job_selected(self) -> int | None:
+        """The id of the failed job the queue pane has selected, if it has one."""
+        pane = self.focused_pane
         if pane is None or pane.KIND != "job" or pane.selected is None:
-            return False
-        return pane.selected.status == "failed"
+            return None
+        return int(pane.selected.key) if pane.selected.status == JobStatus.FAILED else None
 
     def _failed_count(self) -> int:
-        snapshot = self.snapshot  # type: ignore[attr-defined]
+        snapshot = self.snapshot
         status: QueueStatus | None = snapshot.status if snapshot else None
-        return status.counts.get("failed", 0) if status else 0
+        return status.counts.get(JobStatus.FAILED, 0) if status else 0
 
     # ------------------------------------------------------------------------------------ actions
 
     def action_pane(self, number: int) -> None:
         """Focus pane 1, 2 or 3."""
-        self.panes[number - 1].table.focus()  # type: ignore[attr-defined]
+        self.panes[number - 1].table.focus()
 
     def action_next_pane(self) -> None:
         """Focus the next pane (after the last comes the first)."""
-        pane = self.focused_pane  # type: ignore[attr-defined]
-        panes: list[Pane] = self.panes  # type: ignore[attr-defined]
+        pane = self.focused_pane
+        panes: list[Pane] = self.panes
         index = panes.index(pane) if pane in panes else -1
         panes[(index + 1) % len(panes)].table.focus()
 
     def action_filter(self) -> None:
         """Filter the focused pane as you type."""
-        pane = self.focused_pane or self.panes[2]  # type: ignore[attr-defined]
+        pane = self.focused_pane or self.panes[2]
         pane.open_filter()
 
     def action_details(self) -> None:
         """Every field of the selected row, with its history."""
         from console.screens.details import DetailsScreen
 
-        pane = self.focused_pane  # type: ignore[attr-defined]
+        pane = self.focused_pane
         if pane is not None and pane.selected is not None:
-            self.app.push_screen(DetailsScreen(pane.KIND, pane.selected.key))  # type: ignore[attr-defined]
+            self.wisp.push_screen(DetailsScreen(pane.KIND, pane.selected.key))
 
     def action_activate(self) -> None:
         """Open the activation modal."""
         from console.screens.activate import ActivateScreen
 
-        self.app.push_screen(ActivateScreen())  # type: ignore[attr-defined]
+        self.wisp.push_screen(ActivateScreen())
 
     def action_users(self) -> None:
         """Browse a router's users, read-only."""
         from console.screens.router_users import RouterUsersScreen
 
-        self.app.push_screen(RouterUsersScreen())  # type: ignore[attr-defined]
+        self.wisp.push_screen(RouterUsersScreen())
 
     def action_pause(self) -> None:
         """Pause or resume the embedded scheduler."""
-        self.app.toggle_scheduler()  # type: ignore[attr-defined]
-        self.poll()  # type: ignore[attr-defined]
+        self.wisp.toggle_scheduler()
+        self.poll()
 
     def action_retry(self) -> None:
         """Put the selected failed job back in the queue."""
-        pane = self.focused_pane  # type: ignore[attr-defined]
-        if self._selected_job_failed():
-            self._retry(int(pane.selected.key))
+        job_id = self._failed_job_selected()
+        if job_id is not None:
+            self._retry(job_id)
 
     def action_retry_all(self) -> None:
         """Put every failed job back in the queue, after a confirmation."""
@@ -114,22 +139,22 @@ class MainActions:
             if yes:
                 self._retry(None)
 
-        self.app.push_screen(ConfirmScreen(question), answered)  # type: ignore[attr-defined]
+        self.wisp.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, group="retry", exit_on_error=False)
     def _retry(self, job_id: int | None) -> None:
-        with session_scope(self.app.engine) as session:  # type: ignore[attr-defined]
-            ids = queue.retry(session, job_id, now=self.app.now())  # type: ignore[attr-defined]
-        self.post_message(self.JobsRetried(ids))  # type: ignore[attr-defined]
+        with session_scope(self.wisp.engine) as session:
+            ids = queue.retry(session, job_id, now=self.wisp.now())
+        self.post_message(self.JobsRetried(ids))
 
     @on(JobsRetried)
     def _retried(self, message: JobsRetried) -> None:
         ids = message.job_ids
         if not ids:
-            self.notify("No failed job to retry.", severity="warning")  # type: ignore[attr-defined]
+            self.notify("No failed job to retry.", severity="warning")
         elif len(ids) == 1:
-            self.notify(f"Job {ids[0]} is back in the queue.")  # type: ignore[attr-defined]
+            self.notify(f"Job {ids[0]} is back in the queue.")
         else:
-            self.notify(f"{len(ids)} failed jobs are back in the queue.")  # type: ignore[attr-defined]
-        self.app.wake_scheduler()  # type: ignore[attr-defined]
-        self.poll()  # type: ignore[attr-defined]
+            self.notify(f"{len(ids)} failed jobs are back in the queue.")
+        self.wisp.wake_scheduler()
+        self.poll()

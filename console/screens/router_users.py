@@ -18,12 +18,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from console.queries.errors import one_sentence
 from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
 from console.queries.window import Row, Window
+from console.screens.typed import OnWispApp
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
 from scheduler.routeros.client import RouterError
 
 
-class RouterUsersScreen(Screen[None]):
+class RouterUsersScreen(OnWispApp, Screen[None]):
     """Pick a router; browse its users by tab; filter as you type."""
 
     BINDINGS = [
@@ -94,7 +95,7 @@ class RouterUsersScreen(Screen[None]):
 
     @work(thread=True, group="router-names", exit_on_error=False)
     def _list_routers(self) -> None:
-        self.post_message(self.RoutersListed(router_names(self.app.engine)))  # type: ignore[attr-defined]
+        self.post_message(self.RoutersListed(router_names(self.wisp.engine)))
 
     @on(RoutersListed)
     def _routers_listed(self, message: RoutersListed) -> None:
@@ -153,8 +154,8 @@ class RouterUsersScreen(Screen[None]):
         if self.router:
             from console.screens.reconcile import ReconcileScreen  # loads drift only when asked
 
-            app = self.app
-            self.app.push_screen(ReconcileScreen(app.engine, app.settings, str(self.router)))  # type: ignore[attr-defined]
+            app = self.wisp
+            app.push_screen(ReconcileScreen(app.engine, app.settings, str(self.router)))
 
     def action_reload(self) -> None:
         """Read the current tab again from the router."""
@@ -183,9 +184,9 @@ class RouterUsersScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="router-users", exit_on_error=False)
     def _stream(self, load: int, router: str, kind: str) -> None:
         worker = get_current_worker()
-        app = self.app
+        app = self.wisp
         try:
-            with open_router(app.engine, router, app.settings.routers) as client:  # type: ignore[attr-defined]
+            with open_router(app.engine, router, app.settings.routers) as client:
                 for batch in stream_rows(client, LISTINGS[kind]):
                     if worker.is_cancelled:
                         return
@@ -205,7 +206,7 @@ class RouterUsersScreen(Screen[None]):
                 self.rows.pop(kind, None)  # read again when its tab is shown again
             self._fresh.clear()
             self.query_one(LoadProgress).refused(str(self.router))
-        reason = one_sentence(event.worker.error, self.app.engine)  # type: ignore[attr-defined]
+        reason = one_sentence(event.worker.error, self.wisp.engine)
         self.query_one("#users-reason", Static).update(reason)
 
     def _is_current(self, load: int, kind: str) -> bool:

@@ -100,6 +100,8 @@ async def test_retry_moves_a_failed_job_back_and_it_completes(
         await settle(pilot)
         with Session(seeded) as session:
             assert session.get(RouterProvisioning, 1).status == "pending"  # type: ignore[union-attr]
+        told = [str(n.message) for n in app._notifications]
+        assert "Job 1 is back in the queue." in told  # the screen's handler of JobsRetried ran
         await drain(pilot, engine_service)
         assert queue.selected.status == "completed"
         assert "jdoe" in _hotspot_names(fleet)
