@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Engine
 from textual import on
@@ -23,7 +23,14 @@ from textual.screen import Screen
 from console.screens.main import MainScreen
 from db.config import Settings
 from db.types import utcnow
-from scheduler.engine.events import JobFailed, RouterHealthChanged
+from scheduler.engine.events import EngineEvent, JobCompleted, JobFailed, RouterHealthChanged
+
+
+@runtime_checkable
+class FollowsJobs(Protocol):
+    """A screen that follows jobs to their routers (the activation modal)."""
+
+    def job_changed(self, job_id: int) -> None: ...
 
 
 class Scheduler(Protocol):
@@ -57,7 +64,7 @@ class WispApp(App[int]):
     class SchedulerEvent(Message):
         """Something happened in the scheduler (posted from its threads)."""
 
-        def __init__(self, event: object) -> None:
+        def __init__(self, event: EngineEvent) -> None:
             super().__init__()
             self.event = event
 
@@ -111,7 +118,7 @@ class WispApp(App[int]):
         if self.service is not None and self.service.state == "running":
             self.service.wake()
 
-    def scheduler_event(self, event: object) -> None:
+    def scheduler_event(self, event: EngineEvent) -> None:
         """Callback for the scheduler's threads: hand the event to the UI thread."""
         self.post_message(self.SchedulerEvent(event))
 
@@ -122,10 +129,8 @@ class WispApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 screen.poll()
-        follow = getattr(self.screen, "job_changed", None)
-        job_id = getattr(event, "job_id", None)
-        if follow is not None and job_id is not None:
-            follow(job_id)
+        if isinstance(self.screen, FollowsJobs) and isinstance(event, JobCompleted | JobFailed):
+            self.screen.job_changed(event.job_id)
         if isinstance(event, RouterHealthChanged) and event.health != "up":
             self.notify(
                 f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",

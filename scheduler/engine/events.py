@@ -12,8 +12,6 @@ from datetime import datetime
 
 logger = logging.getLogger("wisp.engine")
 
-EventSink = Callable[[object], None]
-
 
 @dataclass(frozen=True)
 class JobCompleted:
@@ -83,7 +81,12 @@ class DrainFinished:
     router: str | None = None
 
 
-def emit(sink: EventSink | None, event: object) -> None:
+EngineEvent = JobCompleted | JobFailed | RouterHealthChanged | DrainFinished
+"""Everything the engine tells its host (the console, the headless runner's log)."""
+EventSink = Callable[[EngineEvent], None]
+
+
+def emit(sink: EventSink | None, event: EngineEvent) -> None:
     """Hand an event to the sink; a failing sink is logged and does not stop the engine."""
     if sink is None:
         return

@@ -25,7 +25,14 @@ from db.delivery import mark_delivered
 from db.engine import immediate, is_deadlock, session_scope
 from db.secrets import mask
 from db.types import utcnow
-from scheduler.engine.events import DrainReport, EventSink, JobCompleted, JobFailed, emit
+from scheduler.engine.events import (
+    DrainReport,
+    EngineEvent,
+    EventSink,
+    JobCompleted,
+    JobFailed,
+    emit,
+)
 from scheduler.engine.plan import Work
 
 logger = logging.getLogger("wisp.engine")
@@ -97,7 +104,7 @@ def record(
 
 def _record(
     engine: Engine, settings: QueueSettings, batch: Batch, outcomes: Sequence[Outcome]
-) -> tuple[DrainReport, list[object]]:
+) -> tuple[DrainReport, list[EngineEvent]]:
     report, events = DrainReport(), []
     now = utcnow()
     with session_scope(immediate(engine)) as session:
@@ -113,7 +120,7 @@ def _record(
 
 def _complete(
     session: Session, batch: Batch, done: list[Outcome], now: datetime, report: DrainReport
-) -> list[object]:
+) -> list[EngineEvent]:
     if not done:
         return []
     completed = queue.complete_many(
@@ -128,7 +135,7 @@ def _complete(
         ],
         now,
     )
-    events: list[object] = []
+    events: list[EngineEvent] = []
     for job in (o.work.job for o in done if o.work.job.id in completed):
         # Jobs not in `completed` lost their lease or have a newer desired state: not done yet.
         report.completed += 1
@@ -158,7 +165,7 @@ def _fail(
     outcome: Outcome,
     now: datetime,
     report: DrainReport,
-) -> list[object]:
+) -> list[EngineEvent]:
     job = outcome.work.job
     error = mask(outcome.error or "unknown error")
     status = queue.fail(

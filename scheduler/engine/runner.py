@@ -17,13 +17,19 @@ from sqlalchemy.engine import Engine
 
 from db.config import Settings
 from db.models import Health
-from scheduler.engine.events import DrainReport, JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.engine.events import (
+    DrainReport,
+    EngineEvent,
+    JobCompleted,
+    JobFailed,
+    RouterHealthChanged,
+)
 from scheduler.engine.service import ProvisioningService
 
 logger = logging.getLogger("wisp.run")
 
 
-def describe(event: object) -> str | None:
+def describe(event: EngineEvent) -> str | None:
     """The log line of an event, or None for events that get no line."""
     if isinstance(event, JobCompleted):
         return f"job {event.job_id} completed: {event.username} {event.action} on {event.router}"
@@ -36,7 +42,7 @@ def describe(event: object) -> str | None:
     return None
 
 
-def log_event(event: object) -> None:
+def log_event(event: EngineEvent) -> None:
     """Log an engine event as one line (warnings for failures and routers going away)."""
     line = describe(event)
     if line is None:

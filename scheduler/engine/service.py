@@ -21,7 +21,7 @@ from db.engine import session_scope
 from db.expiry import expire_due
 from db.types import utcnow
 from scheduler.engine.drain import Drainer
-from scheduler.engine.events import DrainReport
+from scheduler.engine.events import DrainReport, EventSink
 from scheduler.engine.health import HealthChecker
 from scheduler.engine.lanes import LANES
 from scheduler.reconcile.fix import check_all_drift
@@ -40,7 +40,7 @@ class ProvisioningService:
         engine: Engine,
         *,
         worker: str | None = None,
-        on_event: Callable[[object], None] | None = None,
+        on_event: EventSink | None = None,
         lanes: int = LANES,
     ) -> None:
         self.settings = settings
