@@ -44,7 +44,8 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from console.queries.activation_result import (
+from console.screens.typed import OnWispApp
+from console.views.activation_result import (
     ADOPT_LABEL,
     CHANGE_CHOICES,
     Preview,
@@ -55,10 +56,9 @@ from console.queries.activation_result import (
     preview_text,
     result_text,
 )
-from console.queries.clients import Choice, package_choices, search_clients
-from console.queries.errors import one_sentence
-from console.queries.job_state import JobState, job_state
-from console.screens.typed import OnWispApp
+from console.views.clients import Choice, package_choices, search_clients
+from console.views.errors import one_sentence
+from console.views.job_state import JobState, job_state
 from db.activation import Activation, ActivationService, PackageChange, Quote
 from db.engine import session_scope
 

@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
-from console.queries import details
-from console.queries.errors import one_sentence
 from console.screens.typed import OnWispApp
+from console.views import details
+from console.views.errors import one_sentence
 from db.engine import session_scope
 
 LOADERS = {"job": details.job, "subscription": details.subscription, "package": details.package}

@@ -15,9 +15,9 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
-from console.queries.errors import one_sentence
-from console.queries.snapshot import Filters, Snapshot, take
 from console.screens.main_actions import MainActions
+from console.views.errors import one_sentence
+from console.views.snapshot import Filters, Snapshot, take
 from console.widgets.main.packages_pane import PackagesPane
 from console.widgets.main.pane import Pane
 from console.widgets.main.queue_pane import QueuePane

@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
-from console.queries.snapshot import Snapshot
-from console.queries.status import QueueStatus
 from console.screens.typed import OnWispApp
+from console.views.snapshot import Snapshot
+from console.views.status import QueueStatus
 from console.widgets.main.pane import Pane
 from db import queue
 from db.engine import session_scope

@@ -17,8 +17,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
-from console.queries.errors import one_sentence
 from console.screens.confirm import ConfirmScreen
+from console.views.errors import one_sentence
 from db.config import Settings
 from scheduler.reconcile.compare import DriftReport, reconcile
 from scheduler.reconcile.fix import queue_fixes

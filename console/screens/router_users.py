@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from console.queries.errors import one_sentence
-from console.queries.router_users import LISTINGS, matches, open_router, router_names, stream_rows
-from console.queries.window import Row, Window
 from console.screens.typed import OnWispApp
+from console.views.errors import one_sentence
+from console.views.router_users import LISTINGS, matches, open_router, router_names, stream_rows
+from console.views.window import Row, Window
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
 from scheduler.routeros.client import RouterError

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
-from console.queries.window import Row, Window
+from console.views.window import Row, Window
 
 STATUS_STYLES = {
     "failed": "bold red",

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from console.queries import details, panes
-from console.queries.status import BUCKETS, buckets, queue_status
+from console.views import details, panes
+from console.views.status import BUCKETS, buckets, queue_status
 from db.activation import ActivationService
 from db.models import RouterProvisioning
 from tests import factories

@@ -124,7 +124,7 @@ async def test_drift_key_opens_the_reconcile_screen_for_the_shown_router(
 def test_status_bar_shows_drift_counts_from_the_last_check(seeded: Engine) -> None:
     from sqlalchemy import update
 
-    from console.queries.status import routers
+    from console.views.status import routers
     from db.engine import session_scope
     from db.models import Router
 

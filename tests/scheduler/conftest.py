@@ -64,3 +64,10 @@ def write_config(path: Path, url: str, **sections: dict[str, object]) -> Path:
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def not_due_again_within_this_drain(service: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that fails once waits a minute, so a slow machine cannot retry it in the same drain."""
+    queue = service.drainer.settings.queue  # type: ignore[attr-defined]
+    monkeypatch.setattr(queue, "backoff_base", 60.0)
+    monkeypatch.setattr(queue, "backoff_max", 60.0)

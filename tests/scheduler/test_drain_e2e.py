@@ -21,7 +21,7 @@ from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.accounts import on_router, on_router_by_id
-from tests.scheduler.conftest import SIM_PASSWORD, engine_settings
+from tests.scheduler.conftest import SIM_PASSWORD, engine_settings, not_due_again_within_this_drain
 
 USERS = "/ip/hotspot/user"
 
@@ -185,7 +185,7 @@ def test_a_trap_is_kept_verbatim_as_last_error_and_spends_one_attempt(
     engine: Engine, sim: SimRouter, events: list[object]
 ) -> None:
     factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
-    service = make_service(engine, events, backoff_base=5.0)  # not due again within this drain
+    service = make_service(engine, events, backoff_base=60.0, backoff_max=60.0)  # not due again
     sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
     ActivationService(engine).activate("jdoe", "Home 10M")
     report = service.drain_once()
@@ -329,7 +329,7 @@ def test_an_unexpected_error_on_the_fresh_try_fails_the_job_and_hands_back_its_c
         raise KeyError("a fault of ours")
 
     monkeypatch.setattr(actions, "activate", lost_then_broken)
-    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
+    not_due_again_within_this_drain(service, monkeypatch)
     ActivationService(engine).activate("jdoe", "Home 10M")
     report = service.drain_once()
     row = job(engine)
@@ -380,7 +380,7 @@ def test_a_drain_that_reaches_a_router_marked_down_elsewhere_records_it_up(
 def test_a_stored_package_with_a_shape_routeros_refuses_fails_its_job_instead_of_keeping_it(
     engine: Engine, service: ProvisioningService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
+    not_due_again_within_this_drain(service, monkeypatch)
     ActivationService(engine).activate("jdoe", "Home 10M")
     with Session(engine) as session:  # edited in the database: a burst below the rate
         package = session.scalars(select(Package).where(Package.name == "Home 10M")).one()
@@ -401,7 +401,7 @@ def test_an_unexpected_fault_while_planning_a_batch_fails_its_jobs_instead_of_ke
         raise RuntimeError("a fault of ours")
 
     monkeypatch.setattr(drain, "plan", broken)
-    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
+    not_due_again_within_this_drain(service, monkeypatch)
     ActivationService(engine).activate("jdoe", "Home 10M")
     assert service.drain_once().retried == 1
     row = job(engine)

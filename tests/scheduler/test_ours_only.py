@@ -29,7 +29,7 @@ from scheduler.routeros.actions import AccountSpec, NotOurs, ProfileSpec
 from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.sim import SimRouter
 from tests import factories
-from tests.scheduler.conftest import SIM_PASSWORD, engine_settings
+from tests.scheduler.conftest import SIM_PASSWORD, engine_settings, not_due_again_within_this_drain
 
 USERS = "/ip/hotspot/user"
 PROFILES = "/ip/hotspot/user/profile"
@@ -131,7 +131,7 @@ def test_a_profile_that_is_not_ours_and_shapes_alike_is_used_as_it_is(
 def test_a_missing_profile_is_recorded_as_ours_before_it_is_created_and_a_crash_between_is_mended(
     engine: Engine, service: ProvisioningService, sim: SimRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service.drainer.settings.queue, "backoff_base", 60.0)  # not due again
+    not_due_again_within_this_drain(service, monkeypatch)
     sim.faults.trap("/ip/hotspot/user/profile/add", "failure: out of memory", times=1)
     activate(engine, "jdoe")
     assert service.drain_once().retried == 1

@@ -219,7 +219,7 @@ def test_fetch_users_yields_ten_thousand_users_in_batches() -> None:
         "scheduler.engine.service",
         "scheduler.engine.runner",
         "scheduler.routeros.users",
-        "console.commands.engine",
+        "console.cli.run",
     ],
 )
 def test_engine_modules_never_import_textual(module: str) -> None:

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from console.queries.window import Row, Window
+from console.views.window import Row, Window
 from console.widgets.window_table import WindowTable
 
 

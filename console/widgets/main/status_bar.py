@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from console.queries.format import first_line
-from console.queries.status import QueueStatus, RouterHealth
+from console.views.format import first_line
+from console.views.status import QueueStatus, RouterHealth
 from console.widgets.main.activity_chart import ActivityChart
 
 SCHEDULER_STYLES = {"running": "bold green", "paused": "bold yellow", "off": "dim"}

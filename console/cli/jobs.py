@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from console.commands import common
+from console.cli import common
 from db import queue
 from db.activation import Activation, ActivationService, describe
 from db.catalog import Refused

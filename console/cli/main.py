@@ -1,4 +1,4 @@
-"""The `wisp` command. Subcommands live in `console.commands.*`; each registers its own parsers.
+"""The `wisp` command. Subcommands live in `console.cli.*`; each registers its own parsers.
 
 Nothing here imports Textual: only `wisp console` and `wisp demo` load it, when they run.
 """
@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from console.commands import catalog, common, drift, engine, queue, setup, sim, tui
+from console.cli import catalog, common, drift, jobs, run, setup, sim, tui
 
-MODULES = (setup, catalog, queue, engine, sim, tui, drift)
+MODULES = (setup, catalog, jobs, run, sim, tui, drift)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from console.queries import panes
-from console.queries.status import QueueStatus, queue_status
-from console.queries.window import Window
+from console.views import panes
+from console.views.status import QueueStatus, queue_status
+from console.views.window import Window
 
 
 @dataclass(frozen=True)

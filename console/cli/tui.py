@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.commands import common
+from console.cli import common
 from db.secrets import MaskSecretsFilter
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from console.commands import common, ledger
+from console.cli import common, ledger
 from db import catalog
 from db.models import Client, Package, Router
 from db.shaping import format_bytes, format_validity

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from console.commands import common
+from console.cli import common
 from db.catalog import Refused
 from scheduler.reconcile.comment_dates import FORMATS
 from scheduler.reconcile.compare import CATEGORIES, DriftReport, reconcile

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from console.queries.window import Row
+from console.views.window import Row
 from db.config import RouterSettings
 from db.models import Router
 from scheduler.engine.endpoints import client_for

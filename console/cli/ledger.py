@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from console.commands import common
+from console.cli import common
 from db.ledger import client_ledger
 
 

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 
-from console.commands import common
+from console.cli import common
 from db import catalog
 
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from console.queries.format import local
-from console.queries.panes import account_state
+from console.views.format import local
+from console.views.panes import account_state
 from db import secrets
 from db.models import Client, Package, Payment, Router, RouterProvisioning, Subscription, SystemLog
 from db.shaping import format_bytes, format_validity

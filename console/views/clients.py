@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.queries.window import matching
+from console.views.window import matching
 from db.models import Client, Package, Router
 
 C = Client.__table__  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from console.commands import common
+from console.cli import common
 from db.config import SECRET_KEY_ENV, config_path
 from db.engine import current_revision, head_revision, safe_url, upgrade
 from db.secrets import new_key

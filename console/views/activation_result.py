@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from console.queries.job_state import JobState
+from console.views.job_state import JobState
 from db.activation import Activation, ActivationService, Quote, describe
 from db.catalog import get_client, get_package
 from db.config import Settings

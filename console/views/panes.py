@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.queries.format import ago, due, expires_in, first_line, span
-from console.queries.window import WINDOW, Row, Window, matching
+from console.views.format import ago, due, expires_in, first_line, span
+from console.views.window import WINDOW, Row, Window, matching
 from db.models import Client, Package, Router, RouterProvisioning, Subscription
 from db.shaping import format_validity
 

@@ -1,1 +1,0 @@
-"""Subcommands of `wisp`, one module per family; each has `register(subparsers)`."""
