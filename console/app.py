@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from console.screens.main import MainScreen
 from db.config import Settings
+from db.models import Health
 from db.types import utcnow
 from scheduler.engine.events import EngineEvent, JobCompleted, JobFailed, RouterHealthChanged
 
@@ -131,13 +132,16 @@ class WispApp(App[int]):
                 screen.poll()
         if isinstance(self.screen, FollowsJobs) and isinstance(event, JobCompleted | JobFailed):
             self.screen.job_changed(event.job_id)
-        if isinstance(event, RouterHealthChanged) and event.health != "up":
+        if isinstance(event, RouterHealthChanged) and event.health != Health.UP:
             self.notify(
                 f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
                 severity="warning",
                 timeout=6,
             )
-        elif isinstance(event, RouterHealthChanged) and event.previous in ("down", "auth_failed"):
+        elif isinstance(event, RouterHealthChanged) and event.previous in (
+            Health.DOWN,
+            Health.AUTH_FAILED,
+        ):
             self.notify(f"Router {event.router} is up again.")
         elif isinstance(event, JobFailed) and event.final:
             self.notify(

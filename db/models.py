@@ -57,6 +57,13 @@ class PaymentStatus(StrEnum):
     CREDIT = "credit"
 
 
+class RouterStatus(StrEnum):
+    """inactive: kept for its history, never drained or checked."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
 class ClientStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"

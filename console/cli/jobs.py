@@ -13,10 +13,10 @@ from sqlmodel import Session, col
 
 from console.cli import common
 from db import queue
-from db.activation import Activation, ActivationService, describe
+from db.activation import Activation, ActivationService, Bought, describe
 from db.catalog import Refused
 from db.config import Settings
-from db.models import JOB_STATUSES, Package, Router, RouterProvisioning
+from db.models import JOB_STATUSES, JobStatus, Package, Router, RouterProvisioning
 from db.types import utcnow
 
 
@@ -144,7 +144,7 @@ def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
     who = f"{result.client} on {result.package}"
     if result.outcome == "credit":
         return [f"{result.client}: payment kept as credit ({result.credit}); nothing activated yet"]
-    if result.outcome == "scheduled":
+    if result.outcome == Bought.SCHEDULED:
         lines = [
             f"{who} from {when(result.starts_on)} until {when(result.expires_on)}, "
             "when the current package ends; the router changes then"
@@ -184,7 +184,7 @@ def job_row(
         "status": job.status,
         "attempts": job.attempts,
         "next_attempt": common.local(args, job.next_attempt_at)
-        if job.status == "pending"
+        if job.status == JobStatus.PENDING
         else None,
         "completed_at": common.local(args, job.completed_at),
         "updated_at": common.local(args, job.updated_at),
@@ -214,7 +214,7 @@ def run_retry(args: argparse.Namespace) -> int:
             job = session.get(RouterProvisioning, args.job)
             if job is None:
                 raise Refused(f"there is no job {args.job}.")
-            if job.status != "failed":
+            if job.status != JobStatus.FAILED:
                 raise Refused(
                     f"job {args.job} is {job.status}, not failed; only failed jobs are retried."
                 )

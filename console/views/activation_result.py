@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from console.views.job_state import JobState
-from db.activation import Activation, ActivationService, Quote, describe
+from db.activation import Activation, ActivationService, Bought, Quote, describe
 from db.catalog import get_client, get_package
 from db.config import Settings
-from db.models import Subscription
+from db.models import JobStatus, Subscription, SubscriptionStatus
 from db.shaping import add_validity, format_validity
 
 CHANGE_CHOICES = ("after_current", "switch_now")
@@ -73,7 +73,7 @@ def preview(
             .where(
                 col(Subscription.client_id) == get_client(session, client).id,
                 col(Subscription.package_id) == found.id,
-                col(Subscription.status) == "active",
+                col(Subscription.status) == SubscriptionStatus.ACTIVE,
                 or_(
                     col(Subscription.expires_on) > now,
                     and_(
@@ -182,7 +182,7 @@ def bought_text(activation: Activation, zone: ZoneInfo) -> str:
             f"{who}: the payment is kept as credit ({activation.credit:,.2f}); nothing is "
             f"activated until the credit reaches {activation.package}'s price."
         )
-    if activation.outcome == "scheduled":
+    if activation.outcome == Bought.SCHEDULED:
         return (
             f"{who} on {activation.package} from {_at(activation.starts_on, zone)} until "
             f"{_at(activation.expires_on, zone)}, after the current package; the router "
@@ -206,9 +206,9 @@ def job_text(job_id: int, state: JobState | None, scheduler: str) -> tuple[str, 
     head = f"Job {job_id}"
     if state is None:
         return f"{head} no longer exists.", False
-    if state.status == "completed":
+    if state.status == JobStatus.COMPLETED:
         return f"{head} completed: the account is on router {state.router}.", True
-    if state.status == "failed":
+    if state.status == JobStatus.FAILED:
         return f"{head} failed after {state.attempts} tries: {state.last_error}", False
     waiting = (
         ""

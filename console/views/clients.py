@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.views.window import matching
-from db.models import Client, Package, Router
+from db.models import Client, ClientStatus, Package, Router
 
 C = Client.__table__  # type: ignore[attr-defined]
 P = Package.__table__  # type: ignore[attr-defined]
@@ -25,7 +25,7 @@ class Choice:
 
 def search_clients(session: Session, text: str, limit: int = 8) -> list[Choice]:
     """Active clients whose username, name or phone match `text`, by username."""
-    query = select(C.c.username, C.c.full_name, C.c.phone).where(C.c.status == "active")
+    query = select(C.c.username, C.c.full_name, C.c.phone).where(C.c.status == ClientStatus.ACTIVE)
     where = matching(text, C.c.username, C.c.full_name, C.c.phone)
     if where is not None:
         query = query.where(where)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from db.models import Router, RouterProvisioning
+from db.models import JobStatus, Router, RouterProvisioning
 
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 R = Router.__table__  # type: ignore[attr-defined]
@@ -27,7 +27,7 @@ class JobState:
     @property
     def settled(self) -> bool:
         """True once the job will not change without a new request (completed or failed)."""
-        return self.status in ("completed", "failed")
+        return self.status in (JobStatus.COMPLETED, JobStatus.FAILED)
 
 
 def job_state(engine: Engine, job_id: int) -> JobState | None:

@@ -10,7 +10,16 @@ from sqlalchemy.orm import Session
 
 from console.views.format import ago, due, expires_in, first_line, span
 from console.views.window import WINDOW, Row, Window, matching
-from db.models import Client, Package, Router, RouterProvisioning, Subscription
+from db.models import (
+    Action,
+    Client,
+    JobStatus,
+    Package,
+    Router,
+    RouterProvisioning,
+    Subscription,
+    SubscriptionStatus,
+)
 from db.shaping import format_validity
 
 P = Package.__table__  # type: ignore[attr-defined]
@@ -66,13 +75,13 @@ def account_state(sub_status: str, job_status: str | None, action: str | None) -
     """What the router holds for a subscription, in the operator's words."""
     if job_status is None:
         return "not queued"
-    if job_status == "failed":
+    if job_status == JobStatus.FAILED:
         return "failed: not on router"
-    if job_status in ("pending", "processing"):
+    if job_status in (JobStatus.PENDING, JobStatus.PROCESSING):
         return "waiting for router"
-    if action == "activate":
-        return "on router" if sub_status == "active" else "still on router"
-    return "disabled on router" if action == "deactivate" else "removed from router"
+    if action == Action.ACTIVATE:
+        return "on router" if sub_status == SubscriptionStatus.ACTIVE else "still on router"
+    return "disabled on router" if action == Action.DEACTIVATE else "removed from router"
 
 
 def _account_status(state: str, sub_status: str) -> str:
@@ -129,9 +138,9 @@ def subscriptions(session: Session, now: datetime, text: str = "", limit: int = 
 
 def _expires(r: Any, now: datetime) -> str:
     """Time left; a clock waiting for delivery shows its whole length in brackets, not running."""
-    if r.status == "scheduled":
+    if r.status == SubscriptionStatus.SCHEDULED:
         return "after current"
-    if r.status != "active":
+    if r.status != SubscriptionStatus.ACTIVE:
         return "-"
     if r.starts_on_delivery and r.delivered_at is None:
         return f"({span(r.expires_on - r.start_date)})"  # in brackets: not started yet
@@ -166,7 +175,7 @@ def jobs(session: Session, now: datetime, text: str = "", limit: int = WINDOW) -
                 r.action,
                 r.router,
                 str(r.attempts),
-                due(r.next_attempt_at, now) if r.status == "pending" else "-",
+                due(r.next_attempt_at, now) if r.status == JobStatus.PENDING else "-",
                 ago(r.created_at, now),
                 first_line(r.last_error),
             ),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Router, RouterProvisioning, SystemLog
+from db.models import Health, JobStatus, Router, RouterProvisioning, RouterStatus, SystemLog
 
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 R = Router.__table__  # type: ignore[attr-defined]
@@ -91,16 +91,18 @@ def failed_attempts(session: Session, since: datetime) -> list[datetime]:
 
 def counts(session: Session, since: datetime) -> dict[str, int]:
     """Jobs per status; completed counts only those completed since `since` (index-only scans)."""
-    result = {status: 0 for status in ("pending", "processing", "failed", "completed")}
-    for status in ("pending", "processing", "failed"):
+    result: dict[str, int] = dict.fromkeys(JobStatus, 0)
+    for status in (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.FAILED):
         result[status] = int(
             session.execute(
                 select(func.count()).select_from(J).where(J.c.status == status)
             ).scalar_one()
         )
-    result["completed"] = int(
+    result[JobStatus.COMPLETED] = int(
         session.execute(
-            select(func.count()).select_from(J).where(_since("completed", J.c.completed_at, since))
+            select(func.count())
+            .select_from(J)
+            .where(_since(JobStatus.COMPLETED, J.c.completed_at, since))
         ).scalar_one()
     )
     return result
@@ -110,12 +112,15 @@ def routers(session: Session) -> list[RouterHealth]:
     """Every active router's health, by name."""
     rows = session.execute(
         select(R.c.name, R.c.health, R.c.last_error, R.c.drift_summary)
-        .where(R.c.status == "active")
+        .where(R.c.status == RouterStatus.ACTIVE)
         .order_by(R.c.name)
     )
     return [
         RouterHealth(
-            r.name, r.health, r.last_error if r.health != "up" else None, _drift(r.drift_summary)
+            r.name,
+            r.health,
+            r.last_error if r.health != Health.UP else None,
+            _drift(r.drift_summary),
         )
         for r in rows
     ]
@@ -134,6 +139,6 @@ def queue_status(session: Session, now: datetime, zone: ZoneInfo) -> QueueStatus
     return QueueStatus(
         counts=counts(session, start_of_day(now, zone)),
         routers=routers(session),
-        completed=buckets(_recent(session, "completed", J.c.completed_at, hour_ago), now),
+        completed=buckets(_recent(session, JobStatus.COMPLETED, J.c.completed_at, hour_ago), now),
         failed=buckets(failed_attempts(session, hour_ago), now),
     )

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from db import queue
 from db.config import Settings
-from db.models import Router, RouterProvisioning
+from db.models import Action, JobStatus, Router, RouterProvisioning, RouterStatus
 from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
@@ -90,7 +90,11 @@ class Drainer:
         query = (
             select(col(J.router_id))
             .join(Router, Router.id == J.router_id)  # type: ignore[arg-type]
-            .where(J.status == "pending", J.next_attempt_at <= utcnow(), Router.status == "active")  # type: ignore[arg-type]
+            .where(
+                col(J.status) == JobStatus.PENDING,
+                col(J.next_attempt_at) <= utcnow(),
+                col(Router.status) == RouterStatus.ACTIVE,
+            )
             .distinct()
         )
         with Session(self.engine) as session:
@@ -322,9 +326,9 @@ class Drainer:
 
     def _apply_job(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
         job = work.job
-        if job.action == "deactivate":
+        if job.action == Action.DEACTIVATE:
             actions.deactivate(client, job.service_type, job.router_username, adopt=job.adopt)
-        elif job.action == "remove":
+        elif job.action == Action.REMOVE:
             actions.remove(client, job.service_type, job.router_username, adopt=job.adopt)
         else:
             self._apply_activation(profiles, client, work)

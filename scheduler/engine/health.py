@@ -12,11 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from db import logs
 from db.config import RouterSettings
 from db.engine import immediate, session_scope
-from db.models import Health, Router, RouterProvisioning
+from db.models import Health, JobStatus, Router, RouterProvisioning, RouterStatus
 from db.secrets import mask
 from db.types import utcnow
 from scheduler.engine.endpoints import endpoint_of
@@ -105,7 +106,7 @@ def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: 
         update(J)
         .where(
             J.c.router_id == seen.router_id,
-            J.c.status == "pending",
+            J.c.status == JobStatus.PENDING,
             J.c.next_attempt_at > now,
             # "router r1 (host:port) did not answer…" or "router r1: the host name … cannot be resolved"
             or_(
@@ -131,7 +132,9 @@ class HealthChecker:
     def check_all(self) -> list[Observation]:
         """Probe every active router at once; store and report what changed."""
         with session_scope(self._engine) as session:
-            routers = list(session.scalars(select(Router).where(Router.status == "active")))  # type: ignore[arg-type]
+            routers = list(
+                session.scalars(select(Router).where(col(Router.status) == RouterStatus.ACTIVE))
+            )
         if not routers:
             return []
         with ThreadPoolExecutor(min(16, len(routers)), thread_name_prefix="health") as pool:

@@ -23,6 +23,7 @@ from db import logs, queue
 from db.config import QueueSettings
 from db.delivery import mark_delivered
 from db.engine import immediate, is_deadlock, session_scope
+from db.models import Action, JobStatus
 from db.secrets import mask
 from db.types import utcnow
 from scheduler.engine.events import (
@@ -39,7 +40,11 @@ logger = logging.getLogger("wisp.engine")
 DEADLOCK_ATTEMPTS = 5
 """Times a batch's results are written before a deadlock is let through."""
 
-PAST = {"activate": "activated", "deactivate": "deactivated", "remove": "removed"}
+PAST: dict[str, str] = {
+    Action.ACTIVATE: "activated",
+    Action.DEACTIVATE: "deactivated",
+    Action.REMOVE: "removed",
+}
 
 
 class Verdict(StrEnum):
@@ -131,7 +136,7 @@ def _complete(
         [
             o.work.job.id
             for o in done
-            if o.work.job.id in completed and o.work.job.action == "activate"
+            if o.work.job.id in completed and o.work.job.action == Action.ACTIVATE
         ],
         now,
     )
@@ -180,7 +185,7 @@ def _fail(
     )
     if status == "lost":
         return []
-    final = status == "failed"
+    final = status == JobStatus.FAILED
     report.failed += final
     report.retried += not final
     attempts = job.attempts + 1

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from db import secrets
 from db.catalog import package_shape
 from db.errors import UserError
-from db.models import Package
+from db.models import Action, Package
 from db.queue import Job
 from db.shaping import ShapeError, build_rate_limit
 from scheduler.routeros.actions import AccountSpec, ProfileSpec, owner_tag
@@ -49,7 +49,7 @@ def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
 
 def plan_job(job: Job, packages: dict[int | None, Package]) -> Work:
     """The work of one job; a job that cannot be planned carries its problem instead."""
-    if job.action != "activate":
+    if job.action != Action.ACTIVATE:
         return Work(job)
     try:
         profile = profile_for(job, packages.get(job.package_id))

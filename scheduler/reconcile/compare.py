@@ -26,7 +26,7 @@ from sqlmodel import Session
 from db import secrets
 from db.catalog import get_router
 from db.config import Settings
-from db.models import Router
+from db.models import Action, Router
 from db.shaping import build_rate_limit
 from scheduler.engine.endpoints import client_for
 from scheduler.reconcile.sides import (
@@ -241,7 +241,7 @@ def _compare_accounts(
             continue
         if account.in_queue:
             report.in_queue += 1
-        elif account.action == "activate":
+        elif account.action == Action.ACTIVATE:
             # A deactivated account that is gone, or a removed one, is where the database wants it.
             report.findings.append(_account_finding("missing", account, ()))
 
@@ -274,7 +274,7 @@ def account_differences(account: WantedAccount, row: Row) -> tuple[str, ...]:
     if account.action == "remove":
         return ("still on the router, though the database removed it",)
     disabled = is_disabled(row)
-    if account.action == "deactivate":
+    if account.action == Action.DEACTIVATE:
         return () if disabled else ("enabled on the router, deactivated in the database",)
     differences = []
     profile = row.get("profile", "default")

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from db import logs
 from db.config import Settings
 from db.engine import immediate, session_scope
-from db.models import Router, RouterProvisioning
+from db.models import Router, RouterProvisioning, RouterStatus
 from db.queue import queue_account
 from db.types import utcnow
 from scheduler.reconcile.compare import CATEGORIES, DriftReport, Finding, compare_router
@@ -229,7 +229,7 @@ def check_all_drift(engine: Engine, settings: Settings) -> list[DriftSummary]:
         ids = list(
             session.scalars(
                 select(col(Router.id))
-                .where(col(Router.status) == "active")
+                .where(col(Router.status) == RouterStatus.ACTIVE)
                 .order_by(col(Router.id))
             )
         )

@@ -20,7 +20,15 @@ from sqlmodel import Session, col
 from db import logs, secrets
 from db.catalog import apply_shaping, find_package
 from db.engine import immediate, session_scope
-from db.models import Client, Package, RouterProvisioning, Subscription
+from db.models import (
+    Action,
+    Client,
+    JobStatus,
+    Package,
+    RouterProvisioning,
+    Subscription,
+    SubscriptionStatus,
+)
 from db.profiles import adopt_profiles
 from db.types import utcnow
 from scheduler.reconcile.import_plan import AccountImport, ImportPlan, ProfileImport
@@ -227,7 +235,12 @@ def _add_accounts(
     )
     rows = _ids(session, RP.c.router_username, usernames, RP.c.router_id == router_id)
     template = _template(
-        Subscription, client_id=0, package_id=0, start_date=now, expires_on=now, status="active"
+        Subscription,
+        client_id=0,
+        package_id=0,
+        start_date=now,
+        expires_on=now,
+        status=SubscriptionStatus.ACTIVE,
     )
     # The accounts are on the router already: their clocks run from the import, not from a delivery.
     template |= {"delivered_at": now, "starts_on_delivery": False}
@@ -267,7 +280,7 @@ def _account_row(
     return {
         "router_username": account.username,
         "service_type": account.service,
-        "action": "deactivate" if account.disabled else "activate",
+        "action": Action.DEACTIVATE if account.disabled else Action.ACTIVATE,
         "router_profile": account.profile,
         "router_password": secrets.encrypt(account.password) if account.password else None,
         "adopt": True,
@@ -275,7 +288,7 @@ def _account_row(
         "router_extra": account.extra or None,
         "client_id": clients[account.username],
         "package_id": package.id,
-        "status": "completed",
+        "status": JobStatus.COMPLETED,
         "completed_at": now,
         "next_attempt_at": now,
     }

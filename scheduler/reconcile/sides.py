@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from db.catalog import package_shape
 from db.errors import UserError
-from db.models import Package, RouterProvisioning
+from db.models import Action, JobStatus, Package, RouterProvisioning
 from db.profiles import owned_profiles
 from db.shaping import Shape
 from db.shaping import same_shape as same_shape  # compared here and by the import
@@ -26,7 +26,7 @@ from scheduler.routeros.client import RouterClient
 
 Row = dict[str, str]
 TRUE = ("true", "yes")
-IN_QUEUE = ("pending", "processing")
+IN_QUEUE = (JobStatus.PENDING, JobStatus.PROCESSING)
 """Account rows the queue is still delivering: their router state is not yet expected to match."""
 ACCOUNT_PROPS = (".id", "name", "profile", "disabled", "comment", "password")
 PROFILE_PROPS = {
@@ -158,7 +158,7 @@ def load_wanted(session: Session, router_id: int) -> Wanted:
         wanted.ours = key in owned
     for account in accounts.values():
         profile = profiles.get((account.service, account.profile or ""))
-        if profile is not None and account.action == "activate" and not account.in_queue:
+        if profile is not None and account.action == Action.ACTIVATE and not account.in_queue:
             profile.accounts.append((account.job_id, account.revision))
     return Wanted(accounts, profiles)
 
