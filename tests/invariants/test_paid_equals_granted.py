@@ -70,8 +70,11 @@ PACKAGES = {
     "Hour 2M": ("hotspot", "1h", "2M", "10"),
     "Day 10M": ("hotspot", "1d", "10M", "50"),
     "Week 5M": ("hotspot", "7d", "5M", "300"),
+    "Data 1G": ("hotspot", "1d", "3M", "40"),
     "Home 10M": ("pppoe", "7d", "10M", "700"),
 }
+DATA_LIMITS = {"Data 1G": "1G"}
+"""Packages that cap traffic: their accounts carry limit-bytes-total, the others none of ours."""
 SECONDS = {"1h": 3600, "1d": 86400, "7d": 7 * 86400}
 FOREIGN = (
     # What another tool or a person made on the router before WISP Console arrived.
@@ -156,7 +159,13 @@ class PaidEqualsGranted(RuleBasedStateMachine):
             router = get_router(session, "r1")
         for name, (service, validity, rate, price) in PACKAGES.items():
             spec = PackageSpec(
-                name=name, type=service, router="r1", price=price, validity=validity, rate=rate
+                name=name,
+                type=service,
+                router="r1",
+                price=price,
+                validity=validity,
+                rate=rate,
+                data_limit=DATA_LIMITS.get(name),
             )
             on_router = profiles_on_router(router, self.settings.routers, service)
             with session_scope(self.engine) as session:
@@ -211,6 +220,17 @@ class PaidEqualsGranted(RuleBasedStateMachine):
     def change_package(self, client: str, package: str, change: str) -> None:
         """Another package (another service too) while one runs, the operator having chosen."""
         self.pay(client, package, change, False)
+
+    @rule(package=st.sampled_from(["Hour 2M", "Day 10M", "Data 1G"]))
+    def take_over_newguy(self, package: str) -> None:
+        """The operator adopts the hotspot user someone else made (`--adopt`), paying for it."""
+        if self._running_package("newguy") is not None:
+            return
+        with virtual_time(self.clock):
+            self.service.activate("newguy", package, method="cash", adopt=True)
+        self.operations["newguy"] += 1
+        self.expected["newguy"] += SECONDS[PACKAGES[package][1]]
+        self.adopted.add("newguy")
 
     @rule(client=st.sampled_from(CLIENTS))
     def repeat_a_payment(self, client: str) -> None:
@@ -294,8 +314,12 @@ class PaidEqualsGranted(RuleBasedStateMachine):
             if name in self.adopted and path != HS_PROFILES:
                 assert after is not None, f"adopted {name} vanished"
                 assert before.get("comment", "") in after.get("comment", ""), (name, after)
+                modelled = self._data_limited(name)  # a data package sets its own limit
                 for field in KEPT:
-                    assert after.get(field) == before.get(field), (name, field, after)
+                    if field == "limit-bytes-total" and modelled:
+                        continue
+                    unset = "0" if field == "limit-bytes-total" else None  # 0 is no limit
+                    assert after.get(field, unset) == before.get(field, unset), (name, field, after)
             else:
                 assert after == before, f"{path} {name} is not ours and changed: {after}"
 
@@ -339,6 +363,9 @@ class PaidEqualsGranted(RuleBasedStateMachine):
                 assert item is not None, f"{username} paid and has no {package.type} account"
                 assert item.get("disabled") != "true", f"{username} paid and is disabled"
                 assert item["profile"] == package.router_profile, (username, item["profile"])
+                if package.type == "hotspot" and username not in self.adopted:
+                    limit = str(package.hotspot_data_limit or 0)
+                    assert item.get("limit-bytes-total", "0") == limit, (username, item)
                 for other in set(MENUS) - {package.type}:
                     twin = on_router.get((other, username))
                     twin_row = rows.get((other, username))
@@ -394,6 +421,19 @@ class PaidEqualsGranted(RuleBasedStateMachine):
         _, validity, rate, price = PACKAGES[package]
         value = sum(p * Decimal(left) / Decimal(v) for p, v, left in before[0])
         return float(value / Decimal(price) * SECONDS[validity])
+
+    def _data_limited(self, username: str) -> bool:
+        """Whether the package last queued for this hotspot account caps its traffic."""
+        with Session(self.engine) as session:
+            package = session.scalars(
+                select(Package)
+                .join(RouterProvisioning, col(RouterProvisioning.package_id) == col(Package.id))
+                .where(
+                    col(RouterProvisioning.router_username) == username,
+                    col(RouterProvisioning.service_type) == "hotspot",
+                )
+            ).first()
+        return package is not None and package.hotspot_data_limit is not None
 
     def _running_package(self, client: str) -> str | None:
         with Session(self.engine) as session:
