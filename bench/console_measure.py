@@ -36,8 +36,8 @@ async def _until(condition: Any, limit: float = 60.0) -> float:
 async def run_console_figures(url: str, ticks: int) -> dict[str, float]:
     """First paint, refresh ticks, and router users, in one console process."""
     from console.app import build_app
-    from console.views.snapshot import take
     from console.screens.main import MainScreen
+    from console.views.snapshot import take
 
     engine = make_engine(url)
     settings = _settings(url)

@@ -18,7 +18,9 @@ OURS = ("console", "db", "scheduler")
 @pytest.mark.parametrize("name", OURS)
 def test_only_wisp_console_provides_the_import_name(name):
     providers = set(packages_distributions().get(name, []))
-    assert providers == {"wisp-console"}, f"{name} is also provided by {providers - {'wisp-console'}}"
+    assert providers == {"wisp-console"}, (
+        f"{name} is also provided by {providers - {'wisp-console'}}"
+    )
 
 
 def test_the_modules_imported_are_the_ones_in_this_repository():
