@@ -24,7 +24,13 @@ from console.screens.main import MainScreen
 from db.config import Settings
 from db.models import Health
 from db.types import utcnow
-from scheduler.engine.events import EngineEvent, JobCompleted, JobFailed, RouterHealthChanged
+from scheduler.engine.events import (
+    DrainFinished,
+    EngineEvent,
+    JobCompleted,
+    JobFailed,
+    RouterHealthChanged,
+)
 
 
 @runtime_checkable
@@ -62,10 +68,24 @@ class WispApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
     ]
 
-    class SchedulerEvent(Message):
-        """Something happened in the scheduler (posted from its threads)."""
+    class JobMoved(Message):
+        """A job reached its router or failed on it (posted from the engine's threads)."""
 
-        def __init__(self, event: EngineEvent) -> None:
+        def __init__(self, event: JobCompleted | JobFailed) -> None:
+            super().__init__()
+            self.event = event
+
+    class RouterHealth(Message):
+        """A router's health changed (posted from the engine's threads)."""
+
+        def __init__(self, event: RouterHealthChanged) -> None:
+            super().__init__()
+            self.event = event
+
+    class DrainDone(Message):
+        """A drain ended (posted from the engine's threads)."""
+
+        def __init__(self, event: DrainFinished) -> None:
             super().__init__()
             self.event = event
 
@@ -120,35 +140,50 @@ class WispApp(App[int]):
             self.service.wake()
 
     def scheduler_event(self, event: EngineEvent) -> None:
-        """Callback for the scheduler's threads: hand the event to the UI thread."""
-        self.post_message(self.SchedulerEvent(event))
+        """Callback for the engine's threads: hand the event to the UI thread as its message."""
+        if isinstance(event, JobCompleted | JobFailed):
+            self.post_message(self.JobMoved(event))
+        elif isinstance(event, RouterHealthChanged):
+            self.post_message(self.RouterHealth(event))
+        else:
+            self.post_message(self.DrainDone(event))
 
-    @on(SchedulerEvent)
-    def _scheduler_event(self, message: SchedulerEvent) -> None:
-        """Refresh the panes at once, tell the modal on top, and announce what needs attention."""
-        event = message.event
+    def _refresh_panes(self) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 screen.poll()
-        if isinstance(self.screen, FollowsJobs) and isinstance(event, JobCompleted | JobFailed):
+
+    @on(JobMoved)
+    def _job_moved(self, message: JobMoved) -> None:
+        """Refresh the panes, tell a screen that follows jobs, announce a job failed for good."""
+        event = message.event
+        self._refresh_panes()
+        if isinstance(self.screen, FollowsJobs):
             self.screen.job_changed(event.job_id)
-        if isinstance(event, RouterHealthChanged) and event.health != Health.UP:
-            self.notify(
-                f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
-                severity="warning",
-                timeout=6,
-            )
-        elif isinstance(event, RouterHealthChanged) and event.previous in (
-            Health.DOWN,
-            Health.AUTH_FAILED,
-        ):
-            self.notify(f"Router {event.router} is up again.")
-        elif isinstance(event, JobFailed) and event.final:
+        if isinstance(event, JobFailed) and event.final:
             self.notify(
                 f"Job {event.job_id} ({event.username} on {event.router}) failed: {event.error}",
                 severity="error",
                 timeout=8,
             )
+
+    @on(RouterHealth)
+    def _router_health(self, message: RouterHealth) -> None:
+        """Refresh the panes and say when a router goes away or comes back."""
+        event = message.event
+        self._refresh_panes()
+        if event.health != Health.UP:
+            self.notify(
+                f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
+                severity="warning",
+                timeout=6,
+            )
+        elif event.previous in (Health.DOWN, Health.AUTH_FAILED):
+            self.notify(f"Router {event.router} is up again.")
+
+    @on(DrainDone)
+    def _drain_done(self, message: DrainDone) -> None:
+        self._refresh_panes()
 
     # -------------------------------------------------------------------------------- global keys
 
