@@ -25,6 +25,16 @@ from db.models import (
 from db.queue import queue_account
 
 
+def lock_client(session: Session, client_id: int) -> None:
+    """Take the client's row for this transaction: one payment, expiry or start at a time per client.
+
+    Two payments of one client arriving together (M-Pesa callbacks racing) would otherwise both see
+    no running subscription and start two side by side. SQLite's BEGIN IMMEDIATE already serialises
+    writers; PostgreSQL and MariaDB lock the row.
+    """
+    session.execute(select(col(Client.id)).where(col(Client.id) == client_id).with_for_update())
+
+
 def paid_accounts(session: Session, client_id: int) -> set[tuple[int, str]]:
     """(router_id, service) of every account the client's active subscriptions pay for."""
     rows = session.execute(

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import logs
-from db.accounts import queue_client_account, withdraw_unpaid
+from db.accounts import lock_client, queue_client_account, withdraw_unpaid
 from db.engine import immediate, session_scope
 from db.models import Action, Client, Package, Subscription, SubscriptionStatus
 from db.types import utcnow
@@ -77,7 +77,8 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
                 {"subscription_id": subscription.id},
                 client_id=subscription.client_id,
             )
-    for client_id, subscription in ended.items():
+    for client_id, subscription in sorted(ended.items()):  # one lock order for every process
+        lock_client(session, client_id)
         if not _running(session, client_id):
             start_next(session, client_id, subscription.expires_on, now)
         withdraw_unpaid(
@@ -158,7 +159,10 @@ def start_orphaned(session: Session, now: datetime, *, action: str) -> int:
             )
         )
     )
-    for client_id in clients:
+    for client_id in sorted(clients):
+        lock_client(session, client_id)
+        if _running(session, client_id):
+            continue  # a payment started one meanwhile: the scheduled one waits for it
         start_next(session, client_id, now, now)
         withdraw_unpaid(
             session, client_id, action=action, now=now, reason="a scheduled package started"

@@ -199,6 +199,22 @@ def test_concurrent_activations_of_one_payment_from_several_processes_activate_o
         assert sub.expires_on - sub.start_date == timedelta(days=30)
 
 
+def test_concurrent_payments_of_one_client_each_buy_their_time(db_url, engine):
+    """Four receipts for one client at once (callbacks racing): four validities, one subscription."""
+    factories.setup(engine)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(4, mp_context=context) as pool:
+        barrier = manager.Barrier(4)
+        refs = [f"QK99RACE0{n}" for n in range(4)]
+        outcomes = list(pool.map(_activate_in_process, [db_url] * 4, [barrier] * 4, refs))
+    assert outcomes == ["activated"] * 4
+    assert count(engine, Payment) == 4
+    with session_scope(engine) as session:
+        subs = session.scalars(select(Subscription)).all()
+        granted = sum((s.expires_on - s.start_date for s in subs), timedelta())
+        assert len(subs) == 1 and granted == timedelta(days=120)
+
+
 @pytest.mark.parametrize(
     ("client", "package", "message"),
     [
