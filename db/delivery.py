@@ -22,11 +22,15 @@ def mark_delivered(session: Session, job_ids: Collection[int], now: datetime) ->
     if not job_ids:
         return 0
     waiting = session.scalars(
-        select(Subscription).where(
+        select(Subscription)
+        .where(
             col(Subscription.provisioning_id).in_(list(job_ids)),
             col(Subscription.status) == SubscriptionStatus.ACTIVE,
             col(Subscription.delivered_at).is_(None),
         )
+        .order_by(col(Subscription.id))
+        .with_for_update()  # a renewal committed meanwhile is read, not overwritten
+        .execution_options(populate_existing=True)
     ).all()
     for subscription in waiting:
         subscription.delivered_at = now

@@ -61,10 +61,17 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
     if not due:
         return 0, 0
     ended: dict[int, Subscription] = {}
-    for subscription in due:
+    still_due = and_(
+        S.c.status == SubscriptionStatus.ACTIVE,
+        S.c.expires_on <= now,  # a payment may have extended it since it was read
+        not_(and_(S.c.starts_on_delivery, S.c.delivered_at.is_(None))),
+    )
+    # The client first, then the subscription, in one order for every process and for payments.
+    for subscription in sorted(due, key=lambda s: (s.client_id, s.id or 0)):
+        lock_client(session, subscription.client_id)
         taken = session.execute(
             update(S)
-            .where(S.c.id == subscription.id, S.c.status == SubscriptionStatus.ACTIVE)
+            .where(S.c.id == subscription.id, still_due)
             .values(status=SubscriptionStatus.EXPIRED, updated_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if taken:
@@ -77,8 +84,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
                 {"subscription_id": subscription.id},
                 client_id=subscription.client_id,
             )
-    for client_id, subscription in sorted(ended.items()):  # one lock order for every process
-        lock_client(session, client_id)
+    for client_id, subscription in sorted(ended.items()):
         if not _running(session, client_id):
             start_next(session, client_id, subscription.expires_on, now)
         withdraw_unpaid(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from db.activation import ActivationService
@@ -102,3 +103,35 @@ def test_a_clock_waiting_for_delivery_never_expires(engine):
         assert subscription.expires_on == T0 + timedelta(days=32)
     assert expire_due(engine, now=T0 + timedelta(days=31)) == 0
     assert expire_due(engine, now=T0 + timedelta(days=32)) == 1
+
+
+def test_a_payment_between_the_sweeps_read_and_its_write_keeps_the_subscription(
+    engine, monkeypatch
+):
+    """The sweep read the subscription as due; a renewal commits before the sweep writes."""
+    import db.expiry
+
+    if engine.dialect.name == "sqlite":
+        pytest.skip(
+            "SQLite's sweep holds the write lock from its first read: no payment gets between"
+        )
+    factories.setup(engine)
+    service = ActivationService(engine)
+    first = service.activate("jdoe", "Home 10M", method="cash", now=T0)
+    complete_all(engine)
+    real_lock = db.expiry.lock_client
+    renewed = []
+
+    def renewal_lands_first(session, client_id):
+        if not renewed:
+            with session_scope(engine) as other:  # another process: the M-Pesa callback
+                subscription = other.get(Subscription, first.subscription_id)
+                subscription.expires_on = subscription.expires_on + timedelta(days=30)
+            renewed.append(client_id)
+        real_lock(session, client_id)
+
+    monkeypatch.setattr(db.expiry, "lock_client", renewal_lands_first)
+    assert expire_due(engine, now=T0 + timedelta(days=30, minutes=1)) == 0
+    with session_scope(engine) as session:
+        assert session.get(Subscription, first.subscription_id).status == "active"
+        assert session.scalars(select(RouterProvisioning.action)).one() == "activate"
