@@ -101,18 +101,6 @@ def queue_client_account(
     A new account gets a generated password; an existing one keeps its own. The subscription, if
     given, is linked to the account so that its delivery can be recorded.
     """
-    existing = session.scalars(
-        select(RouterProvisioning).where(
-            col(RouterProvisioning.router_id) == package.router_id,
-            col(RouterProvisioning.service_type) == package.type,
-            col(RouterProvisioning.router_username) == client.username,
-        )
-    ).first()
-    password = (
-        None
-        if existing and existing.router_password
-        else secrets.encrypt(secrets.generate_password())
-    )
     account = queue_account(
         session,
         router_id=package.router_id,  # type: ignore[arg-type]
@@ -120,7 +108,7 @@ def queue_client_account(
         service_type=package.type,
         action=Action.ACTIVATE,
         router_profile=package.router_profile,
-        router_password=password,
+        new_password=lambda: secrets.encrypt(secrets.generate_password()),
         client_id=client.id,
         package_id=package.id,
         subscription_id=subscription.id if subscription else None,
@@ -130,7 +118,7 @@ def queue_client_account(
     if subscription is not None:
         subscription.provisioning_id = account.id
         session.add(subscription)
-    verb = "re-queued" if existing else "queued"
+    verb = "queued" if account.revision == 1 else "re-queued"
     adopted = "; it may take over an existing router account of that name" if adopt else ""
     logs.info(
         session,

@@ -59,6 +59,15 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
         package = packages.get(package_id)
         return package.name if package else None
 
+    paid = session.scalars(
+        select(Payment)
+        .where(col(Payment.client_id) == client.id)
+        .order_by(col(Payment.transaction_date).desc(), col(Payment.id).desc())
+    ).all()
+    bought: dict[int, int] = {}
+    for p in paid:
+        if p.subscription_id is not None:
+            bought[p.subscription_id] = bought.get(p.subscription_id, 0) + (p.granted_seconds or 0)
     payments = [
         {
             "id": p.id,
@@ -71,11 +80,7 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
             "subscription": p.subscription_id,
             "time_bought": _words(p.granted_seconds),
         }
-        for p in session.scalars(
-            select(Payment)
-            .where(col(Payment.client_id) == client.id)
-            .order_by(col(Payment.transaction_date).desc(), col(Payment.id).desc())
-        )
+        for p in paid
     ]
     subscriptions = [
         {
@@ -85,22 +90,13 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
             "status": s.status,
             "start": s.start_date,
             "expires": s.expires_on,
-            "clock": "waiting for delivery"
-            if s.starts_on_delivery
-            and s.delivered_at is None
-            and s.status == SubscriptionStatus.ACTIVE
-            else "running"
-            if s.status == SubscriptionStatus.ACTIVE
-            else "-",
+            "clock": "-"
+            if s.status != SubscriptionStatus.ACTIVE
+            else "waiting for delivery"
+            if s.clock_waiting
+            else "running",
             "delivered_at": s.delivered_at,
-            "time_bought": _words(
-                sum(
-                    p.granted_seconds or 0
-                    for p in session.scalars(
-                        select(Payment).where(col(Payment.subscription_id) == s.id)
-                    )
-                )
-            ),
+            "time_bought": _words(bought.get(s.id or 0)),
         }
         for s in session.scalars(
             select(Subscription)

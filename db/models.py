@@ -229,6 +229,12 @@ class Subscription(SQLModel, table=True):
     """The clock waits for the account to be confirmed on the router (see `delivered_at`)."""
     delivered_at: datetime | None = _when()
     """When the subscription's account was first confirmed on the router."""
+
+    @property
+    def clock_waiting(self) -> bool:
+        """The clock has not started: it waits for the account to be confirmed on the router."""
+        return self.starts_on_delivery and self.delivered_at is None
+
     imported_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()

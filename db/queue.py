@@ -14,6 +14,7 @@ worker was busy: finishing an older revision puts the row back to pending.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +64,7 @@ def queue_account(
     action: str,
     router_profile: str | None = None,
     router_password: str | None = None,
+    new_password: Callable[[], str] | None = None,
     client_id: int | None = None,
     package_id: int | None = None,
     subscription_id: int | None = None,
@@ -72,7 +74,8 @@ def queue_account(
     """Create the account row or re-queue the existing one with a new desired state.
 
     An account is (router, service, username): a hotspot user and a PPPoE secret of one name are
-    two rows. `router_password` is the encrypted password; None keeps the stored one. `adopt`
+    two rows. `router_password` is the encrypted password; None keeps the stored one, and
+    `new_password` makes one for an account that has none yet. `adopt`
     allows the engine to take over a router account of that name that we did not create.
     """
     if action not in ACTIONS:
@@ -96,6 +99,8 @@ def queue_account(
     row.adopt = adopt if adopt is not None else bool(row.adopt)
     row.router_profile = router_profile or row.router_profile
     row.router_password = router_password or row.router_password
+    if row.router_password is None and new_password is not None:
+        row.router_password = new_password()
     row.client_id = client_id if client_id is not None else row.client_id
     row.package_id = package_id if package_id is not None else row.package_id
     row.subscription_id = subscription_id if subscription_id is not None else row.subscription_id

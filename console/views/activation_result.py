@@ -87,7 +87,7 @@ def preview(
         if running is None:
             return result
         renewed = add_validity(running.expires_on, found.duration_length, found.duration_unit)
-        waits = running.starts_on_delivery and running.delivered_at is None
+        waits = running.clock_waiting
         return Preview(
             client=result.client,
             package=result.package,
