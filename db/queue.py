@@ -272,20 +272,30 @@ def release(
     """Hand jobs back to pending without spending an attempt (their router is down)."""
     if not jobs:
         return 0
+    return _back_to_pending(
+        session,
+        J.c.id.in_([job.id for job in jobs]),
+        J.c.locked_by == worker,
+        retry_at=retry_at,
+        now=utcnow(),
+        last_error=error,
+    )
+
+
+def _back_to_pending(
+    session: Session, *where: Any, retry_at: datetime, now: datetime, **values: Any
+) -> int:
+    """Move the processing jobs matching `where` back to pending, due at `retry_at`."""
     result = session.execute(
         update(J)
-        .where(
-            J.c.id.in_([job.id for job in jobs]),
-            J.c.status == JobStatus.PROCESSING,
-            J.c.locked_by == worker,
-        )
+        .where(J.c.status == JobStatus.PROCESSING, *where)
         .values(
             status=JobStatus.PENDING,
             next_attempt_at=retry_at,
-            last_error=error,
             locked_at=None,
             locked_by=None,
-            updated_at=utcnow(),
+            updated_at=now,
+            **values,
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -294,21 +304,9 @@ def release(
 def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -> int:
     """Return jobs whose lease expired (their worker died) to pending. A separate statement."""
     now = now or utcnow()
-    result = session.execute(
-        update(J)
-        .where(
-            J.c.status == JobStatus.PROCESSING,
-            J.c.locked_at < now - timedelta(seconds=lease_seconds),
-        )
-        .values(
-            status=JobStatus.PENDING,
-            locked_at=None,
-            locked_by=None,
-            next_attempt_at=now,
-            updated_at=now,
-        )
+    count = _back_to_pending(
+        session, J.c.locked_at < now - timedelta(seconds=lease_seconds), retry_at=now, now=now
     )
-    count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
         logs.warning(
             session,

@@ -17,6 +17,7 @@ fixable. Reading is read-only; `scheduler.reconcile.fix` turns findings into que
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,13 +164,19 @@ def compare_router(
     return report
 
 
+def _named(rows: Iterable[Row], seen: set[str]) -> Iterator[tuple[str, Row]]:
+    """Each row with its name, remembering the names seen (what is missing is what is not)."""
+    for row in rows:
+        name = row.get("name", "")
+        seen.add(name)
+        yield name, row
+
+
 def _compare_profiles(
     report: DriftReport, reader: RouterReader, service: str, wanted: Wanted
 ) -> None:
     seen: set[str] = set()
-    for row in reader.profiles(service):
-        name = row.get("name", "")
-        seen.add(name)
+    for name, row in _named(reader.profiles(service), seen):
         report.profiles_seen += 1
         profile = wanted.profiles.get((service, name))
         if profile is None:
@@ -220,9 +227,7 @@ def _compare_accounts(
     report: DriftReport, reader: RouterReader, service: str, wanted: Wanted
 ) -> None:
     seen: set[str] = set()
-    for row in reader.accounts(service):
-        name = row.get("name", "")
-        seen.add(name)
+    for name, row in _named(reader.accounts(service), seen):
         report.accounts_seen += 1
         account = wanted.accounts.get((service, name))
         if account is None or not (account.in_queue or _ours(account, row)):

@@ -146,29 +146,26 @@ def command_error(
 ) -> RouterError:
     """Classify a failure of one command on an open session."""
     name = endpoint.name
+
+    def failed(message: str, kind: Kind, category: int | None = None) -> RouterError:
+        return RouterError(message, kind=kind, router=name, command=command, category=category)
+
     if isinstance(exc, RouterTrap):
-        return RouterError(
-            exc.message, kind=Kind.TRAP, router=name, command=command, category=exc.category
-        )
+        return failed(exc.message, Kind.TRAP, exc.category)
     if isinstance(exc, TimeoutError):
-        return RouterError(
+        return failed(
             f"router {name} did not answer {command} within {timeout:g} s; the connection was dropped",
-            kind=Kind.TIMEOUT,
-            router=name,
-            command=command,
+            Kind.TIMEOUT,
         )
     if isinstance(exc, UnicodeError):
-        return RouterError(
-            f"router {name}: {command} holds text that cannot be sent in this encoding ({getattr(exc, 'reason', exc)})",
-            kind=Kind.TRAP,
-            router=name,
-            command=command,
+        reason = getattr(exc, "reason", exc)
+        return failed(
+            f"router {name}: {command} holds text that cannot be sent in this encoding ({reason})",
+            Kind.TRAP,
         )
-    return RouterError(
+    return failed(
         f"router {name} ({endpoint.address}) closed the connection during {command} ({_reason(exc)})",
-        kind=Kind.UNREACHABLE,
-        router=name,
-        command=command,
+        Kind.UNREACHABLE,
     )
 
 

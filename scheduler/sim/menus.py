@@ -24,6 +24,19 @@ def _status(name: str) -> Field:
     return Field(name, read_only=True)
 
 
+def _statuses(*names: str) -> tuple[Field, ...]:
+    return tuple(_status(name) for name in names)
+
+
+def _plain(*names: str) -> tuple[Field, ...]:
+    """Settable fields with no validation and no default, hidden from a plain print."""
+    return tuple(Field(name) for name in names)
+
+
+def _choice(name: str, options: str, default: str) -> Field:
+    return Field(name, v.one_of(*options.split()), default, shown_by_default=True)
+
+
 def _network(row: Mapping[str, str]) -> str | None:
     address = row.get("address")
     return str(ipaddress.ip_interface(address).network.network_address) if address else None
@@ -40,8 +53,7 @@ HOTSPOT_USER = Menu(
         Field("profile", default="default", shown_by_default=True, ref="/ip/hotspot/user/profile"),
         Field("address", v.ip_address),
         Field("mac-address", v.mac_address),
-        Field("email"),
-        Field("routes"),
+        *_plain("email", "routes"),
         Field("limit-uptime", v.duration),
         Field("limit-bytes-in", v.byte_count),
         Field("limit-bytes-out", v.byte_count),
@@ -76,16 +88,16 @@ HOTSPOT_USER_PROFILE = Menu(
         Field("mac-cookie-timeout", v.duration, "3d", shown_by_default=True),
         Field("rate-limit"),
         Field("session-timeout", v.duration),
-        Field(
-            "open-status-page", v.one_of("always", "http-login"), "always", shown_by_default=True
+        _choice("open-status-page", "always http-login", "always"),
+        *_plain(
+            "address-list",
+            "incoming-filter",
+            "outgoing-filter",
+            "parent-queue",
+            "queue-type",
+            "on-login",
+            "on-logout",
         ),
-        Field("address-list"),
-        Field("incoming-filter"),
-        Field("outgoing-filter"),
-        Field("parent-queue"),
-        Field("queue-type"),
-        Field("on-login"),
-        Field("on-logout"),
         _flag("default", read_only=True),
     ),
 )
@@ -95,24 +107,26 @@ HOTSPOT_ACTIVE = Menu(
     commands=PRINT_REMOVE,
     extra_print_args=frozenset({"stats"}),
     fields=(
-        _status("server"),
-        _status("user"),
-        _status("domain"),
-        _status("address"),
-        _status("mac-address"),
-        _status("login-by"),
-        _status("uptime"),
-        _status("idle-time"),
-        _status("session-time-left"),
-        _status("idle-timeout"),
-        _status("keepalive-timeout"),
-        _status("limit-bytes-in"),
-        _status("limit-bytes-out"),
-        _status("limit-bytes-total"),
-        _status("bytes-in"),
-        _status("bytes-out"),
-        _status("packets-in"),
-        _status("packets-out"),
+        *_statuses(
+            "server",
+            "user",
+            "domain",
+            "address",
+            "mac-address",
+            "login-by",
+            "uptime",
+            "idle-time",
+            "session-time-left",
+            "idle-timeout",
+            "keepalive-timeout",
+            "limit-bytes-in",
+            "limit-bytes-out",
+            "limit-bytes-total",
+            "bytes-in",
+            "bytes-out",
+            "packets-in",
+            "packets-out",
+        ),
         _flag("radius", read_only=True),
     ),
 )
@@ -121,10 +135,7 @@ HOTSPOT_COOKIE = Menu(
     path="/ip/hotspot/cookie",
     commands=PRINT_REMOVE,
     fields=(
-        _status("user"),
-        _status("domain"),
-        _status("mac-address"),
-        _status("expires-in"),
+        *_statuses("user", "domain", "mac-address", "expires-in"),
         _flag("mac-cookie", "true", read_only=True),
     ),
 )
@@ -142,40 +153,25 @@ PPP_PROFILE = Menu(
         Field("name", required=True, unsettable=False),
         Field("local-address", v.ip_or_pool),
         Field("remote-address", v.ip_or_pool),
-        Field("bridge"),
-        Field("interface-list"),
-        Field("dns-server"),
-        Field("rate-limit"),
+        *_plain("bridge", "interface-list", "dns-server", "rate-limit"),
         Field("session-timeout", v.duration),
         Field("idle-timeout", v.duration),
-        Field("only-one", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field("change-tcp-mss", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field(
-            "use-compression", v.one_of("yes", "no", "default"), "default", shown_by_default=True
+        _choice("only-one", "yes no default", "default"),
+        _choice("change-tcp-mss", "yes no default", "default"),
+        _choice("use-compression", "yes no default", "default"),
+        _choice("use-encryption", "yes no default required", "default"),
+        _choice("use-mpls", "yes no default required", "default"),
+        _choice("use-upnp", "yes no default", "default"),
+        _choice("use-ipv6", "yes no default required", "yes"),
+        *_plain(
+            "address-list",
+            "parent-queue",
+            "queue-type",
+            "insert-queue-before",
+            "on-up",
+            "on-down",
+            "comment",
         ),
-        Field(
-            "use-encryption",
-            v.one_of("yes", "no", "default", "required"),
-            "default",
-            shown_by_default=True,
-        ),
-        Field(
-            "use-mpls",
-            v.one_of("yes", "no", "default", "required"),
-            "default",
-            shown_by_default=True,
-        ),
-        Field("use-upnp", v.one_of("yes", "no", "default"), "default", shown_by_default=True),
-        Field(
-            "use-ipv6", v.one_of("yes", "no", "default", "required"), "yes", shown_by_default=True
-        ),
-        Field("address-list"),
-        Field("parent-queue"),
-        Field("queue-type"),
-        Field("insert-queue-before"),
-        Field("on-up"),
-        Field("on-down"),
-        Field("comment"),
         _flag("default", read_only=True),
     ),
 )
@@ -187,12 +183,7 @@ PPP_SECRET = Menu(
     fields=(
         Field("name", required=True, unsettable=False),
         Field("password"),
-        Field(
-            "service",
-            v.one_of("any", "async", "isdn", "l2tp", "pppoe", "pptp", "ovpn", "sstp"),
-            "any",
-            shown_by_default=True,
-        ),
+        _choice("service", "any async isdn l2tp pppoe pptp ovpn sstp", "any"),
         Field("caller-id", default="", shown_by_default=True),
         Field("profile", default="default", shown_by_default=True, ref="/ppp/profile"),
         Field("local-address", v.ip_address),
@@ -201,9 +192,7 @@ PPP_SECRET = Menu(
         Field("ipv6-routes", default="", shown_by_default=True),
         Field("limit-bytes-in", v.byte_count, "0", shown_by_default=True),
         Field("limit-bytes-out", v.byte_count, "0", shown_by_default=True),
-        _status("last-logged-out"),
-        _status("last-caller-id"),
-        _status("last-disconnect-reason"),
+        *_statuses("last-logged-out", "last-caller-id", "last-disconnect-reason"),
         _flag("disabled"),
         Field("comment"),
     ),
@@ -214,15 +203,17 @@ PPP_ACTIVE = Menu(
     commands=PRINT_REMOVE,
     extra_print_args=frozenset({"stats"}),
     fields=(
-        _status("name"),
-        _status("service"),
-        _status("caller-id"),
-        _status("encoding"),
-        _status("address"),
-        _status("uptime"),
-        _status("session-id"),
-        _status("limit-bytes-in"),
-        _status("limit-bytes-out"),
+        *_statuses(
+            "name",
+            "service",
+            "caller-id",
+            "encoding",
+            "address",
+            "uptime",
+            "session-id",
+            "limit-bytes-in",
+            "limit-bytes-out",
+        ),
         _flag("radius", read_only=True),
     ),
 )
@@ -235,14 +226,9 @@ INTERFACE = Menu(
     extra_print_args=frozenset({"stats"}),
     fields=(
         Field("name", required=True, unsettable=False),
-        _status("default-name"),
-        _status("type"),
+        *_statuses("default-name", "type"),
         Field("mtu", v.integer, "1500", shown_by_default=True),
-        _status("actual-mtu"),
-        _status("l2mtu"),
-        _status("max-l2mtu"),
-        _status("mac-address"),
-        _status("last-link-up-time"),
+        *_statuses("actual-mtu", "l2mtu", "max-l2mtu", "mac-address", "last-link-up-time"),
         _counter("link-downs"),
         _flag("running", "true", read_only=True),
         _flag("disabled"),
@@ -275,28 +261,25 @@ SYSTEM_RESOURCE = Menu(
     path="/system/resource",
     single=True,
     commands=frozenset({"print"}),
-    fields=tuple(
-        _status(name)
-        for name in (
-            "uptime",
-            "version",
-            "build-time",
-            "factory-software",
-            "free-memory",
-            "total-memory",
-            "cpu",
-            "cpu-count",
-            "cpu-frequency",
-            "cpu-load",
-            "free-hdd-space",
-            "total-hdd-space",
-            "write-sect-since-reboot",
-            "write-sect-total",
-            "bad-blocks",
-            "architecture-name",
-            "board-name",
-            "platform",
-        )
+    fields=_statuses(
+        "uptime",
+        "version",
+        "build-time",
+        "factory-software",
+        "free-memory",
+        "total-memory",
+        "cpu",
+        "cpu-count",
+        "cpu-frequency",
+        "cpu-load",
+        "free-hdd-space",
+        "total-hdd-space",
+        "write-sect-since-reboot",
+        "write-sect-total",
+        "bad-blocks",
+        "architecture-name",
+        "board-name",
+        "platform",
     ),
 )
 
