@@ -18,10 +18,8 @@ from sqlmodel import Session, col
 from db import logs
 from db.accounts import lock_client, queue_client_account, withdraw_unpaid
 from db.engine import immediate, session_scope
-from db.models import Action, Client, Package, Subscription, SubscriptionStatus
+from db.models import Action, Client, Package, S, Subscription, SubscriptionStatus
 from db.types import utcnow
-
-S = Subscription.__table__  # type: ignore[attr-defined]
 
 
 def expire_due(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -323,3 +323,12 @@ class SystemLog(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
     )
+
+
+# The tables, for queries written in SQLAlchemy Core; each letter names one table everywhere.
+C: Table = Client.__table__  # type: ignore[attr-defined]
+J: Table = RouterProvisioning.__table__  # type: ignore[attr-defined]
+L: Table = SystemLog.__table__  # type: ignore[attr-defined]
+P: Table = Package.__table__  # type: ignore[attr-defined]
+R: Table = Router.__table__  # type: ignore[attr-defined]
+S: Table = Subscription.__table__  # type: ignore[attr-defined]

@@ -25,10 +25,8 @@ from sqlmodel import Session
 
 from db import logs
 from db.engine import immediate
-from db.models import ACTIONS, JobStatus, RouterProvisioning
+from db.models import ACTIONS, J, JobStatus, RouterProvisioning
 from db.types import utcnow
-
-J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.views.window import matching
-from db.models import Client, ClientStatus, Package, Router
-
-C = Client.__table__  # type: ignore[attr-defined]
-P = Package.__table__  # type: ignore[attr-defined]
-R = Router.__table__  # type: ignore[attr-defined]
+from db.models import C, ClientStatus, P, R
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from db.models import JobStatus, Router, RouterProvisioning
-
-J = RouterProvisioning.__table__  # type: ignore[attr-defined]
-R = Router.__table__  # type: ignore[attr-defined]
+from db.models import J, JobStatus, R
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,15 @@ from console.views.format import ago, due, expires_in, first_line, span
 from console.views.window import WINDOW, Row, Window, matching
 from db.models import (
     Action,
-    Client,
+    C,
+    J,
     JobStatus,
-    Package,
-    Router,
-    RouterProvisioning,
-    Subscription,
+    P,
+    R,
+    S,
     SubscriptionStatus,
 )
 from db.shaping import format_validity
-
-P = Package.__table__  # type: ignore[attr-defined]
-R = Router.__table__  # type: ignore[attr-defined]
-C = Client.__table__  # type: ignore[attr-defined]
-S = Subscription.__table__  # type: ignore[attr-defined]
-J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
 def _total(session: Session, query, table, filtered: bool) -> int:  # type: ignore[no-untyped-def]

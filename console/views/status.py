@@ -9,11 +9,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Health, JobStatus, Router, RouterProvisioning, RouterStatus, SystemLog
+from db.models import (
+    Health,
+    J,
+    JobStatus,
+    L,
+    R,
+    RouterStatus,
+)
 
-J = RouterProvisioning.__table__  # type: ignore[attr-defined]
-R = Router.__table__  # type: ignore[attr-defined]
-L = SystemLog.__table__  # type: ignore[attr-defined]
 BUCKETS = 12
 """Bars of the last-hour chart (five minutes each)."""
 CHART_SAMPLE = 20_000

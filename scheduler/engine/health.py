@@ -17,16 +17,13 @@ from sqlmodel import col
 from db import logs
 from db.config import RouterSettings
 from db.engine import immediate, session_scope
-from db.models import Health, JobStatus, Router, RouterProvisioning, RouterStatus
+from db.models import Health, J, JobStatus, R, Router, RouterStatus
 from db.secrets import mask
 from db.types import utcnow
 from scheduler.engine.endpoints import endpoint_of
 from scheduler.engine.events import EventSink, RouterHealthChanged, emit
 from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.routeros.errors import Kind
-
-R = Router.__table__  # type: ignore[attr-defined]
-J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
 def health_of(error: RouterError | None) -> Health:

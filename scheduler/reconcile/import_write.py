@@ -22,10 +22,13 @@ from db.catalog import apply_shaping, find_package
 from db.engine import immediate, session_scope
 from db.models import (
     Action,
+    C,
     Client,
+    J,
     JobStatus,
     Package,
     RouterProvisioning,
+    S,
     Subscription,
     SubscriptionStatus,
 )
@@ -35,9 +38,6 @@ from scheduler.reconcile.import_plan import AccountImport, ImportPlan, ProfileIm
 
 CHUNK = 500
 """Values per IN list when reading ids back."""
-C = Client.__table__  # type: ignore[attr-defined]
-RP = RouterProvisioning.__table__  # type: ignore[attr-defined]
-S = Subscription.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -106,12 +106,12 @@ def _adopt_accounts(session: Session, plan: ImportPlan) -> int:
     adopted = 0
     for account in plan.adoptions:
         changed = session.execute(
-            update(RP)
+            update(J)
             .where(
-                RP.c.router_id == plan.router_id,
-                RP.c.service_type == account.service,
-                RP.c.router_username == account.username,
-                RP.c.adopt == False,  # noqa: E712 (SQL, not Python)
+                J.c.router_id == plan.router_id,
+                J.c.service_type == account.service,
+                J.c.router_username == account.username,
+                J.c.adopt == False,  # noqa: E712 (SQL, not Python)
             )
             .values(
                 adopt=True,
@@ -227,13 +227,13 @@ def _add_accounts(
     )
     _insert(
         session,
-        RP,
+        J,
         [
             template | stamps | _account_row(account, package, clients, now)
             for account, package in todo
         ],
     )
-    rows = _ids(session, RP.c.router_username, usernames, RP.c.router_id == router_id)
+    rows = _ids(session, J.c.router_username, usernames, J.c.router_id == router_id)
     template = _template(
         Subscription,
         client_id=0,
@@ -261,7 +261,7 @@ def _add_accounts(
     links = _ids(session, S.c.provisioning_id, [s["provisioning_id"] for s in subscriptions])
     if links:
         session.execute(
-            update(RP).where(RP.c.id == bindparam("row")).values(subscription_id=bindparam("sub")),
+            update(J).where(J.c.id == bindparam("row")).values(subscription_id=bindparam("sub")),
             [{"row": row_id, "sub": sub_id} for row_id, sub_id in links.items()],
         )
     result.clients += len(new_clients)
