@@ -107,8 +107,14 @@ def _tune_sqlite(engine: Engine) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A unit of work: commits on success, rolls back on error.
+
+    On SQLite it begins with BEGIN IMMEDIATE, so it waits for the write lock (up to the busy
+    timeout) before its first read. A deferred transaction that reads and then writes fails at
+    once with "database is locked" when a drain wrote in between, whatever the busy timeout.
+    Read-only code opens a plain `Session` instead and never waits for a writer.
+    """
+    with Session(immediate(engine), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -187,7 +193,8 @@ def head_revision() -> str:
 
 
 def require_schema(engine: Engine) -> None:
-    """Refuse to run on a database that was never created or is behind this version."""
+    """Refuse a database that was never created, is behind this version, or whose stored
+    passwords the configured WISP_SECRET_KEY cannot read."""
     check_connection(engine)
     current = current_revision(engine)
     if current is None:
@@ -203,3 +210,6 @@ def require_schema(engine: Engine) -> None:
             f"the database schema is at revision {current}, this version needs {head_revision()}; "
             "run `wisp db upgrade`."
         )
+    from db.keycheck import check_secret_key
+
+    check_secret_key(engine)

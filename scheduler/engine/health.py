@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from db import logs
 from db.config import RouterSettings
-from db.engine import immediate, session_scope
+from db.engine import session_scope
 from db.models import Health, J, JobStatus, R, Router, RouterStatus
 from db.secrets import mask
 from db.types import utcnow
@@ -51,7 +51,7 @@ class Observation:
 def record_health(engine: Engine, seen: Observation, sink: EventSink | None = None) -> bool:
     """Store what was seen; returns True (and reports it) when the health changed."""
     now = utcnow()
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         previous = session.execute(select(R.c.health).where(R.c.id == seen.router_id)).scalar()
         result = session.execute(
             update(R)

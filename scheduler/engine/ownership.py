@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from db import logs
 from db.config import Settings
-from db.engine import immediate, session_scope
+from db.engine import session_scope
 from db.models import Router, RouterProvisioning
 from db.queue import Job
 from scheduler.engine.endpoints import client_for
@@ -71,7 +71,7 @@ def record_adoption(engine: Engine, router: str, job: Job, found: Row) -> None:
     """Keep an adopted account's comment text and unmodelled fields on its row, and log it."""
     comment = comment_text(found.get("comment")) or None
     extra = unmodelled(job.service_type, found) or None
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         session.execute(
             update(RouterProvisioning)
             .where(col(RouterProvisioning.id) == job.id)

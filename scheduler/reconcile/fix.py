@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 
 from db import logs
 from db.config import Settings
-from db.engine import immediate, session_scope
+from db.engine import session_scope
 from db.models import Router, RouterProvisioning, RouterStatus
 from db.queue import queue_account
 from db.types import utcnow
@@ -50,7 +50,7 @@ def queue_fixes(engine: Engine, report: DriftReport) -> list[int]:
     queued: list[int] = []
     # On SQLite the write lock is taken at BEGIN: a read-then-write transaction would fail with
     # "database is locked" when a drainer commits between the two.
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         for job_id, (revision, finding) in sorted(requeue.items()):
             row = _locked(session, RouterProvisioning.id == job_id)
             if row is not None and row.revision == revision and row.status not in IN_QUEUE:

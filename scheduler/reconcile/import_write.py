@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from db import logs, secrets
 from db.catalog import apply_shaping, find_package
-from db.engine import immediate, session_scope
+from db.engine import session_scope
 from db.models import (
     Action,
     C,
@@ -68,7 +68,7 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
     """Write the plan (router untouched). Rows that exist by now are skipped."""
     now = now or utcnow()
     result = ImportResult()
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         packages = _existing_packages(session, plan.router_id)
         for profile in plan.packages:
             if (profile.service, profile.name) not in packages:
