@@ -7,6 +7,7 @@ Every problem is reported as one `ConfigError` sentence naming the file, the key
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -219,7 +220,7 @@ def _coerce(kind: Any, value: Any, name: str, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: {name} must be a whole number, not {value!r}.")
     if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
         raise ConfigError(f"{where}: {name} must be a number, not {value!r}.")
     if kind is str:
@@ -233,6 +234,22 @@ def _coerce(kind: Any, value: Any, name: str, where: str) -> Any:
     if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
         return dict(value)
     raise ConfigError(f"{where}: {name} must be a table of strings, not {value!r}.")
+
+
+def _check_encoding(encoding: str, where: str) -> None:
+    """The routers' character set must exist and keep plain ASCII as it is (API words are)."""
+    try:
+        same = "name=x-1".encode(encoding) == b"name=x-1"
+    except LookupError:
+        raise ConfigError(
+            f"{where}: routers.encoding {encoding!r} is not a character set Python knows "
+            "(use utf-8, latin-1 or cp1252)."
+        ) from None
+    if not same:
+        raise ConfigError(
+            f"{where}: routers.encoding {encoding!r} does not keep ASCII as it is, as the RouterOS "
+            "API needs (use utf-8, latin-1 or cp1252)."
+        )
 
 
 def _apply_environment(settings: Settings) -> None:
@@ -257,6 +274,24 @@ def _env_value(raw: str, kind: Any) -> Any:
         return raw
 
 
+RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
+    ("queue", "max_attempts"): (1, 100, ""),
+    ("queue", "backoff_base"): (0.1, 3600, " seconds"),
+    ("queue", "backoff_max"): (0.1, 86_400, " seconds"),
+    ("queue", "lease_seconds"): (1, 86_400, " seconds"),
+    ("queue", "batch_size"): (1, 10_000, ""),
+    ("scheduler", "drain_interval"): (0.01, 3600, " seconds"),
+    ("scheduler", "expiry_interval"): (0.01, 86_400, " seconds"),
+    ("scheduler", "reaper_interval"): (0.01, 86_400, " seconds"),
+    ("scheduler", "health_interval"): (0.01, 86_400, " seconds"),
+    ("scheduler", "drift_interval"): (0, 7 * 86_400, " seconds (0 turns it off)"),
+    ("routers", "connect_timeout"): (0.1, 300, " seconds"),
+    ("routers", "command_timeout"): (0.1, 600, " seconds"),
+    ("console", "refresh_interval"): (0.05, 3600, " seconds"),
+}
+"""Every number's sensible range: a value outside it is refused at start, naming the key."""
+
+
 def _check(settings: Settings, where: str) -> None:
     for (section, key), allowed in CHOICES.items():
         value = getattr(getattr(settings, section), key)
@@ -264,18 +299,24 @@ def _check(settings: Settings, where: str) -> None:
             raise ConfigError(
                 f"{where}: {section}.{key} must be one of {', '.join(allowed)}, not {value!r}."
             )
-    for section, key in (
-        ("queue", "max_attempts"),
-        ("queue", "batch_size"),
-        ("queue", "lease_seconds"),
-    ):
-        if getattr(getattr(settings, section), key) < 1:
-            raise ConfigError(f"{where}: {section}.{key} must be at least 1.")
-    for key in ("drain_interval", "expiry_interval", "reaper_interval", "health_interval"):
-        if getattr(settings.scheduler, key) <= 0:
-            raise ConfigError(f"{where}: scheduler.{key} must be above 0 seconds.")
-    if settings.scheduler.drift_interval < 0:
-        raise ConfigError(f"{where}: scheduler.drift_interval must be 0 (off) or more seconds.")
+    for (section, key), (low, high, unit) in RANGES.items():
+        value = getattr(getattr(settings, section), key)
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{where}: {section}.{key} must be from {low:g} to {high:g}{unit}, not {value!r}."
+            )
+    if settings.queue.backoff_max < settings.queue.backoff_base:
+        raise ConfigError(
+            f"{where}: queue.backoff_max ({settings.queue.backoff_max:g}) must not be below "
+            f"queue.backoff_base ({settings.queue.backoff_base:g})."
+        )
+    _check_encoding(settings.routers.encoding, where)
+    for method in settings.activation.payment_methods:
+        if len(method) > 16 or not method.isprintable():
+            raise ConfigError(
+                f"{where}: activation.payment_methods has {method!r}; a method is at most 16 "
+                "printable characters."
+            )
     try:
         ZoneInfo(settings.console.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -64,7 +64,48 @@ def test_dotenv_beside_the_config_is_loaded_without_overriding_the_environment(
             '[scheduler]\nexpiry_action = "delete"\n',
             r"config.toml: scheduler.expiry_action must be one of deactivate, remove",
         ),
-        ("[queue]\nmax_attempts = 0\n", r"config.toml: queue.max_attempts must be at least 1"),
+        (
+            "[queue]\nmax_attempts = 0\n",
+            r"config.toml: queue.max_attempts must be from 1 to 100, not 0\.$",
+        ),
+        (
+            '[routers]\nencoding = "utf-9"\n',
+            r"routers.encoding 'utf-9' is not a character set Python knows",
+        ),
+        (
+            '[routers]\nencoding = "utf-16"\n',
+            r"routers.encoding 'utf-16' does not keep ASCII as it is",
+        ),
+        (
+            "[routers]\ncommand_timeout = -1\n",
+            r"routers.command_timeout must be from 0.1 to 600 seconds, not -1.0",
+        ),
+        ("[queue]\nbackoff_max = inf\n", r"queue.backoff_max must be a number, not inf"),
+        ("[queue]\nbackoff_base = nan\n", r"queue.backoff_base must be a number, not nan"),
+        (
+            "[queue]\nbackoff_base = -100\n",
+            r"queue.backoff_base must be from 0.1 to 3600 seconds, not -100.0",
+        ),
+        (
+            "[queue]\nbackoff_base = 60\nbackoff_max = 30\n",
+            r"queue.backoff_max \(30\) must not be below queue.backoff_base \(60\)",
+        ),
+        (
+            "[queue]\nlease_seconds = 100000000000000000000\n",
+            r"not valid TOML|queue.lease_seconds must be from 1 to 86400 seconds",
+        ),
+        (
+            "[queue]\nlease_seconds = 100000000000\n",
+            r"queue.lease_seconds must be from 1 to 86400 seconds, not 100000000000",
+        ),
+        (
+            "[scheduler]\ndrain_interval = 0\n",
+            r"scheduler.drain_interval must be from 0.01 to 3600 seconds, not 0.0",
+        ),
+        (
+            '[activation]\npayment_methods = ["mpesa", "a-method-name-far-too-long"]\n',
+            r"payment_methods has 'a-method-name-far-too-long'; a method is at most 16",
+        ),
     ],
 )
 def test_malformed_config_names_the_file_and_the_key(tmp_path, text, message):
@@ -102,3 +143,28 @@ def test_the_example_config_is_valid_and_documents_every_setting():
                 f"{section}.{f.name} undocumented"
             )
     assert settings.database == Settings().database
+
+
+def test_an_unsafe_setting_stops_the_runner_before_it_touches_a_job(sqlite_engine, tmp_path):
+    from sqlmodel import Session, select
+
+    from db.activation import ActivationService
+    from db.models import RouterProvisioning
+    from tests import factories
+    from tests.db.test_sqlite_writers import wisp
+    from tests.scheduler.conftest import write_config
+
+    factories.setup(sqlite_engine)
+    ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
+    config = write_config(
+        tmp_path / "config.toml", str(sqlite_engine.url), routers={"encoding": "utf-9"}
+    )
+    code, err = wisp(config, "run", "--once")
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"wisp: {config}: routers.encoding 'utf-9' is not a character set Python knows "
+        "(use utf-8, latin-1 or cp1252)."
+    ]
+    with Session(sqlite_engine) as session:
+        jobs = session.exec(select(RouterProvisioning)).all()
+    assert [(job.status, job.attempts) for job in jobs] == [("pending", 0)]
