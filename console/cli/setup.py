@@ -59,6 +59,8 @@ def _has_key(env_file: Path) -> bool:
 
 def _write_key(env_file: Path) -> None:
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # An existing .env keeps its mode on open: it holds the key now, so only its owner may read it.
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "a") as fh:
         fh.write(f"{SECRET_KEY_ENV}={new_key()}\n")
 

@@ -92,3 +92,27 @@ def test_log_filter_masks_known_secrets_in_tracebacks():
     shown = logging.Formatter().format(record)
     assert "s3cr3t-in-traceback" not in shown
     assert f"login failed with {secrets.MASK}" in shown
+
+
+def test_init_beside_an_open_dotenv_makes_it_private_when_it_adds_the_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env_file = tmp_path / ".env"
+    env_file.write_text("WISP_DATABASE_ECHO=false\n")
+    env_file.chmod(0o644)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WISP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "console.cli", "init"],
+        cwd=tmp_path,
+        env={**environment, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WISP_SECRET_KEY=" in env_file.read_text()
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
