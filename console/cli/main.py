@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from console.cli import catalog, common, drift, jobs, run, setup, sim, tui
+from console.cli import catalog, common, drift, jobs, pay, run, setup, sim, tui
 
-MODULES = (setup, catalog, jobs, run, sim, tui, drift)
+MODULES = (setup, catalog, jobs, run, sim, tui, drift, pay)
 
 
 def build_parser() -> argparse.ArgumentParser:
