@@ -14,7 +14,7 @@ worker was busy: finishing an older revision puts the row back to pending.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -123,10 +123,15 @@ def claim(
     limit: int,
     router_id: int | None = None,
     now: datetime | None = None,
+    due_by: datetime | None = None,
 ) -> list[Job]:
-    """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`."""
+    """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`.
+
+    A job is due when its next attempt is at or before `due_by` (default: now). A drain that
+    passes its own start never takes again a job it put back during that drain.
+    """
     now = now or utcnow()
-    due = and_(J.c.status == JobStatus.PENDING, J.c.next_attempt_at <= now)
+    due = and_(J.c.status == JobStatus.PENDING, J.c.next_attempt_at <= (due_by or now))
     if router_id is not None:
         due = and_(due, J.c.router_id == router_id)
     pick = select(J.c.id).where(due).order_by(J.c.next_attempt_at, J.c.id).limit(limit)
@@ -186,14 +191,23 @@ def complete(session: Session, job: Job, *, worker: str, now: datetime | None = 
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class Completion:
+    """What `complete_many` did: ids completed, and ids whose lease this worker no longer held."""
+
+    completed: set[int]
+    lost: set[int]
+
+
 def complete_many(
     session: Session, jobs: list[Job], *, worker: str, now: datetime | None = None
-) -> set[int]:
-    """`complete` for a whole batch in a few statements; returns the ids marked completed.
+) -> Completion:
+    """`complete` for a whole batch in a few statements.
 
     Rows whose desired state changed meanwhile (another revision) go back to pending instead;
-    rows whose lease was lost are left alone. One UPDATE per distinct revision, then one for the
-    stale rest, so a batch costs a handful of statements rather than one per job.
+    rows whose lease was lost are left alone and reported as lost. One UPDATE per distinct
+    revision, then one for the stale rest, so a batch costs a handful of statements rather than
+    one per job.
     """
     now = now or utcnow()
     ids = [job.id for job in jobs]
@@ -201,6 +215,7 @@ def complete_many(
     for job in jobs:
         by_revision.setdefault(job.revision, []).append(job.id)
     held = and_(J.c.status == JobStatus.PROCESSING, J.c.locked_by == worker)
+    lost = set(ids) - set(session.execute(select(J.c.id).where(J.c.id.in_(ids), held)).scalars())
     released = {"locked_at": None, "locked_by": None, "last_error": None, "updated_at": now}
     for revision, group in by_revision.items():
         session.execute(
@@ -216,7 +231,29 @@ def complete_many(
     done = select(J.c.id).where(
         J.c.id.in_(ids), J.c.status == JobStatus.COMPLETED, J.c.completed_at == now
     )
-    return set(session.execute(done).scalars())
+    return Completion(set(session.execute(done).scalars()) - lost, lost)
+
+
+def renew(
+    session: Session, ids: Collection[int], *, worker: str, now: datetime | None = None
+) -> set[int]:
+    """Extend this worker's leases on `ids` (the heartbeat of a running batch).
+
+    Returns the ids it still holds; the others were handed back by a reaper or completed.
+    """
+    now = now or utcnow()
+    held: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), RENEW_CHUNK):
+        chunk = ordered[start : start + RENEW_CHUNK]
+        mine = and_(J.c.id.in_(chunk), J.c.status == JobStatus.PROCESSING, J.c.locked_by == worker)
+        session.execute(update(J).where(mine).values(locked_at=now))
+        held.update(session.execute(select(J.c.id).where(mine)).scalars())
+    return held
+
+
+RENEW_CHUNK = 1000
+"""Leases renewed per statement (well under every backend's limit on bound parameters)."""
 
 
 def backoff_delay(
@@ -300,19 +337,30 @@ def _back_to_pending(
 
 
 def reap(session: Session, *, lease_seconds: int, now: datetime | None = None) -> int:
-    """Return jobs whose lease expired (their worker died) to pending. A separate statement."""
+    """Return jobs whose lease expired to pending. A separate statement per worker.
+
+    A live worker renews the leases of the batch it is on, so a lease runs out only when its
+    worker stopped, or could not reach the database for a whole lease; the log says which worker.
+    """
     now = now or utcnow()
-    count = _back_to_pending(
-        session, J.c.locked_at < now - timedelta(seconds=lease_seconds), retry_at=now, now=now
+    expired = and_(
+        J.c.status == JobStatus.PROCESSING, J.c.locked_at < now - timedelta(seconds=lease_seconds)
     )
-    if count:
-        logs.warning(
-            session,
-            "Router",
-            f"Returned {count} job(s) from a worker that stopped to pending.",
-            {"count": count},
-        )
-    return count
+    workers = session.execute(select(J.c.locked_by).where(expired).distinct()).scalars().all()
+    total = 0
+    for worker in sorted(workers, key=str):
+        who = J.c.locked_by == worker if worker is not None else J.c.locked_by.is_(None)
+        count = _back_to_pending(session, expired, who, retry_at=now, now=now)
+        total += count
+        if count:
+            logs.warning(
+                session,
+                "Router",
+                f"Returned {count} job(s) of worker {worker} to pending: it did not renew their "
+                f"lease for {lease_seconds} s (it stopped, or lost the database).",
+                {"count": count, "worker": worker, "lease_seconds": lease_seconds},
+            )
+    return total
 
 
 def retry(session: Session, job_id: int | None = None, *, now: datetime | None = None) -> list[int]:

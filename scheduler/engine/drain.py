@@ -12,8 +12,11 @@ import logging
 import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import select
@@ -27,6 +30,7 @@ from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
 from scheduler.engine.lanes import LANES, Connections
+from scheduler.engine.leases import Leases
 from scheduler.engine.outcomes import Batch, Outcome, Verdict, record
 from scheduler.engine.ownership import record_adoption
 from scheduler.engine.plan import Work, plan
@@ -51,6 +55,8 @@ ROUTER_TASKS = 32
 """Routers drained at the same time by one process."""
 PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
+LEASE_FIT = 0.5
+"""Share of a lease one batch is sized to take, at the pace the router's last batch went."""
 
 
 def default_worker() -> str:
@@ -69,8 +75,10 @@ class Drainer:
         worker: str | None = None,
         sink: EventSink | None = None,
         lanes: int = LANES,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.engine = engine
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
@@ -83,16 +91,18 @@ class Drainer:
         self._stopping = threading.Event()
         self._paused = threading.Event()
         self._pauses: dict[int, int] = {}
+        self._leases = Leases(engine, self.worker, settings.queue.lease_seconds)
+        self._pace: dict[int, float] = {}
 
-    def due_routers(self) -> list[int]:
-        """Active routers that have jobs due now."""
+    def due_routers(self, due_by: datetime | None = None) -> list[int]:
+        """Active routers that have jobs due by `due_by` (default: now)."""
         J = RouterProvisioning
         query = (
             select(col(J.router_id))
             .join(Router, Router.id == J.router_id)  # type: ignore[arg-type]
             .where(
                 col(J.status) == JobStatus.PENDING,
-                col(J.next_attempt_at) <= utcnow(),
+                col(J.next_attempt_at) <= (due_by or self.clock()),
                 col(Router.status) == RouterStatus.ACTIVE,
             )
             .distinct()
@@ -100,19 +110,22 @@ class Drainer:
         with Session(self.engine) as session:
             return sorted(session.scalars(query))
 
-    def dispatch(self) -> list[Future[DrainReport]]:
-        """Start a task for each router with due jobs that has none running; returns at once."""
+    def dispatch(self, due_by: datetime | None = None) -> list[Future[DrainReport]]:
+        """Start a task for each router with due jobs that has none running; returns at once.
+
+        `due_by` limits the tasks to jobs due by then (a drain's start), instead of by each claim.
+        """
         if self._stopping.is_set() or self._paused.is_set():
             return []
         started = []
-        for router_id in self.due_routers():
+        for router_id in self.due_routers(due_by):
             with self._lock:
                 if router_id in self._busy:
                     self._busy[router_id] = True  # the running task goes round once more
                     continue
                 self._busy[router_id] = False
             try:
-                future = self._pool.submit(self._router_task, router_id)
+                future = self._pool.submit(self._router_task, router_id, due_by)
             except RuntimeError:  # the pool closed: this process is stopping
                 with self._lock:
                     self._busy.pop(router_id, None)
@@ -128,10 +141,15 @@ class Drainer:
             return [f for f in self._tasks.values() if not f.done()]
 
     def drain_once(self) -> DrainReport:
-        """Drain everything due now, wait for it, and report (used by `wisp run --once` and tests)."""
+        """Drain everything due now, wait for it, and report (used by `wisp run --once` and tests).
+
+        Only jobs due when it starts are taken: a job it puts back (to retry, or held for a router
+        away) waits for the next drain, however short its backoff and however slow this machine.
+        """
         total = DrainReport()
+        start = self.clock()
         while not self._stopping.is_set():
-            futures = self.dispatch()
+            futures = self.dispatch(due_by=start)
             futures += [f for f in self.running() if f not in futures]
             if not futures:
                 break
@@ -165,12 +183,13 @@ class Drainer:
         self._pool.shutdown(wait=wait)
         self._recorder.shutdown(wait=wait)
         if wait:
+            self._leases.close()
             self._connections.close()
 
-    def _router_task(self, router_id: int) -> DrainReport:
+    def _router_task(self, router_id: int, due_by: datetime | None) -> DrainReport:
         report = DrainReport()
         try:
-            report = self._drain_router(router_id)
+            report = self._drain_router(router_id, due_by)
         except Exception:
             logger.exception("the drain of router %s stopped on an unexpected error", router_id)
         finally:
@@ -180,7 +199,7 @@ class Drainer:
             self.dispatch()
         return report
 
-    def _drain_router(self, router_id: int) -> DrainReport:
+    def _drain_router(self, router_id: int, due_by: datetime | None) -> DrainReport:
         """Batches of one router until none is due; each batch is recorded while the next runs."""
         report = DrainReport()
         name = str(router_id)
@@ -189,16 +208,26 @@ class Drainer:
             jobs = queue.claim(
                 self.engine,
                 worker=self.worker,
-                limit=self.settings.queue.batch_size,
+                limit=self._batch_size(router_id),
                 router_id=router_id,
+                now=self.clock(),
+                due_by=due_by,
             )
             if not jobs:
                 break
-            with Session(self.engine) as session:
-                router = session.get(Router, router_id)
-            assert router is not None, "a claimed job's router is gone"
-            name = router.name
-            outcomes, error = self._converge_batch(router, jobs)
+            ids = [job.id for job in jobs]
+            self._leases.hold(ids)
+            started = time.monotonic()
+            try:
+                with Session(self.engine) as session:
+                    router = session.get(Router, router_id)
+                assert router is not None, "a claimed job's router is gone"
+                name = router.name
+                outcomes, error = self._converge_batch(router, jobs)
+            finally:
+                # From here the outcomes are written, well within the lease renewed last.
+                self._leases.let_go(ids)
+            self._note_pace(router_id, started, outcomes)
             if recording is not None:
                 report.add(recording.result())
             recording = self._recorder.submit(self._finish, router, outcomes, error)
@@ -209,6 +238,20 @@ class Drainer:
         if report.handled:
             emit(self.sink, DrainFinished(report, name))
         return report
+
+    def _batch_size(self, router_id: int) -> int:
+        """Jobs to claim: the configured batch, or fewer if the router is too slow for the lease."""
+        size = self.settings.queue.batch_size
+        pace = self._pace.get(router_id)
+        if pace:
+            size = min(size, int(self.settings.queue.lease_seconds * LEASE_FIT / pace))
+        return max(1, size)
+
+    def _note_pace(self, router_id: int, started: float, outcomes: list[Outcome]) -> None:
+        """Seconds per job of the router's last batch (of the jobs that reached it)."""
+        tried = sum(o.status in (Verdict.DONE, Verdict.ERROR) for o in outcomes)
+        if tried:
+            self._pace[router_id] = (time.monotonic() - started) / tried
 
     def _converge_batch(
         self, router: Router, jobs: list[queue.Job]
@@ -238,7 +281,7 @@ class Drainer:
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
     ) -> DrainReport:
         router_id = router.id or 0
-        reached = error is None and any(o.status != Verdict.HELD for o in outcomes)
+        reached = error is None and any(o.status in (Verdict.DONE, Verdict.ERROR) for o in outcomes)
         if error is not None:
             self._pauses[router_id] = self._pauses.get(router_id, 0) + 1
         elif reached:
@@ -282,6 +325,10 @@ class Drainer:
             if share.away is not None or self._stopping.is_set():
                 reason = str(share.away) if share.away else None
                 share.outcomes.append(Outcome(work, Verdict.HELD, reason))
+                continue
+            if self._leases.lost(work.job.id):
+                # Another worker holds it now (or may): doing it here would write it twice.
+                share.outcomes.append(Outcome(work, Verdict.LOST))
                 continue
             outcome, share.away = self._converge_job(profiles, client, work)
             share.outcomes.append(outcome)

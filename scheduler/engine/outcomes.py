@@ -22,7 +22,7 @@ from sqlmodel import Session
 from db import logs, queue
 from db.config import QueueSettings
 from db.delivery import mark_delivered
-from db.engine import immediate, is_deadlock, session_scope
+from db.engine import is_deadlock, session_scope
 from db.models import Action, JobStatus
 from db.secrets import mask
 from db.types import utcnow
@@ -54,6 +54,8 @@ class Verdict(StrEnum):
     ERROR = "error"
     HELD = "held"
     """Handed back without spending an attempt: its router is away, or this process is stopping."""
+    LOST = "lost"
+    """Not tried: its lease was lost (or could not be renewed), so another worker may hold it."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def _record(
 ) -> tuple[DrainReport, list[EngineEvent]]:
     report, events = DrainReport(), []
     now = utcnow()
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         events += _complete(
             session, batch, [o for o in outcomes if o.status == Verdict.DONE], now, report
         )
@@ -120,6 +122,7 @@ def _record(
             if outcome.status == Verdict.ERROR:
                 events += _fail(session, settings, batch, outcome, now, report)
         _hold(session, batch, [o for o in outcomes if o.status == Verdict.HELD], now, report)
+        _let_go(session, batch, [o for o in outcomes if o.status == Verdict.LOST], now)
     return report, events
 
 
@@ -128,9 +131,12 @@ def _complete(
 ) -> list[EngineEvent]:
     if not done:
         return []
-    completed = queue.complete_many(
+    completion = queue.complete_many(
         session, [o.work.job for o in done], worker=batch.worker, now=now
     )
+    completed = completion.completed
+    if completion.lost:
+        _log_lost_results(session, batch, [o for o in done if o.work.job.id in completion.lost])
     mark_delivered(
         session,
         [
@@ -163,6 +169,35 @@ def _complete(
     return events
 
 
+def _log_lost_results(session: Session, batch: Batch, done: list[Outcome]) -> None:
+    """Say that a job was done after its lease was lost: the worker holding it now does it again."""
+    ids = ", ".join(str(o.work.job.id) for o in done)
+    message = (
+        f"Job(s) {ids} were done on router {batch.router} by worker {batch.worker} after their "
+        "lease had run out; the result was not recorded and the worker holding them now "
+        "converges them again."
+    )
+    logger.warning(message)
+    logs.warning(session, "Router", message, {"jobs": [o.work.job.id for o in done]})
+
+
+def _let_go(session: Session, batch: Batch, lost: list[Outcome], now: datetime) -> None:
+    """Jobs not tried because their lease may be lost: back to pending if they are still ours."""
+    if not lost:
+        return
+    count = queue.release(
+        session, [o.work.job for o in lost], worker=batch.worker, error=None, retry_at=now
+    )
+    logger.info(
+        "worker %s left %d job(s) of router %s untried: their lease was lost or could not be "
+        "renewed (%d were still its own and went back to pending)",
+        batch.worker,
+        len(lost),
+        batch.router,
+        count,
+    )
+
+
 def _fail(
     session: Session,
     settings: QueueSettings,
@@ -184,6 +219,14 @@ def _fail(
         now=now,
     )
     if status == "lost":
+        logger.warning(
+            "job %s met an error on router %s after worker %s had lost its lease; the error was "
+            "not recorded (the worker holding the job now tries it): %s",
+            job.id,
+            batch.router,
+            batch.worker,
+            error,
+        )
         return []
     final = status == JobStatus.FAILED
     report.failed += final

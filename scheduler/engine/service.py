@@ -142,7 +142,11 @@ class ProvisioningService:
         with session_scope(self.engine) as session:
             count = queue.reap(session, lease_seconds=self.settings.queue.lease_seconds)
         if count:
-            logger.warning("%d job(s) of a stopped worker returned to the queue", count)
+            logger.warning(
+                "%d job(s) whose lease was not renewed in %d s returned to the queue",
+                count,
+                self.settings.queue.lease_seconds,
+            )
             self.drainer.dispatch()
         return count
 
