@@ -332,3 +332,59 @@ L: Table = SystemLog.__table__  # type: ignore[attr-defined]
 P: Table = Package.__table__  # type: ignore[attr-defined]
 R: Table = Router.__table__  # type: ignore[attr-defined]
 S: Table = Subscription.__table__  # type: ignore[attr-defined]
+
+
+class MpesaStatus(StrEnum):
+    """Where an M-Pesa transaction is: pending (a push awaits its result), received (stored, not
+    yet applied), applied (it paid for a package or went to credit), unmatched (no client or
+    package for it: an operator's), failed (the customer did not pay: cancelled, timed out)."""
+
+    PENDING = "pending"
+    RECEIVED = "received"
+    APPLIED = "applied"
+    UNMATCHED = "unmatched"
+    FAILED = "failed"
+
+
+class MpesaTransaction(SQLModel, table=True):
+    """Every STK Push and every Daraja callback or recovered transaction, stored before it is
+    acknowledged; the raw payload beside the parsed fields. Unique on the receipt and on the
+    CheckoutRequestID, so a repeated callback finds its row instead of adding one."""
+
+    __tablename__ = "mpesa_transactions"
+    __table_args__ = (Index("ix_mpesa_transactions_status_created_at", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    """stk (a push we made) or c2b (the customer paid the paybill or till)."""
+    status: str = Field(default="received", max_length=16)
+    source: str = Field(default="callback", max_length=16)
+    """How it reached us first: push, callback, query or pull."""
+    receipt: str | None = Field(default=None, max_length=32, unique=True)
+    checkout_request_id: str | None = Field(default=None, max_length=64, unique=True)
+    merchant_request_id: str | None = Field(default=None, max_length=64)
+    payment_ref: str | None = Field(default=None, max_length=64)
+    """The reference it is applied under: the receipt, or the CheckoutRequestID when a query
+    learnt of the payment before its receipt; fixed once, so every apply uses the same."""
+    result_code: int | None = None
+    result_desc: str | None = Field(default=None, sa_type=Text)
+    msisdn: str | None = Field(default=None, max_length=32)
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
+    bill_ref: str | None = Field(default=None, max_length=64)
+    shortcode: str | None = Field(default=None, max_length=16)
+    payer_name: str | None = Field(default=None, max_length=128)
+    transaction_time: datetime | None = _when()
+    client_id: int | None = Field(default=None, foreign_key="clients.id", index=True)
+    package_id: int | None = Field(default=None, foreign_key="packages.id")
+    payment_id: int | None = Field(default=None, foreign_key="payments.id")
+    note: str | None = Field(default=None, sa_type=Text)
+    """Why it is unmatched or failed, in the operator's words."""
+    deliveries: int = 0
+    """How many times Daraja delivered it (callbacks, queries and pulls that found it)."""
+    raw: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    applied_at: datetime | None = _when()
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
+
+
+M: Table = MpesaTransaction.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,769 @@
+"""M-Pesa payments: store first, match, apply once.
+
+Every push we make and every transaction Daraja tells us of (a callback, a query's answer, a
+pulled statement line) is a row of `mpesa_transactions`, committed before the sender is answered.
+Applying a row is a separate step: it finds the client and package (the push's, or for C2B the
+account number and the amount) and calls the ActivationService with the row's payment reference,
+so a callback delivered five times, concurrently or replayed a week later, activates once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from db import logs
+from db.activation import ActivationService, DuplicatePayment, PackageChange
+from db.catalog import Refused
+from db.config import Settings
+from db.engine import session_scope
+from db.errors import UserError
+from db.models import (
+    Client,
+    MpesaStatus,
+    MpesaTransaction,
+    Package,
+    Payment,
+    Subscription,
+)
+from db.secrets import remember
+from db.types import utcnow
+
+logger = logging.getLogger("wisp.mpesa")
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+STK, C2B = "stk", "c2b"
+SECRET_NAMES = {
+    "consumer_key": "WISP_MPESA_CONSUMER_KEY",
+    "consumer_secret": "WISP_MPESA_CONSUMER_SECRET",
+    "passkey": "WISP_MPESA_PASSKEY",
+    "callback_token": "WISP_MPESA_CALLBACK_TOKEN",
+}
+
+
+class Invalid(UserError):
+    """A payload that is not what Daraja sends, or not for us; nothing was stored."""
+
+
+class UnknownPush(Invalid):
+    """An STK result for a CheckoutRequestID we never pushed."""
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MpesaSecrets:
+    consumer_key: str
+    consumer_secret: str
+    passkey: str
+    callback_token: str
+
+    def missing(self, *names: str) -> list[str]:
+        return [SECRET_NAMES[n] for n in names if not getattr(self, n)]
+
+
+def mpesa_secrets() -> MpesaSecrets:
+    """The Daraja credentials and the callback token, from the environment (or `.env`) only.
+
+    Each is remembered as a secret, so that no log line shows it.
+    """
+    values = {name: os.environ.get(env, "").strip() for name, env in SECRET_NAMES.items()}
+    for value in values.values():
+        remember(value)
+    return MpesaSecrets(**values)
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+
+
+def normalise_msisdn(raw: Any) -> str | None:
+    """A Kenyan mobile number as +2547XXXXXXXX (or +2541XXXXXXXX); None when it is not one."""
+    digits = re.sub(r"[\s\-()+]", "", str(raw or ""))
+    if not digits.isdigit():
+        return None
+    if digits.startswith("0") and len(digits) == 10:
+        digits = "254" + digits[1:]
+    elif len(digits) == 9 and digits[0] in "17":
+        digits = "254" + digits
+    if len(digits) == 12 and digits.startswith("254") and digits[3] in "17":
+        return "+" + digits
+    return None
+
+
+def daraja_phone(msisdn: str) -> str:
+    """+2547XXXXXXXX as Daraja writes it: 2547XXXXXXXX."""
+    return msisdn.lstrip("+")
+
+
+def nairobi_time(value: Any) -> datetime | None:
+    """Daraja's YYYYMMDDHHmmss (Nairobi time) as UTC; None when absent or not a time."""
+    text = str(value or "").strip()
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=NAIROBI).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _money(value: Any, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise Invalid(f"{what} {value!r} is not an amount.") from None
+    if not amount.is_finite() or amount <= 0 or amount > Decimal("10000000"):
+        raise Invalid(f"{what} {value!r} is not an amount M-Pesa pays.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
+    if value is None or isinstance(value, dict | list | bool):
+        if required or value is not None:
+            raise Invalid(f"{what} is missing or not text.")
+        return ""
+    text = str(value).strip()
+    if (required and not text) or len(text) > limit or not text.isprintable():
+        raise Invalid(f"{what} {text[:40]!r} is not valid.")
+    return text
+
+
+RECEIPT = re.compile(r"[A-Z0-9]{8,20}")
+
+
+def _receipt(value: Any) -> str:
+    text = _text(value, "the receipt", 32).upper()
+    if not RECEIPT.fullmatch(text):
+        raise Invalid(f"the receipt {text!r} is not an M-Pesa receipt.")
+    return text
+
+
+@dataclass(frozen=True)
+class StkResult:
+    """The result of an STK Push, from its callback or a query."""
+
+    checkout_request_id: str
+    merchant_request_id: str
+    result_code: int
+    result_desc: str
+    amount: Decimal | None = None
+    receipt: str | None = None
+    msisdn: str | None = None
+    transaction_time: datetime | None = None
+
+    @property
+    def paid(self) -> bool:
+        return self.result_code == 0
+
+
+def parse_stk_callback(payload: Any) -> StkResult:
+    """Body.stkCallback as Daraja posts it; `Invalid` for anything else."""
+    try:
+        callback = payload["Body"]["stkCallback"]
+    except (TypeError, KeyError):
+        raise Invalid("not an STK callback: Body.stkCallback is missing.") from None
+    if not isinstance(callback, dict):
+        raise Invalid("not an STK callback: Body.stkCallback is not an object.")
+    code = callback.get("ResultCode")
+    if isinstance(code, bool) or not isinstance(code, int | str) or not str(code).isdigit():
+        raise Invalid(f"ResultCode {code!r} is not a number.")
+    result = StkResult(
+        checkout_request_id=_text(callback.get("CheckoutRequestID"), "CheckoutRequestID", 64),
+        merchant_request_id=_text(
+            callback.get("MerchantRequestID"), "MerchantRequestID", 64, required=False
+        ),
+        result_code=int(code),
+        result_desc=_text(callback.get("ResultDesc"), "ResultDesc", 500, required=False),
+    )
+    if result.result_code != 0:
+        return result
+    try:
+        items = callback["CallbackMetadata"]["Item"]
+        meta = {str(i["Name"]): i.get("Value") for i in items}
+    except (TypeError, KeyError):
+        raise Invalid("a successful STK callback without CallbackMetadata.Item.") from None
+    msisdn = normalise_msisdn(meta.get("PhoneNumber"))
+    return StkResult(
+        checkout_request_id=result.checkout_request_id,
+        merchant_request_id=result.merchant_request_id,
+        result_code=0,
+        result_desc=result.result_desc,
+        amount=_money(meta.get("Amount"), "Amount"),
+        receipt=_receipt(meta.get("MpesaReceiptNumber")),
+        msisdn=msisdn,
+        transaction_time=nairobi_time(meta.get("TransactionDate")),
+    )
+
+
+@dataclass(frozen=True)
+class C2bPayment:
+    """A customer's payment into the paybill or till: a C2B confirmation or a pulled line."""
+
+    receipt: str
+    amount: Decimal
+    shortcode: str
+    bill_ref: str
+    msisdn: str | None
+    transaction_time: datetime | None
+    payer_name: str
+    transaction_type: str
+
+
+def parse_c2b(payload: Any) -> C2bPayment:
+    """A C2B validation or confirmation body; `Invalid` for anything else."""
+    if not isinstance(payload, dict):
+        raise Invalid("not a C2B request: the body is not an object.")
+    names = [payload.get(n) for n in ("FirstName", "MiddleName", "LastName")]
+    return C2bPayment(
+        receipt=_receipt(payload.get("TransID")),
+        amount=_money(payload.get("TransAmount"), "TransAmount"),
+        shortcode=_text(payload.get("BusinessShortCode"), "BusinessShortCode", 16),
+        bill_ref=_text(payload.get("BillRefNumber"), "BillRefNumber", 64, required=False),
+        msisdn=normalise_msisdn(payload.get("MSISDN")),
+        transaction_time=nairobi_time(payload.get("TransTime")),
+        payer_name=" ".join(str(n).strip() for n in names if isinstance(n, str) and n.strip())[
+            :128
+        ],
+        transaction_type=_text(
+            payload.get("TransactionType"), "TransactionType", 32, required=False
+        ),
+    )
+
+
+def parse_pulled(item: Any, shortcode: str) -> C2bPayment:
+    """One line of Pull Transactions."""
+    if not isinstance(item, dict):
+        raise Invalid("a pulled transaction is not an object.")
+    when = None
+    with contextlib.suppress(ValueError):
+        when = datetime.strptime(str(item.get("trxDate")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return C2bPayment(
+        receipt=_receipt(item.get("transactionId")),
+        amount=_money(item.get("amount"), "amount"),
+        shortcode=shortcode,
+        bill_ref=_text(item.get("billreference"), "billreference", 64, required=False),
+        msisdn=normalise_msisdn(item.get("msisdn")),
+        transaction_time=when,
+        payer_name=_text(item.get("sender"), "sender", 128, required=False)
+        if item.get("sender") not in (None, "UNKNOWN")
+        else "",
+        transaction_type=_text(item.get("transactiontype"), "transactiontype", 32, required=False),
+    )
+
+
+# -- storing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing did: `fresh` when this delivery changed the row (it needs applying)."""
+
+    id: int
+    status: str
+    fresh: bool
+
+
+def record_push(
+    engine: Engine,
+    *,
+    client_id: int,
+    package_id: int,
+    checkout_request_id: str,
+    merchant_request_id: str,
+    msisdn: str,
+    amount: Decimal,
+    shortcode: str,
+    raw: dict[str, Any],
+) -> int:
+    """The push Daraja accepted, pending its result; its callback is known by this row."""
+    with session_scope(engine) as session:
+        row = MpesaTransaction(
+            kind=STK,
+            status=MpesaStatus.PENDING,
+            source="push",
+            checkout_request_id=checkout_request_id,
+            merchant_request_id=merchant_request_id,
+            msisdn=msisdn,
+            amount=amount,
+            shortcode=shortcode,
+            client_id=client_id,
+            package_id=package_id,
+            raw={"push": raw},
+        )
+        session.add(row)
+        session.flush()
+        return int(row.id or 0)
+
+
+def _locked(session: Session, *where: Any) -> MpesaTransaction | None:
+    return session.scalars(
+        select(MpesaTransaction)
+        .where(*where)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def store_stk_result(
+    engine: Engine, result: StkResult, raw: dict[str, Any], *, source: str = "callback"
+) -> Stored:
+    """Record the result of a push (callback or query) on its row.
+
+    A pending push takes the result; a failed one (the query said timeout) still takes a late
+    success, because the money moved; a received or applied one is never downgraded.
+    """
+    try:
+        with session_scope(engine) as session:
+            return _store_stk(session, result, raw, source)
+    except IntegrityError:
+        # The receipt is already another row's (a pulled statement line recorded it first).
+        with session_scope(engine) as session:
+            row = _locked(
+                session, col(MpesaTransaction.checkout_request_id) == result.checkout_request_id
+            )
+            assert row is not None
+            other = session.scalars(
+                select(MpesaTransaction).where(col(MpesaTransaction.receipt) == result.receipt)
+            ).first()
+            row.deliveries += 1
+            if row.status in (MpesaStatus.PENDING, MpesaStatus.FAILED):
+                row.status = MpesaStatus.UNMATCHED
+                row.note = (
+                    f"receipt {result.receipt} is already transaction {other.id if other else '?'}"
+                    "; check which one paid before applying either."
+                )
+            session.add(row)
+            return Stored(int(row.id or 0), row.status, False)
+
+
+def _store_stk(session: Session, result: StkResult, raw: dict[str, Any], source: str) -> Stored:
+    row = _locked(session, col(MpesaTransaction.checkout_request_id) == result.checkout_request_id)
+    if row is None or row.kind != STK:
+        raise UnknownPush(
+            f"CheckoutRequestID {result.checkout_request_id!r} is not a push of ours."
+        )
+    row.deliveries += 1
+    row.raw = {**(row.raw or {}), source: raw}
+    fresh = False
+    if row.status == MpesaStatus.PENDING or (row.status == MpesaStatus.FAILED and result.paid):
+        fresh = True
+        row.result_code = result.result_code
+        row.result_desc = result.result_desc
+        row.merchant_request_id = result.merchant_request_id or row.merchant_request_id
+        if source != row.source and row.source == "push":
+            row.source = source
+        if result.paid:
+            row.status = MpesaStatus.RECEIVED
+            row.receipt = result.receipt
+            row.payment_ref = result.receipt or row.checkout_request_id
+            row.amount = result.amount or row.amount
+            row.msisdn = result.msisdn or row.msisdn
+            row.transaction_time = result.transaction_time or utcnow()
+            row.note = None
+        else:
+            row.status = MpesaStatus.FAILED
+            row.note = _failure(result)
+    elif result.paid and result.receipt and not row.receipt:
+        row.receipt = result.receipt  # a query applied it first; the callback brings the receipt
+    session.add(row)
+    session.flush()
+    if fresh:
+        logs.log(
+            session,
+            "INFO" if result.paid else "WARNING",
+            "Payment",
+            f"M-Pesa push {row.checkout_request_id} ({source}): "
+            + (
+                f"paid {row.amount} from {row.msisdn}, receipt {row.receipt or 'not yet known'}."
+                if result.paid
+                else f"not paid: {row.note}"
+            ),
+            {"mpesa_transaction_id": row.id, "result_code": result.result_code},
+            client_id=row.client_id,
+        )
+    return Stored(int(row.id or 0), row.status, fresh)
+
+
+def _failure(result: StkResult) -> str:
+    known = {
+        1032: "cancelled by the customer",
+        1037: "the phone could not be reached (timeout)",
+        1: "the customer's balance was too low",
+        2001: "wrong M-Pesa PIN",
+    }
+    return f"{known.get(result.result_code, 'failed')} (ResultCode {result.result_code}: {result.result_desc})"
+
+
+def store_c2b(
+    engine: Engine, payment: C2bPayment, raw: dict[str, Any], *, source: str = "callback"
+) -> Stored:
+    """Record a paybill or till payment; a receipt seen before only counts one more delivery.
+
+    A pulled line whose receipt we never saw may be a push's payment whose callback was lost:
+    it is put on that push (same phone and amount, no receipt yet) instead of a row of its own.
+    """
+    try:
+        with session_scope(engine) as session:
+            if source == "pull":
+                attached = _attach_to_push(session, payment, raw)
+                if attached is not None:
+                    return attached
+            row = MpesaTransaction(
+                kind=C2B,
+                status=MpesaStatus.RECEIVED,
+                source=source,
+                receipt=payment.receipt,
+                payment_ref=payment.receipt,
+                msisdn=payment.msisdn,
+                amount=payment.amount,
+                bill_ref=payment.bill_ref or None,
+                shortcode=payment.shortcode,
+                payer_name=payment.payer_name or None,
+                transaction_time=payment.transaction_time or utcnow(),
+                deliveries=1,
+                raw={source: raw},
+            )
+            session.add(row)
+            session.flush()
+            logs.info(
+                session,
+                "Payment",
+                f"M-Pesa {payment.receipt} ({source}): {payment.amount} from {row.msisdn} "
+                f"to {payment.shortcode}, account {payment.bill_ref or '(none)'}.",
+                {"mpesa_transaction_id": row.id},
+            )
+            return Stored(int(row.id or 0), row.status, True)
+    except IntegrityError:
+        with session_scope(engine) as session:
+            found = _locked(session, col(MpesaTransaction.receipt) == payment.receipt)
+            if found is None:
+                raise
+            found.deliveries += 1
+            session.add(found)
+            return Stored(int(found.id or 0), found.status, False)
+
+
+def _attach_to_push(session: Session, payment: C2bPayment, raw: dict[str, Any]) -> Stored | None:
+    if session.scalars(
+        select(col(MpesaTransaction.id)).where(col(MpesaTransaction.receipt) == payment.receipt)
+    ).first():
+        return None  # known: the insert below fails and counts a delivery
+    when = payment.transaction_time or utcnow()
+    push = _locked(
+        session,
+        col(MpesaTransaction.kind) == STK,
+        col(MpesaTransaction.receipt).is_(None),
+        col(MpesaTransaction.msisdn) == payment.msisdn,
+        col(MpesaTransaction.amount) == payment.amount,
+        col(MpesaTransaction.created_at) >= when - timedelta(days=1),
+        col(MpesaTransaction.created_at) <= when + timedelta(minutes=5),
+        col(MpesaTransaction.status).in_(
+            [MpesaStatus.PENDING, MpesaStatus.FAILED, MpesaStatus.RECEIVED, MpesaStatus.APPLIED]
+        ),
+    )
+    if push is None:
+        return None
+    push.receipt = payment.receipt
+    push.deliveries += 1
+    push.raw = {**(push.raw or {}), "pull": raw}
+    fresh = push.status in (MpesaStatus.PENDING, MpesaStatus.FAILED)
+    if fresh:
+        push.status = MpesaStatus.RECEIVED
+        push.payment_ref = payment.receipt
+        push.result_code = 0
+        push.transaction_time = when
+        push.note = None
+    session.add(push)
+    session.flush()
+    return Stored(int(push.id or 0), push.status, fresh)
+
+
+# -- matching and applying -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    client: Client | None
+    package: Package | None
+    note: str = ""
+
+
+def account_key(text: str) -> str:
+    """An account number as typed on a phone: case and spaces do not count."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def match_c2b(session: Session, row: MpesaTransaction) -> Match:
+    """The client by account number (BillRefNumber = username; a till payment: by phone), then
+    the package by amount: the client's current package at its price, else the package of that
+    price on the client's router; else the current package, the difference kept as credit."""
+    client = None
+    if row.bill_ref and account_key(row.bill_ref):
+        key = account_key(row.bill_ref)
+        client = session.scalars(
+            select(Client).where(func.lower(func.replace(col(Client.username), " ", "")) == key)
+        ).first()
+        if client is None:
+            return Match(None, None, f"no client has the account number {row.bill_ref!r}.")
+    elif row.msisdn:
+        last9 = row.msisdn[-9:]
+        found = [
+            c
+            for c in session.scalars(select(Client).where(col(Client.phone).like(f"%{last9}")))
+            if normalise_msisdn(c.phone) == row.msisdn
+        ]
+        if len(found) != 1:
+            return Match(
+                None, None, f"no account number, and {len(found)} clients have phone {row.msisdn}."
+            )
+        client = found[0]
+    else:
+        return Match(None, None, "no account number and no phone number to match.")
+    amount = row.amount or Decimal("0")
+    latest = session.scalars(
+        select(Subscription)
+        .where(col(Subscription.client_id) == client.id)
+        .order_by(col(Subscription.expires_on).desc(), col(Subscription.id).desc())
+    ).first()
+    current = session.get(Package, latest.package_id) if latest else None
+    if current is not None and current.price == amount:
+        return Match(client, current)
+    if current is not None:
+        same_price = session.scalars(
+            select(Package)
+            .where(col(Package.router_id) == current.router_id, col(Package.price) == amount)
+            .order_by(col(Package.type) != current.type, col(Package.id))
+        ).first()
+        if same_price is not None:
+            return Match(client, same_price)
+        return Match(client, current)  # over- or underpaid: the ActivationService keeps credit
+    priced = list(session.scalars(select(Package).where(col(Package.price) == amount)))
+    if len(priced) == 1:
+        return Match(client, priced[0])
+    return Match(
+        client,
+        None,
+        f"{client.username} has no package yet and {len(priced)} packages cost {amount}.",
+    )
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying a row did."""
+
+    id: int
+    status: str
+    note: str = ""
+    outcome: str | None = None
+    payment_id: int | None = None
+
+
+def apply(engine: Engine, settings: Settings, transaction_id: int) -> Applied:
+    """Apply a received row once: activate its client on its package under its reference."""
+    with Session(engine) as session:
+        row = session.get(MpesaTransaction, transaction_id)
+        if row is None:
+            raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
+        if row.status != MpesaStatus.RECEIVED:
+            return Applied(transaction_id, row.status, row.note or "")
+        if row.kind == STK:
+            client = session.get(Client, row.client_id) if row.client_id else None
+            package = session.get(Package, row.package_id) if row.package_id else None
+            match = Match(
+                client,
+                package,
+                "" if client and package else "the push's client or package is gone.",
+            )
+        else:
+            match = match_c2b(session, row)
+        reference, amount = row.payment_ref or row.receipt, row.amount
+    if match.client is None or match.package is None or not reference:
+        return _finish(
+            engine,
+            transaction_id,
+            MpesaStatus.UNMATCHED,
+            match.note or "no reference.",
+            client=match.client,
+        )
+    service = ActivationService(engine, settings)
+    method = "mpesa" if "mpesa" in settings.activation.payment_methods else None
+    change: str | None = None
+    for _ in range(2):
+        try:
+            done = service.activate(
+                match.client.username,
+                match.package.name,
+                payment_ref=reference,
+                amount=amount,
+                method=method,
+                partial=True,
+                change=change,
+            )
+        except PackageChange:
+            change = "after_current"  # paid for another package: it starts when this one ends
+            continue
+        except DuplicatePayment:
+            with Session(engine) as session:
+                payment = session.scalars(
+                    select(Payment).where(col(Payment.reference) == reference.upper())
+                ).first()
+            return _finish(
+                engine,
+                transaction_id,
+                MpesaStatus.APPLIED,
+                "already applied.",
+                client=match.client,
+                package=match.package,
+                payment_id=payment.id if payment else None,
+            )
+        except Refused as refused:
+            return _finish(
+                engine,
+                transaction_id,
+                MpesaStatus.UNMATCHED,
+                str(refused),
+                client=match.client,
+                package=match.package,
+            )
+        note = f"{done.outcome}: {match.client.username} on {match.package.name}" + (
+            f", credit {done.credit}" if done.credit else ""
+        )
+        return _finish(
+            engine,
+            transaction_id,
+            MpesaStatus.APPLIED,
+            note,
+            client=match.client,
+            package=match.package,
+            payment_id=done.payment_id,
+            outcome=str(done.outcome),
+        )
+    raise AssertionError("unreachable")
+
+
+def _finish(
+    engine: Engine,
+    transaction_id: int,
+    status: MpesaStatus,
+    note: str,
+    *,
+    client: Client | None = None,
+    package: Package | None = None,
+    payment_id: int | None = None,
+    outcome: str | None = None,
+) -> Applied:
+    """Move a received row to its end state (a row already moved by another process stays)."""
+    values: dict[str, Any] = {"status": status, "note": note, "updated_at": utcnow()}
+    if client is not None:
+        values["client_id"] = client.id
+    if package is not None:
+        values["package_id"] = package.id
+    if payment_id is not None:
+        values["payment_id"] = payment_id
+    if status == MpesaStatus.APPLIED:
+        values["applied_at"] = utcnow()
+    with session_scope(engine) as session:
+        moved = session.execute(
+            update(MpesaTransaction)
+            .where(
+                col(MpesaTransaction.id) == transaction_id,
+                col(MpesaTransaction.status) == MpesaStatus.RECEIVED,
+            )
+            .values(**values)
+        ).rowcount  # type: ignore[attr-defined]
+        if moved and status == MpesaStatus.UNMATCHED:
+            logs.warning(
+                session,
+                "Payment",
+                f"M-Pesa transaction {transaction_id} is unmatched: {note}",
+                {"mpesa_transaction_id": transaction_id},
+                client_id=client.id if client else None,
+            )
+    return Applied(transaction_id, status, note, outcome, payment_id)
+
+
+def apply_received(engine: Engine, settings: Settings, *, limit: int = 500) -> list[Applied]:
+    """Apply every row stored but not yet applied (a crash between storing and applying)."""
+    with Session(engine) as session:
+        ids = list(
+            session.scalars(
+                select(col(MpesaTransaction.id))
+                .where(col(MpesaTransaction.status) == MpesaStatus.RECEIVED)
+                .order_by(col(MpesaTransaction.id))
+                .limit(limit)
+            )
+        )
+    return [apply(engine, settings, int(i or 0)) for i in ids]
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def pushes_to_query(
+    engine: Engine,
+    older_than: timedelta,
+    *,
+    now: datetime | None = None,
+    give_up_after: timedelta = timedelta(days=1),
+) -> list[MpesaTransaction]:
+    """Pushes still pending `older_than` after they were made (and not given up on)."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(MpesaTransaction)
+                .where(
+                    col(MpesaTransaction.kind) == STK,
+                    col(MpesaTransaction.status) == MpesaStatus.PENDING,
+                    col(MpesaTransaction.created_at) <= now - older_than,
+                    col(MpesaTransaction.created_at) >= now - give_up_after,
+                )
+                .order_by(col(MpesaTransaction.id))
+            )
+        )
+
+
+def transactions(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+) -> list[tuple[MpesaTransaction, str | None, str | None]]:
+    """Rows newest first, with their client's username and package's name."""
+    with Session(engine) as session:
+        query = (
+            select(MpesaTransaction, col(Client.username), col(Package.name))
+            .join(Client, col(Client.id) == col(MpesaTransaction.client_id), isouter=True)
+            .join(Package, col(Package.id) == col(MpesaTransaction.package_id), isouter=True)
+            .order_by(col(MpesaTransaction.id).desc())
+            .limit(limit)
+        )
+        if status:
+            query = query.where(col(MpesaTransaction.status) == status)
+        if since:
+            query = query.where(
+                or_(
+                    col(MpesaTransaction.created_at) >= since,
+                    col(MpesaTransaction.updated_at) >= since,
+                )
+            )
+        return [(row, user, name) for row, user, name in session.execute(query).all()]
+
+
+def get_transaction(engine: Engine, transaction_id: int) -> MpesaTransaction:
+    with Session(engine) as session:
+        row = session.get(MpesaTransaction, transaction_id)
+        if row is None:
+            raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
+        return row
