@@ -229,11 +229,24 @@ class Subscription(SQLModel, table=True):
     """The clock waits for the account to be confirmed on the router (see `delivered_at`)."""
     delivered_at: datetime | None = _when()
     """When the subscription's account was first confirmed on the router."""
+    paused_at: datetime | None = _when()
+    """Its client is suspended: the clock stopped at this moment, and the expiry waits."""
+    paused_seconds: int = Field(default=0, sa_type=BigInteger)
+    """Time its clock stood still while the client was suspended; its expiry moved by as much."""
 
     @property
     def clock_waiting(self) -> bool:
         """The clock has not started: it waits for the account to be confirmed on the router."""
         return self.starts_on_delivery and self.delivered_at is None
+
+    @property
+    def clock_running(self) -> bool:
+        """Its time is being used: active, started, and its client not suspended."""
+        return (
+            self.status == SubscriptionStatus.ACTIVE
+            and not self.clock_waiting
+            and self.paused_at is None
+        )
 
     imported_at: datetime | None = _when()
     created_at: datetime = _created()
@@ -332,6 +345,9 @@ L: Table = SystemLog.__table__  # type: ignore[attr-defined]
 P: Table = Package.__table__  # type: ignore[attr-defined]
 R: Table = Router.__table__  # type: ignore[attr-defined]
 S: Table = Subscription.__table__  # type: ignore[attr-defined]
+
+# Every flush is checked against this schema before it is sent (db/validation.py).
+import db.validation  # noqa: E402,F401
 
 
 class MpesaStatus(StrEnum):
