@@ -8,26 +8,43 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from db import logs, secrets
 from db.errors import UserError
-from db.models import ACCOUNT_TYPES, SERVICE_TYPES, Client, Package, Router
+from db.models import (
+    ACCOUNT_TYPES,
+    SERVICE_TYPES,
+    Action,
+    Client,
+    Health,
+    JobStatus,
+    Package,
+    Router,
+    RouterProfile,
+    RouterProvisioning,
+    Subscription,
+)
 from db.profiles import owned_profiles
+from db.queue import queue_account
 from db.shaping import (
     Shape,
     ShapeError,
     build_rate_limit,
+    format_rate,
     parse_bytes,
     parse_duration_seconds,
     parse_rate,
     parse_validity,
     router_profile_name,
 )
+from db.types import utcnow
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -40,7 +57,7 @@ class Refused(UserError):
 # ---------------------------------------------------------------------------------------- routers
 
 
-def add_router(
+def new_router(
     session: Session,
     *,
     name: str,
@@ -53,7 +70,7 @@ def add_router(
     tls_verify: bool = True,
     tls_fingerprint: str | None = None,
 ) -> Router:
-    """Register a router; its password is encrypted, or referenced by an environment variable."""
+    """A router checked against the rules, not yet stored (so its login can be tried first)."""
     name, host = name.strip(), host.strip()
     if not name or not host:
         raise Refused("a router needs a name and a host.")
@@ -68,7 +85,7 @@ def add_router(
     port = port or (8729 if use_tls else 8728)
     if not 0 < port < 65536:
         raise Refused(f"port {port} is not a TCP port (1-65535).")
-    router = Router(
+    return Router(
         name=name,
         host=host,
         port=port,
@@ -79,15 +96,176 @@ def add_router(
         tls_verify=tls_verify,
         tls_fingerprint=tls_fingerprint,
     )
+
+
+def add_router(session: Session, **fields: Any) -> Router:
+    """Register a router (see `new_router`); its password is encrypted, or referenced by an
+    environment variable."""
+    router = new_router(session, **fields)
     session.add(router)
     session.flush()
     logs.info(
         session,
         "Router",
         f"Router {router.name} added ({router.host}:{router.port}).",
-        {"router_id": router.id, "tls": use_tls},
+        {"router_id": router.id, "tls": router.use_tls},
     )
     return router
+
+
+@dataclass(frozen=True)
+class RouterChanges:
+    """What `wisp router edit` changes; None leaves a field as it is."""
+
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    use_tls: bool | None = None
+    tls_verify: bool | None = None
+    tls_fingerprint: str | None = None
+
+
+def apply_router_changes(router: Router, changes: RouterChanges) -> list[str]:
+    """Lay the changes over a router object (stored or not); the fields that changed."""
+    changed: list[str] = []
+
+    def put(field: str, value: object) -> None:
+        if value is not None and getattr(router, field) != value:
+            setattr(router, field, value)
+            changed.append(field)
+
+    if changes.host is not None and not changes.host.strip():
+        raise Refused("a router's host cannot be empty.")
+    put("host", changes.host.strip() if changes.host else None)
+    put("username", changes.username.strip() if changes.username else None)
+    put("use_tls", changes.use_tls)
+    put("tls_verify", changes.tls_verify)
+    put("tls_fingerprint", changes.tls_fingerprint)
+    port = changes.port
+    if port is None and changes.use_tls is not None and router.port in (8728, 8729):
+        port = 8729 if changes.use_tls else 8728  # the default port follows the TLS switch
+    if port is not None and not 0 < port < 65536:
+        raise Refused(f"port {port} is not a TCP port (1-65535).")
+    put("port", port)
+    if changes.password is not None and changes.password_env is not None:
+        raise Refused("give the router password either through --password-env or --password-stdin.")
+    if changes.password_env is not None:
+        if not ENV_NAME.match(changes.password_env):
+            raise Refused(f"{changes.password_env!r} is not a valid environment variable name.")
+        router.password_env, router.password_encrypted = changes.password_env, None
+        changed.append("password")
+    if changes.password is not None:
+        router.password_encrypted, router.password_env = secrets.encrypt(changes.password), None
+        changed.append("password")
+    return changed
+
+
+def edit_router(session: Session, name: str, changes: RouterChanges) -> tuple[Router, list[str]]:
+    """Change how a router is reached (host, port, login, TLS); returns it and the fields changed.
+
+    A new password replaces the stored one (or the environment variable that held it). The router's
+    health is reset to unknown: the next check or drain finds out whether the new settings work.
+    """
+    router = get_router(session, name)
+    changed = apply_router_changes(router, changes)
+    if changed:
+        router.health, router.health_since, router.last_error = Health.UNKNOWN, None, None
+        session.add(router)
+        session.flush()
+        # Jobs held while it was unreachable or refused the login are due again at once.
+        session.execute(
+            update(RouterProvisioning)
+            .where(
+                col(RouterProvisioning.router_id) == router.id,
+                col(RouterProvisioning.status) == JobStatus.PENDING,
+            )
+            .values(next_attempt_at=utcnow())
+        )
+        logs.info(
+            session,
+            "Router",
+            f"Router {router.name} changed: {', '.join(changed)} "
+            f"(now {router.username}@{router.host}:{router.port}).",
+            {"router_id": router.id, "changed": changed},
+        )
+    return router, changed
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """What still hangs on a router: its accounts, jobs not yet done, and packages sold on it."""
+
+    accounts: int
+    pending: int
+    packages: list[str]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.accounts or self.pending)
+
+
+def router_dependents(session: Session, router: Router) -> Dependents:
+    """Count the router's accounts and unfinished jobs, and name its packages."""
+    accounts = session.scalar(
+        select(func.count()).where(col(RouterProvisioning.router_id) == router.id)
+    )
+    pending = session.scalar(
+        select(func.count()).where(
+            col(RouterProvisioning.router_id) == router.id,
+            col(RouterProvisioning.status).in_([JobStatus.PENDING, JobStatus.PROCESSING]),
+        )
+    )
+    packages = session.scalars(
+        select(col(Package.name))
+        .where(col(Package.router_id) == router.id)
+        .order_by(col(Package.name))
+    ).all()
+    return Dependents(int(accounts or 0), int(pending or 0), list(packages))
+
+
+def remove_router(session: Session, name: str, *, forget_accounts: bool = False) -> Dependents:
+    """Remove a router from the database; the router itself is never touched.
+
+    Refused while router accounts or unfinished jobs depend on it, unless `forget_accounts`: then
+    its account rows and jobs are deleted with it (whatever they created stays on the router, as
+    it is). Its packages stay in the catalog without a router; subscriptions keep their history.
+    """
+    router = get_router(session, name)
+    found = router_dependents(session, router)
+    if found.any and not forget_accounts:
+        raise Refused(
+            f"router {router.name} still has {found.accounts} router account(s) and "
+            f"{found.pending} unfinished job(s); move them first, or pass --forget-accounts to "
+            "delete them from the database with the router (nothing on the router changes)."
+        )
+    jobs = select(col(RouterProvisioning.id)).where(col(RouterProvisioning.router_id) == router.id)
+    session.execute(
+        update(Subscription)
+        .where(col(Subscription.provisioning_id).in_(jobs.scalar_subquery()))
+        .values(provisioning_id=None)
+    )
+    session.execute(
+        update(Subscription).where(col(Subscription.router_id) == router.id).values(router_id=None)
+    )
+    session.execute(delete(RouterProfile).where(col(RouterProfile.router_id) == router.id))
+    session.execute(
+        delete(RouterProvisioning).where(col(RouterProvisioning.router_id) == router.id)
+    )
+    session.execute(
+        update(Package).where(col(Package.router_id) == router.id).values(router_id=None)
+    )
+    session.delete(router)
+    session.flush()
+    logs.info(
+        session,
+        "Router",
+        f"Router {router.name} removed ({found.accounts} account row(s) forgotten; "
+        f"{len(found.packages)} package(s) left without a router).",
+        {"router": router.name, "accounts": found.accounts, "packages": found.packages},
+    )
+    return found
 
 
 def router_password(router: Router) -> str:
@@ -261,7 +439,7 @@ def _price(text: str) -> Decimal:
         raise Refused(f"price {text!r} is not a number.") from None
     if not price.is_finite() or price < 0 or price.as_tuple().exponent < -2:  # type: ignore[operator]
         raise Refused(f"price {text!r} must be zero or more, with at most two decimals.")
-    return price
+    return price.quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
@@ -355,6 +533,258 @@ def create_package(
         },
     )
     return NewPackage(package, note)
+
+
+@dataclass(frozen=True)
+class PackageChanges:
+    """What `wisp package edit` changes; None leaves a field as it is.
+
+    Name, price and validity change the catalog only (what the next payment buys). Everything that
+    shapes traffic (rates, burst, devices, data limit, account type) changes what the package's
+    accounts get on the router, so they are queued again.
+    """
+
+    name: str | None = None
+    price: str | None = None
+    validity: str | None = None
+    account_type: str | None = None
+    rate: str | None = None
+    upload: str | None = None
+    burst: str | None = None
+    burst_threshold: str | None = None
+    burst_time: str | None = None
+    upload_burst: str | None = None
+    upload_burst_threshold: str | None = None
+    upload_burst_time: str | None = None
+    no_burst: bool = False
+    devices: int | None = None
+    data_limit: str | None = None
+    """A data cap such as 5G; "none" removes it."""
+
+    @property
+    def burst_given(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.burst,
+                self.burst_threshold,
+                self.burst_time,
+                self.upload_burst,
+                self.upload_burst_threshold,
+                self.upload_burst_time,
+            )
+        )
+
+    @property
+    def shaping(self) -> bool:
+        """Whether any of the changes may reshape what the router grants."""
+        return (
+            self.burst_given
+            or self.no_burst
+            or any(
+                v is not None
+                for v in (self.account_type, self.rate, self.upload, self.devices, self.data_limit)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class EditedPackage:
+    """A package after `edit_package`: the fields that changed and the accounts queued again."""
+
+    package: Package
+    changed: list[str]
+    requeued: list[int]
+    profile_note: str | None = None
+
+
+def package_accounts(session: Session, package: Package) -> list[RouterProvisioning]:
+    """The router accounts the package's shape is granted through (meant to be enabled)."""
+    return list(
+        session.scalars(
+            select(RouterProvisioning)
+            .where(
+                col(RouterProvisioning.package_id) == package.id,
+                col(RouterProvisioning.action) == Action.ACTIVATE,
+            )
+            .order_by(col(RouterProvisioning.id))
+        )
+    )
+
+
+def _stored_spec(package: Package) -> PackageSpec:
+    """The package as an operator would describe it, so that changes can be laid over it."""
+    shape = package_shape(package)
+
+    def rate(bps: int | None) -> str | None:
+        return format_rate(bps) if bps is not None else None
+
+    def seconds(value: int | None) -> str | None:
+        return f"{value}s" if value is not None else None
+
+    burst = shape.burst_enabled
+    return PackageSpec(
+        name=package.name,
+        type=package.type,
+        router=None,
+        price=str(package.price),
+        validity=f"{package.duration_length}{package.duration_unit}",
+        rate=format_rate(shape.download_bps),
+        upload=rate(shape.upload_bps) if package.upload_value is not None else None,
+        burst=rate(shape.burst_download_bps) if burst else None,
+        burst_threshold=rate(shape.threshold_download_bps) if burst else None,
+        burst_time=seconds(shape.burst_time_download_s) if burst else None,
+        upload_burst=rate(shape.burst_upload_bps) if burst else None,
+        upload_burst_threshold=rate(shape.threshold_upload_bps) if burst else None,
+        upload_burst_time=seconds(shape.burst_time_upload_s) if burst else None,
+        account_type=package.account_type,
+        devices=package.hotspot_device_limit,
+        data_limit=None,
+    )
+
+
+def _reshaped_spec(package: Package, changes: PackageChanges) -> PackageSpec:
+    spec = _stored_spec(package)
+    burst: dict[str, str | None] = {}
+    if changes.no_burst:
+        burst = dict.fromkeys(
+            (
+                "burst",
+                "burst_threshold",
+                "burst_time",
+                "upload_burst",
+                "upload_burst_threshold",
+                "upload_burst_time",
+            )
+        )
+    elif changes.burst_given:
+        burst = {
+            "burst": changes.burst or spec.burst,
+            "burst_threshold": changes.burst_threshold or spec.burst_threshold,
+            "burst_time": changes.burst_time or spec.burst_time,
+            "upload_burst": changes.upload_burst or spec.upload_burst,
+            "upload_burst_threshold": changes.upload_burst_threshold or spec.upload_burst_threshold,
+            "upload_burst_time": changes.upload_burst_time or spec.upload_burst_time,
+        }
+    upload = changes.upload if changes.upload is not None else spec.upload
+    return replace(
+        spec,
+        rate=changes.rate or spec.rate,
+        upload=upload,
+        account_type=changes.account_type or spec.account_type,
+        devices=changes.devices if changes.devices is not None else spec.devices,
+        **burst,  # type: ignore[arg-type]
+    )
+
+
+def edit_package(
+    session: Session,
+    name: str,
+    changes: PackageChanges,
+    *,
+    on_router: Mapping[str, Mapping[str, str]] | None = None,
+    now: datetime | None = None,
+) -> EditedPackage:
+    """Change a package. A change to what it grants re-queues every active account on it.
+
+    The shape is validated as at `create_package`, and the router profile is named the same way
+    (`on_router`: the router's profiles of the package's type, when they could be read).
+    """
+    package = get_package(session, name)
+    changed: list[str] = []
+    if changes.name is not None and changes.name.strip() != package.name:
+        new_name = changes.name.strip()
+        if not new_name:
+            raise Refused("a package needs a name.")
+        if find_package(session, new_name) not in (None, package):
+            raise Refused(f"a package named {new_name!r} already exists.")
+        package.name = new_name
+        changed.append("name")
+    if changes.price is not None and _price(changes.price) != package.price:
+        package.price = _price(changes.price)
+        changed.append("price")
+    if changes.validity is not None:
+        length, unit = _checked(parse_validity, changes.validity)
+        if (length, unit) != (package.duration_length, package.duration_unit):
+            package.duration_length, package.duration_unit = length, unit
+            changed.append("validity")
+    note = None
+    reshaped = _reshape(session, package, changes, changed)
+    if reshaped:
+        router = session.get(Router, package.router_id) if package.router_id else None
+        if router is not None:
+            package.router_profile, note = profile_name_for(session, package, router, on_router)
+    requeued: list[int] = []
+    if changed:
+        session.add(package)
+        session.flush()
+    if reshaped:
+        for account in package_accounts(session, package):
+            queue_account(
+                session,
+                router_id=account.router_id,
+                router_username=account.router_username,
+                service_type=account.service_type,
+                action=Action.ACTIVATE,
+                router_profile=package.router_profile,
+                now=now,
+            )
+            requeued.append(int(account.id or 0))
+    if changed:
+        logs.info(
+            session,
+            "General",
+            f"Package {package.name} changed: {', '.join(changed)}"
+            + (
+                f"; now {package.rate_limit} as {package.router_profile}, "
+                f"{len(requeued)} account(s) queued again."
+                if reshaped
+                else "."
+            ),
+            {"package_id": package.id, "changed": changed, "requeued": requeued},
+        )
+    return EditedPackage(package, changed, requeued, note)
+
+
+def _reshape(
+    session: Session, package: Package, changes: PackageChanges, changed: list[str]
+) -> bool:
+    """Lay the shaping changes over the package; whether what it grants changed."""
+    if not changes.shaping:
+        return False
+    if changes.account_type is not None and changes.account_type not in ACCOUNT_TYPES:
+        raise Refused(f"account type {changes.account_type!r} must be personal or business.")
+    if package.type == "pppoe" and (changes.devices is not None or changes.data_limit):
+        raise Refused("device and data limits apply to hotspot packages only.")
+    if changes.devices is not None and changes.devices < 1:
+        raise Refused(f"--devices must be 1 or more, not {changes.devices}.")
+    before = (
+        package.rate_limit,
+        package.hotspot_device_limit,
+        package.hotspot_data_limit,
+        package.account_type,
+    )
+    spec = _reshaped_spec(package, changes)
+    package.account_type = spec.account_type
+    package.hotspot_device_limit = spec.devices
+    if changes.data_limit is not None:
+        off = changes.data_limit.strip().lower() in ("none", "off", "0", "")
+        package.hotspot_data_limit = None if off else _checked(parse_bytes, changes.data_limit)
+        package.hotspot_plan_type = "data" if package.hotspot_data_limit else "unlimited"
+    profile = package.router_profile
+    apply_shaping(package, spec_shape(spec))
+    after = (
+        package.rate_limit,
+        package.hotspot_device_limit,
+        package.hotspot_data_limit,
+        package.account_type,
+    )
+    if after == before:
+        package.router_profile = profile  # same shape: keep the name it has on the router
+        return False
+    names = ("rate_limit", "devices", "data_limit", "account_type")
+    changed.extend(n for n, old, new in zip(names, before, after, strict=True) if old != new)
+    return True
 
 
 PROFILE_SUFFIX = "_WC"
@@ -476,6 +906,40 @@ def add_client(
         client_id=client.id,
     )
     return client
+
+
+def edit_client(
+    session: Session,
+    username: str,
+    *,
+    full_name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+) -> tuple[Client, list[str]]:
+    """Change a client's name, phone or email (an empty phone or email clears it)."""
+    client = get_client(session, username)
+    changed: list[str] = []
+    if full_name is not None:
+        if not full_name.strip():
+            raise Refused("a client needs a full name (--name).")
+        if full_name.strip() != client.full_name:
+            client.full_name = full_name.strip()
+            changed.append("full_name")
+    for field, value in (("phone", phone), ("email", email)):
+        if value is not None and (value.strip() or None) != getattr(client, field):
+            setattr(client, field, value.strip() or None)
+            changed.append(field)
+    if changed:
+        session.add(client)
+        session.flush()
+        logs.info(
+            session,
+            "General",
+            f"Client {client.username} changed: {', '.join(changed)}.",
+            {"client_id": client.id, "changed": changed},
+            client_id=client.id,
+        )
+    return client, changed
 
 
 def find_client(session: Session, username: str) -> Client | None:

@@ -1,10 +1,10 @@
 """Expiry, decided from our database in UTC and never from dates printed by a router.
 
-A subscription past `expires_on` is marked expired (one whose clock still waits for delivery is
-not past anything); a subscription bought to follow it starts, and every router account that no
-running subscription pays for any more is re-queued with the expiry action (deactivate: disable,
-kick, drop the cookie; or remove). Safe to run from any number
-of processes at once: each subscription is taken by one conditional UPDATE.
+A subscription past `expires_on` is marked expired (one whose clock still waits for delivery, or
+stands while its client is suspended, is not past anything); a subscription bought to follow it
+starts, and every router account that no running subscription pays for any more is re-queued with
+the expiry action (deactivate: disable, kick, drop the cookie; or remove). Safe to run from any
+number of processes at once: each subscription is taken by one conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -17,8 +17,16 @@ from sqlmodel import Session, col
 
 from db import logs
 from db.accounts import lock_client, queue_client_account, withdraw_unpaid
-from db.engine import immediate, session_scope
-from db.models import Action, Client, Package, S, Subscription, SubscriptionStatus
+from db.engine import session_scope
+from db.models import (
+    Action,
+    Client,
+    ClientStatus,
+    Package,
+    S,
+    Subscription,
+    SubscriptionStatus,
+)
 from db.types import utcnow
 
 
@@ -33,12 +41,12 @@ def expire_due(
     now = now or utcnow()
     total = 0
     while True:
-        with session_scope(immediate(engine)) as session:
+        with session_scope(engine) as session:
             found, expired = _expire_batch(session, now, batch_size, action)
         total += expired
         if found < batch_size:
             break
-    with session_scope(immediate(engine)) as session:
+    with session_scope(engine) as session:
         start_orphaned(session, now, action=action)
     return total
 
@@ -52,6 +60,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
             col(Subscription.status) == SubscriptionStatus.ACTIVE,
             col(Subscription.expires_on) <= now,
             not_(waiting),
+            col(Subscription.paused_at).is_(None),
         )
         .order_by(col(Subscription.expires_on))
         .limit(batch_size)
@@ -63,6 +72,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
         S.c.status == SubscriptionStatus.ACTIVE,
         S.c.expires_on <= now,  # a payment may have extended it since it was read
         not_(and_(S.c.starts_on_delivery, S.c.delivered_at.is_(None))),
+        S.c.paused_at.is_(None),  # a suspension may have stopped its clock since
     )
     # The client first, then the subscription, in one order for every process and for payments.
     for subscription in sorted(due, key=lambda s: (s.client_id, s.id or 0)):
@@ -132,9 +142,13 @@ def start_next(
     following.start_date = min(ended_at, now)
     following.expires_on = following.start_date + length
     following.status = SubscriptionStatus.ACTIVE
+    suspended = client.status == ClientStatus.SUSPENDED
+    if suspended:
+        following.paused_at = now  # its clock stands until the client is resumed
     session.add(following)
     session.flush()
-    queue_client_account(session, client, package, following, now=now)
+    if not suspended:
+        queue_client_account(session, client, package, following, now=now)
     logs.info(
         session,
         "Subscription",

@@ -55,7 +55,10 @@ def fail(exc: BaseException) -> None:
 def setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,  # main() may run more than once in a process (tests, scripts)
     )
     install_log_filter()
 
@@ -84,19 +87,35 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def jsonable(value: Any) -> Any:
+    """A value as JSON has it: times in ISO 8601 with their offset, money as a decimal string."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.isoformat(timespec="seconds")
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
     return value
 
 
+def print_json(value: Any) -> None:
+    """Print a value as indented JSON (see `jsonable`)."""
+    print(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
 def print_rows(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], *, as_json: bool, empty: str
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    as_json: bool,
+    empty: str,
+    hidden: Sequence[str] = (),
 ) -> None:
-    """Print rows as JSON (every field) or as an aligned table of `columns`."""
+    """Print rows as JSON (every field but the `hidden` ones, which are for people only) or as an
+    aligned table of `columns`."""
     if as_json:
-        print(json.dumps([{k: jsonable(v) for k, v in row.items()} for row in rows], indent=2))
+        print_json([{k: v for k, v in row.items() if k not in hidden} for row in rows])
         return
     if not rows:
         print(empty)
@@ -115,11 +134,23 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, dict) and "text" in value:
+        return str(value["text"])  # a typed value that carries its own words (a validity)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime(TIME_FORMAT)
     return str(value)
+
+
+TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+"""How a time is shown to a person: in the configured zone, with its abbreviation."""
+
+
+def shown_time(args: argparse.Namespace, value: datetime | None) -> str:
+    """A stored time as a person reads it: `2025-01-31 14:00 EAT`."""
+    moment = local(args, value)
+    return moment.strftime(TIME_FORMAT) if moment else "-"
 
 
 def local(args: argparse.Namespace, value: datetime | None) -> datetime | None:
@@ -132,3 +163,42 @@ def session_for(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from db.engine import session_scope
 
     return session_scope(engine(args))
+
+
+def confirm(question: str, *, yes: bool, nothing_done: str) -> None:
+    """Ask a yes/no question on the terminal unless `yes`; refuse without a terminal to ask on."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(f"add --yes to go ahead without a terminal to confirm on; {nothing_done}")
+    answer = input(f"{question} [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UserError(f"not confirmed; {nothing_done}")
+
+
+def read_password(prompt: str = "router API password: ") -> str:
+    """A password from the terminal (not echoed) or the first line of standard input."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def family(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    help: str,
+) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """A command with its own actions (`wisp router add|edit|...`); returns its subparsers."""
+    parser = commands.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
+
+
+def actions_of(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """The actions of a command family that another module registered."""
+    parser = commands.choices[name]
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -11,9 +11,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-from console.cli import catalog, common, drift, jobs, pay, run, setup, sim, tui
+from console.cli import (
+    clients,
+    common,
+    drift,
+    jobs,
+    packages,
+    pay,
+    reports,
+    routers,
+    run,
+    setup,
+    sim,
+    tui,
+)
 
-MODULES = (setup, catalog, jobs, run, sim, tui, drift, pay)
+MODULES = (setup, routers, packages, clients, jobs, reports, run, sim, tui, drift, pay)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,6 +59,7 @@ def test_operator_flow_from_router_to_queued_job(workdir):
         "--host",
         "10.9.0.1",
         "--password-stdin",
+        "--no-check",
         stdin="adm1n-pass\n",
     )
     out = ok(
@@ -154,7 +155,17 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(workdir, args, message):
 
 
 def test_repeated_payment_reference_exits_non_zero_and_changes_nothing(workdir):
-    ok(workdir, "router", "add", "r1", "--host", "10.0.0.1", "--password-env", "R1_PW")
+    ok(
+        workdir,
+        "router",
+        "add",
+        "r1",
+        "--host",
+        "10.0.0.1",
+        "--password-env",
+        "R1_PW",
+        "--no-check",
+    )
     ok(
         workdir,
         "package",
@@ -212,7 +223,17 @@ def test_empty_database_asks_for_init(tmp_path):
 def test_missing_secret_key_is_named(tmp_path):
     ok(tmp_path, "init")
     (tmp_path / ".env").write_text("")
-    result = wisp(tmp_path, "router", "add", "r1", "--host", "h", "--password-stdin", stdin="pw\n")
+    result = wisp(
+        tmp_path,
+        "router",
+        "add",
+        "r1",
+        "--host",
+        "h",
+        "--password-stdin",
+        "--no-check",
+        stdin="pw\n",
+    )
     assert result.returncode == 1
     assert "WISP_SECRET_KEY is not set" in result.stderr
     assert "no routers yet" in ok(tmp_path, "router", "list")
@@ -231,6 +252,7 @@ def _shop(workdir):
         "--port",
         "1",
         "--password-stdin",
+        "--no-check",
         stdin="pw\n",
     )
     ok(

@@ -353,6 +353,7 @@ class PaidEqualsGranted(RuleBasedStateMachine):
                 .where(
                     col(Subscription.status) == "active",
                     col(Subscription.delivered_at).is_not(None),
+                    col(Subscription.paused_at).is_(None),  # a suspended client's is disabled
                 )
             ).all():
                 package = packages[subscription.package_id]
@@ -378,7 +379,8 @@ class PaidEqualsGranted(RuleBasedStateMachine):
         with Session(self.engine) as session:
             for username in CLIENTS:
                 granted = sum(
-                    (s.expires_on - s.start_date).total_seconds()
+                    # The time its clock stood while the client was suspended is not granted.
+                    (s.expires_on - s.start_date).total_seconds() - s.paused_seconds
                     for s in session.scalars(
                         select(Subscription)
                         .join(Client, col(Client.id) == col(Subscription.client_id))
@@ -481,8 +483,13 @@ class PaidEqualsGranted(RuleBasedStateMachine):
             return len(session.scalars(select(model.id)).all())
 
 
-def run_machine(fresh_url: Callable[[], str], examples: int, steps: int) -> None:
-    machine = type("Machine", (PaidEqualsGranted,), {"fresh_url": staticmethod(fresh_url)})
+def run_machine(
+    fresh_url: Callable[[], str],
+    examples: int,
+    steps: int,
+    machine: type[PaidEqualsGranted] = PaidEqualsGranted,
+) -> None:
+    machine = type("Machine", (machine,), {"fresh_url": staticmethod(fresh_url)})
     run_state_machine_as_test(
         machine,
         settings=settings(

@@ -1,0 +1,177 @@
+"""`wisp client add|edit|list|show|suspend|resume`: the customers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from console.cli import common, ledger
+from db import catalog
+from db.models import Client
+from db.suspension import Suspension, resume_client, suspend_client
+from db.types import utcnow
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    clients = common.family(commands, "client", "customers")
+    add = clients.add_parser("add", help="register a client")
+    add.add_argument("username", help="their login on the router")
+    add.add_argument("--name", required=True, help="full name")
+    add.add_argument("--phone")
+    add.add_argument("--email")
+    add.add_argument("--account-type", default="personal", choices=["personal", "business"])
+    common.add_json_flag(add)
+    add.set_defaults(handler=client_add)
+
+    edit = clients.add_parser(
+        "edit",
+        help="change a client's name, phone or email",
+        description="Change a client's name, phone or email; an empty value clears phone or email.",
+    )
+    edit.add_argument("username")
+    edit.add_argument("--name", help="full name")
+    edit.add_argument("--phone")
+    edit.add_argument("--email")
+    common.add_json_flag(edit)
+    edit.set_defaults(handler=client_edit)
+
+    listing = clients.add_parser("list", help="list clients")
+    listing.add_argument("--search", help="match username, name or phone")
+    listing.add_argument("--limit", type=int, default=1000)
+    common.add_json_flag(listing)
+    listing.set_defaults(handler=client_list)
+
+    suspend = clients.add_parser(
+        "suspend",
+        help="disable a client's router accounts and stop their subscription's clock",
+        description="Disable the client's router accounts and stop the clock of their running "
+        "subscriptions: the time they have left is kept for `wisp client resume`.",
+    )
+    suspend.add_argument("username")
+    common.add_json_flag(suspend)
+    suspend.set_defaults(handler=client_suspend)
+
+    resume = clients.add_parser(
+        "resume",
+        help="enable a suspended client again with the time they had left",
+        description="Enable a suspended client's router accounts again; each stopped expiry moves "
+        "forward by the time it stood, so the client gets the time they had left.",
+    )
+    resume.add_argument("username")
+    common.add_json_flag(resume)
+    resume.set_defaults(handler=client_resume)
+
+    ledger.register(clients)
+
+
+def client_row(args: argparse.Namespace, client: Client) -> dict[str, Any]:
+    return {
+        "username": client.username,
+        "full_name": client.full_name,
+        "phone": client.phone,
+        "email": client.email,
+        "account_type": client.account_type,
+        "status": client.status,
+        "credit": client.credit,
+        "created_at": common.local(args, client.created_at),
+    }
+
+
+def client_add(args: argparse.Namespace) -> int:
+    with common.session_for(args) as session:
+        client = catalog.add_client(
+            session,
+            username=args.username,
+            full_name=args.name,
+            phone=args.phone,
+            email=args.email,
+            account_type=args.account_type,
+        )
+        row = client_row(args, client)
+    if args.json:
+        common.print_json(row)
+    else:
+        print(f"client {client.username} added")
+    return 0
+
+
+def client_edit(args: argparse.Namespace) -> int:
+    if args.name is None and args.phone is None and args.email is None:
+        raise catalog.Refused("nothing to change: give --name, --phone or --email.")
+    with common.session_for(args) as session:
+        client, changed = catalog.edit_client(
+            session, args.username, full_name=args.name, phone=args.phone, email=args.email
+        )
+        row = client_row(args, client)
+    if args.json:
+        common.print_json({**row, "changed": changed})
+    elif changed:
+        print(f"client {client.username} changed: {', '.join(changed)}")
+    else:
+        print(f"client {client.username} already is as asked; nothing changed")
+    return 0
+
+
+def client_list(args: argparse.Namespace) -> int:
+    query = select(Client).order_by(Client.username).limit(args.limit)
+    if args.search:
+        like = f"%{args.search}%"
+        query = query.where(
+            col(Client.username).like(like)
+            | col(Client.full_name).like(like)
+            | col(Client.phone).like(like)
+        )
+    with Session(common.engine(args)) as session:
+        rows = [client_row(args, c) for c in session.scalars(query)]
+    common.print_rows(
+        rows,
+        ["username", "full_name", "phone", "account_type", "status"],
+        as_json=args.json,
+        empty="no clients found",
+    )
+    return 0
+
+
+def _suspension_row(args: argparse.Namespace, done: Suspension) -> dict[str, Any]:
+    return {
+        **client_row(args, done.client),
+        "subscriptions": done.subscriptions,
+        "jobs": done.accounts,
+        "stood_seconds": int(done.stood.total_seconds()),
+    }
+
+
+def client_suspend(args: argparse.Namespace) -> int:
+    with common.session_for(args) as session:
+        done = suspend_client(session, args.username, now=utcnow())
+        row = _suspension_row(args, done)
+    if args.json:
+        common.print_json(row)
+        return 0
+    print(
+        f"{done.client.username} suspended: {len(done.subscriptions)} subscription clock(s) "
+        f"stopped with their time kept; {len(done.accounts)} router account(s) queued to be "
+        "disabled" + (f" (job {', '.join(map(str, done.accounts))})" if done.accounts else "")
+    )
+    return 0
+
+
+def client_resume(args: argparse.Namespace) -> int:
+    from db.activation import describe
+
+    with common.session_for(args) as session:
+        done = resume_client(session, args.username, now=utcnow())
+        row = _suspension_row(args, done)
+    if args.json:
+        common.print_json(row)
+        return 0
+    print(
+        f"{done.client.username} resumed: {len(done.subscriptions)} subscription(s) run again, "
+        f"their expiry moved forward by {describe(done.stood)}; {len(done.accounts)} router "
+        "account(s) queued to be enabled"
+        + (f" (job {', '.join(map(str, done.accounts))})" if done.accounts else "")
+    )
+    return 0

@@ -1,0 +1,269 @@
+"""`wisp package add|edit|list`: the internet packages for sale."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from console.cli import common
+from db import catalog
+from db.models import Package, Router
+from db.shaping import format_validity
+from db.types import utcnow
+
+VALIDITY_HELP = (
+    "a length with a unit: minutes (45m, min), hours (12h, hr), days (30d), weeks (2w, wk) or "
+    "calendar months (1mo, mon)"
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    packages = common.family(commands, "package", "internet packages for sale")
+    add = packages.add_parser(
+        "add",
+        help="create a package",
+        description=(
+            "Rates are the client's view: --rate is download, --upload is upload (default: same as "
+            "--rate). The RouterOS rate-limit string (rx = client upload) and the router profile "
+            "are derived."
+        ),
+    )
+    add.add_argument("name")
+    add.add_argument("--type", required=True, choices=["hotspot", "pppoe"])
+    add.add_argument("--router", required=True, help="router name")
+    add.add_argument("--price", required=True)
+    add.add_argument("--validity", required=True, help=VALIDITY_HELP)
+    add.add_argument("--rate", required=True, help="download rate, e.g. 10M or 512k")
+    _shaping_options(add)
+    add.add_argument("--account-type", default="personal", choices=["personal", "business"])
+    add.add_argument("--devices", type=int, help="hotspot: devices per login (shared users)")
+    add.add_argument("--data-limit", help="hotspot: data cap, e.g. 5G")
+    common.add_json_flag(add)
+    add.set_defaults(handler=package_add)
+
+    edit = packages.add_parser(
+        "edit",
+        help="change a package (a new shape re-queues its accounts)",
+        description=(
+            "--name, --price and --validity change the catalog only: what the next payment buys. "
+            "A change of rate, burst, devices, data limit or account type changes what the "
+            "package's clients get on the router: every active account on it is queued again, "
+            "after a confirmation that says how many (--yes skips it)."
+        ),
+    )
+    edit.add_argument("package", metavar="NAME")
+    edit.add_argument("--name", help="new name")
+    edit.add_argument("--price")
+    edit.add_argument("--validity", help=VALIDITY_HELP)
+    edit.add_argument("--rate", help="download rate, e.g. 10M or 512k")
+    _shaping_options(edit)
+    edit.add_argument("--no-burst", action="store_true", help="remove the burst (both directions)")
+    edit.add_argument("--account-type", choices=["personal", "business"])
+    edit.add_argument("--devices", type=int, help="hotspot: devices per login (shared users)")
+    edit.add_argument("--data-limit", help="hotspot: data cap, e.g. 5G; none removes it")
+    edit.add_argument("--yes", action="store_true", help="re-queue the accounts without asking")
+    common.add_json_flag(edit)
+    edit.set_defaults(handler=package_edit)
+
+    listing = packages.add_parser(
+        "list", help="list packages with their rate limit and router profile"
+    )
+    common.add_json_flag(listing)
+    listing.set_defaults(handler=package_list)
+
+
+def _shaping_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--upload", help="upload rate (default: --rate)")
+    parser.add_argument("--burst", help="download burst rate")
+    parser.add_argument("--burst-threshold", help="download burst threshold")
+    parser.add_argument("--burst-time", help="download burst time, e.g. 10s")
+    parser.add_argument("--upload-burst", help="upload burst rate (default: --burst)")
+    parser.add_argument(
+        "--upload-burst-threshold", help="upload burst threshold (default: --burst-threshold)"
+    )
+    parser.add_argument("--upload-burst-time", help="upload burst time (default: --burst-time)")
+
+
+def package_add(args: argparse.Namespace) -> int:
+    spec = catalog.PackageSpec(
+        name=args.name,
+        type=args.type,
+        router=args.router,
+        price=args.price,
+        validity=args.validity,
+        rate=args.rate,
+        upload=args.upload,
+        burst=args.burst,
+        burst_threshold=args.burst_threshold,
+        burst_time=args.burst_time,
+        upload_burst=args.upload_burst,
+        upload_burst_threshold=args.upload_burst_threshold,
+        upload_burst_time=args.upload_burst_time,
+        account_type=args.account_type,
+        devices=args.devices,
+        data_limit=args.data_limit,
+    )
+    catalog.spec_shape(spec)  # a mistyped rate is refused before the router is asked
+    on_router = _router_profiles(args, spec.router or "", spec.type)
+    with common.session_for(args) as session:
+        added = catalog.create_package(session, spec, on_router=on_router)
+        row = package_row(added.package, _router_names(session))
+    if args.json:
+        common.print_json({**row, "profile_note": added.profile_note})
+        return 0
+    package = added.package
+    print(
+        f"package {package.name} added: rate-limit {package.rate_limit!r} "
+        f"(rx/tx = client upload/download), profile {package.router_profile}"
+    )
+    if added.profile_note:
+        print(f"chose {added.profile_note}")
+    return 0
+
+
+def package_edit(args: argparse.Namespace) -> int:
+    changes = catalog.PackageChanges(
+        name=args.name,
+        price=args.price,
+        validity=args.validity,
+        account_type=args.account_type,
+        rate=args.rate,
+        upload=args.upload,
+        burst=args.burst,
+        burst_threshold=args.burst_threshold,
+        burst_time=args.burst_time,
+        upload_burst=args.upload_burst,
+        upload_burst_threshold=args.upload_burst_threshold,
+        upload_burst_time=args.upload_burst_time,
+        no_burst=args.no_burst,
+        devices=args.devices,
+        data_limit=args.data_limit,
+    )
+    engine = common.engine(args)
+    on_router = None
+    if changes.shaping:
+        with Session(engine) as session:
+            package = catalog.get_package(session, args.package)
+            router = session.get(Router, package.router_id) if package.router_id else None
+            name, service, router_name = package.name, package.type, router.name if router else ""
+            count = _would_requeue(session, args.package, changes)
+        if count is not None:
+            on_router = _router_profiles(args, router_name, service)
+            if count:
+                common.confirm(
+                    f"{count} active account(s) on {name} will be re-provisioned with "
+                    "the new shape. Go ahead?",
+                    yes=args.yes,
+                    nothing_done="the package was not changed.",
+                )
+    with common.session_for(args) as session:
+        edited = catalog.edit_package(
+            session, args.package, changes, on_router=on_router, now=utcnow()
+        )
+        row = package_row(edited.package, _router_names(session))
+    if args.json:
+        common.print_json(
+            {
+                **row,
+                "changed": edited.changed,
+                "requeued": edited.requeued,
+                "profile_note": edited.profile_note,
+            }
+        )
+        return 0
+    if not edited.changed:
+        print(f"package {edited.package.name} already is as asked; nothing changed")
+        return 0
+    print(f"package {edited.package.name} changed: {', '.join(edited.changed)}")
+    if edited.profile_note:
+        print(f"chose {edited.profile_note}")
+    if {"rate_limit", "devices", "data_limit", "account_type"} & set(edited.changed):
+        print(
+            f"rate-limit {edited.package.rate_limit!r}, profile {edited.package.router_profile}; "
+            f"{len(edited.requeued)} account(s) queued to be re-provisioned"
+        )
+    return 0
+
+
+def _would_requeue(session: Session, name: str, changes: catalog.PackageChanges) -> int | None:
+    """How many accounts the shaping changes would re-queue; None when they change no shape.
+
+    Worked out by the edit itself in a transaction that is rolled back, before anyone is asked.
+    """
+    try:
+        edited = catalog.edit_package(session, name, changes)
+        reshaped = {"rate_limit", "devices", "data_limit", "account_type"} & set(edited.changed)
+        return len(edited.requeued) if reshaped else None
+    finally:
+        session.rollback()
+
+
+def _router_profiles(
+    args: argparse.Namespace, router_name: str, service: str
+) -> dict[str, dict[str, str]] | None:
+    """The router's profiles of this service, so that a new profile name clashes with none.
+
+    Read within the connect timeout; a router that does not answer is said in one line, and the
+    name is then checked against the database only (the engine refuses to rewrite a profile that
+    is not ours in any case).
+    """
+    from scheduler.engine.profiles import profiles_on_router
+    from scheduler.routeros.client import RouterError
+
+    with Session(common.engine(args)) as session:
+        router = catalog.find_router(session, router_name)
+    if router is None or service not in ("hotspot", "pppoe"):
+        return None  # the add itself says what is wrong
+    try:
+        return profiles_on_router(router, common.settings(args).routers, service)
+    except RouterError as error:
+        print(
+            f"wisp: note: {error}; the profile name was checked against the database only.",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _router_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(col(Router.id), col(Router.name))).all())
+
+
+def package_row(package: Package, router_names: dict[int, str]) -> dict[str, Any]:
+    months = package.duration_unit == "months"
+    seconds = {"minutes": 60, "hours": 3600, "days": 86400}.get(package.duration_unit, 0)
+    return {
+        "name": package.name,
+        "type": package.type,
+        "price": package.price,
+        "validity": {
+            "length": package.duration_length,
+            "unit": package.duration_unit,
+            "seconds": None if months else package.duration_length * seconds,
+            "text": format_validity(package.duration_length, package.duration_unit),
+        },
+        "rate_limit": package.rate_limit,
+        "profile": package.router_profile,
+        "router": router_names.get(package.router_id) if package.router_id else None,
+        "account_type": package.account_type,
+        "devices": package.hotspot_device_limit,
+        "data_limit": package.hotspot_data_limit,
+    }
+
+
+def package_list(args: argparse.Namespace) -> int:
+    with Session(common.engine(args)) as session:
+        names = _router_names(session)
+        rows = [
+            package_row(p, names) for p in session.scalars(select(Package).order_by(Package.name))
+        ]
+    common.print_rows(
+        rows,
+        ["name", "type", "price", "validity", "rate_limit", "profile", "router"],
+        as_json=args.json,
+        empty="no packages yet (add one with `wisp package add`)",
+    )
+    return 0

@@ -1,0 +1,284 @@
+"""`wisp router add|edit|remove|list|check`: the routers WISP Console provisions.
+
+Adding or editing a router tries its login first (`--no-check` skips that), so a wrong host or
+password is said at once, in the router's own words, and nothing is stored. None of these import
+Textual; the router client is imported only when a router is asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from console.cli import common
+from db import catalog
+from db.models import Router
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    routers = common.family(commands, "router", "routers the console provisions")
+    add = routers.add_parser(
+        "add",
+        help="register a router (its login is tried first)",
+        description="Register a router. Its API login is tried first; a router that refuses it "
+        "is not stored (--no-check stores it without asking the router).",
+    )
+    add.add_argument("name")
+    add.add_argument("--host", required=True)
+    add.add_argument("--port", type=int, help="API port (default 8728, or 8729 with --tls)")
+    add.add_argument("--user", default="admin", help="API user (default admin)")
+    _password_options(add, required=True)
+    add.add_argument("--tls", action="store_true", help="use api-ssl")
+    add.add_argument(
+        "--no-verify", action="store_true", help="with --tls: do not verify the certificate"
+    )
+    add.add_argument("--fingerprint", help="with --tls: pin the certificate's SHA-256 fingerprint")
+    _check_option(add)
+    common.add_json_flag(add)
+    add.set_defaults(handler=router_add)
+
+    edit = routers.add_parser(
+        "edit",
+        help="change a router's host, port, login or TLS",
+        description="Change how a router is reached. The new login is tried first (unless "
+        "--no-check); its health starts again from unknown.",
+    )
+    edit.add_argument("name")
+    edit.add_argument("--host")
+    edit.add_argument("--port", type=int)
+    edit.add_argument("--user", help="API user")
+    _password_options(edit, required=False)
+    edit.add_argument(
+        "--tls", action=argparse.BooleanOptionalAction, help="use api-ssl (--no-tls: plain API)"
+    )
+    edit.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        help="with TLS: verify the certificate (--no-verify: do not)",
+    )
+    edit.add_argument("--fingerprint", help="with TLS: pin the certificate's SHA-256 fingerprint")
+    _check_option(edit)
+    common.add_json_flag(edit)
+    edit.set_defaults(handler=router_edit)
+
+    remove = routers.add_parser(
+        "remove",
+        help="remove a router from the database (the router itself is not changed)",
+        description="Remove a router from the database. Refused while router accounts or "
+        "unfinished jobs depend on it, unless --forget-accounts, which deletes them with it; "
+        "nothing on the router changes either way. Its packages stay, without a router.",
+    )
+    remove.add_argument("name")
+    remove.add_argument(
+        "--forget-accounts",
+        action="store_true",
+        help="also delete its router accounts and jobs from the database",
+    )
+    common.add_json_flag(remove)
+    remove.set_defaults(handler=router_remove)
+
+    listing = routers.add_parser("list", help="list routers and their health")
+    common.add_json_flag(listing)
+    listing.set_defaults(handler=router_list)
+
+    check = routers.add_parser("check", help="connect to a router and report it")
+    check.add_argument("name")
+    common.add_json_flag(check)
+    check.set_defaults(handler=router_check)
+
+
+def _password_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    secret = parser.add_mutually_exclusive_group(required=required)
+    secret.add_argument(
+        "--password-env", metavar="VAR", help="read the password from this environment variable"
+    )
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+
+def _check_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-check", action="store_true", help="store it without trying the router's login"
+    )
+
+
+def try_login(args: argparse.Namespace, router: Router) -> dict[str, str]:
+    """Log in to the router as configured; a refusal is one sentence and nothing is stored."""
+    from scheduler.engine.endpoints import client_for
+    from scheduler.routeros.errors import RouterError
+
+    try:
+        with client_for(router, common.settings(args).routers) as client:
+            return client.identity()
+    except RouterError as error:
+        raise catalog.Refused(
+            f"{error}; nothing was stored (--no-check stores it without trying)."
+        ) from None
+
+
+def router_add(args: argparse.Namespace) -> int:
+    password = common.read_password() if args.password_stdin else None
+    fields: dict[str, Any] = {
+        "name": args.name,
+        "host": args.host,
+        "port": args.port,
+        "username": args.user,
+        "password": password,
+        "password_env": args.password_env,
+        "use_tls": args.tls,
+        "tls_verify": not args.no_verify,
+        "tls_fingerprint": args.fingerprint,
+    }
+    engine = common.engine(args)
+    if not args.no_check:
+        with Session(engine) as session:
+            candidate = catalog.new_router(session, **fields)
+        try_login(args, candidate)
+    with common.session_for(args) as session:
+        router = catalog.add_router(session, **fields)
+        row = router_row(args, router)
+    if args.json:
+        common.print_json(row)
+    else:
+        print(
+            f"router {router.name} added: {router.username}@{router.host}:{router.port}"
+            f"{' (TLS)' if router.use_tls else ''}"
+            + ("" if args.no_check else "; it accepted the login")
+        )
+    return 0
+
+
+def router_edit(args: argparse.Namespace) -> int:
+    changes = catalog.RouterChanges(
+        host=args.host,
+        port=args.port,
+        username=args.user,
+        password=common.read_password() if args.password_stdin else None,
+        password_env=args.password_env,
+        use_tls=args.tls,
+        tls_verify=args.verify,
+        tls_fingerprint=args.fingerprint,
+    )
+    engine = common.engine(args)
+    with Session(engine) as session:
+        candidate = catalog.get_router(session, args.name)
+        session.expunge(candidate)
+    if not catalog.apply_router_changes(candidate, changes):
+        raise catalog.Refused(
+            f"nothing to change on router {candidate.name}: give --host, --port, --user, "
+            "--password-env, --password-stdin, --tls/--no-tls, --verify/--no-verify or "
+            "--fingerprint with a new value."
+        )
+    if not args.no_check:
+        try_login(args, candidate)
+    with common.session_for(args) as session:
+        router, changed = catalog.edit_router(session, args.name, changes)
+        row = router_row(args, router)
+    if args.json:
+        common.print_json({**row, "changed": changed})
+    else:
+        print(
+            f"router {router.name} changed ({', '.join(changed)}): now "
+            f"{router.username}@{router.host}:{router.port}{' (TLS)' if router.use_tls else ''}"
+            + ("" if args.no_check else "; it accepted the login")
+        )
+    return 0
+
+
+def router_remove(args: argparse.Namespace) -> int:
+    with common.session_for(args) as session:
+        name = catalog.get_router(session, args.name).name
+        found = catalog.remove_router(session, args.name, forget_accounts=args.forget_accounts)
+    if args.json:
+        common.print_json(
+            {
+                "name": name,
+                "removed": True,
+                "accounts_forgotten": found.accounts,
+                "jobs_forgotten": found.pending,
+                "packages_without_router": found.packages,
+            }
+        )
+        return 0
+    print(f"router {name} removed; nothing on the router was changed")
+    if found.accounts:
+        print(f"{found.accounts} router account(s) and their jobs were forgotten with it")
+    if found.packages:
+        print(
+            f"package(s) left without a router: {', '.join(found.packages)} "
+            "(they cannot be sold until they have one)"
+        )
+    return 0
+
+
+def router_row(args: argparse.Namespace, router: Router) -> dict[str, Any]:
+    return {
+        "name": router.name,
+        "host": router.host,
+        "port": router.port,
+        "tls": router.use_tls,
+        "user": router.username,
+        "status": router.status,
+        "health": router.health,
+        "since": common.local(args, router.health_since),
+        "version": router.version,
+        "last_seen": common.local(args, router.last_seen),
+        "last_error": router.last_error,
+    }
+
+
+def router_list(args: argparse.Namespace) -> int:
+    with Session(common.engine(args)) as session:
+        rows = [router_row(args, r) for r in session.scalars(select(Router).order_by(Router.name))]
+    common.print_rows(
+        rows,
+        ["name", "host", "port", "tls", "health", "since", "version", "last_error"],
+        as_json=args.json,
+        empty="no routers yet (add one with `wisp router add`)",
+    )
+    return 0
+
+
+def router_check(args: argparse.Namespace) -> int:
+    """`wisp router check NAME`: identity, version, uptime, or the classified error."""
+    from scheduler.engine.endpoints import client_for
+    from scheduler.engine.health import Observation, record_health
+    from scheduler.routeros.client import RouterError
+
+    if not args.verbose:
+        # The health entry's log line would repeat the one-line error below.
+        logging.getLogger("wisp.router").setLevel(logging.CRITICAL)
+    engine = common.engine(args)
+    with Session(engine) as session:
+        router = catalog.get_router(session, args.name)
+    try:
+        with client_for(router, common.settings(args).routers) as client:
+            info = client.identity()
+    except RouterError as error:
+        record_health(engine, Observation(router.id or 0, router.name, error=error))
+        raise
+    record_health(engine, Observation(router.id or 0, router.name, info=info))
+    if args.json:
+        common.print_json(
+            {
+                "name": router.name,
+                "host": router.host,
+                "port": router.port,
+                "health": "up",
+                "identity": info.get("identity"),
+                "version": info.get("version"),
+                "board": info.get("board-name"),
+                "uptime": info.get("uptime"),
+            }
+        )
+        return 0
+    print(
+        f"{router.name} ({router.host}:{router.port}) is up: identity {info['identity']}, "
+        f"RouterOS {info['version']}, board {info['board-name']}, uptime {info['uptime']}"
+    )
+    return 0
