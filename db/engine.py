@@ -12,6 +12,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -150,10 +151,17 @@ def immediate(engine: Engine) -> Engine:
 def check_connection(engine: Engine) -> None:
     """Connect once; an unreachable database becomes one DatabaseError sentence."""
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                # SQLite opens any file; the first read says whether it is a database at all.
+                connection.exec_driver_sql("PRAGMA schema_version")
     except OperationalError as exc:
         raise DatabaseError(describe_operational_error(engine, exc)) from None
+    except SQLAlchemyDatabaseError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise DatabaseError(
+            f"{safe_url(engine.url)} cannot be used as a database: {reason}."
+        ) from None
 
 
 def describe_operational_error(engine: Engine, exc: OperationalError) -> str:

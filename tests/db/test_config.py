@@ -168,3 +168,12 @@ def test_an_unsafe_setting_stops_the_runner_before_it_touches_a_job(sqlite_engin
     with Session(sqlite_engine) as session:
         jobs = session.exec(select(RouterProvisioning)).all()
     assert [(job.status, job.attempts) for job in jobs] == [("pending", 0)]
+
+
+def test_a_config_file_that_is_not_utf8_is_named_in_one_sentence(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'[console]\ntimezone = "\xff"\n')
+    with pytest.raises(
+        ConfigError, match=r"config.toml: not UTF-8 text \(byte 0xff at offset 22\)"
+    ):
+        load_settings(path)

@@ -176,3 +176,14 @@ def test_a_real_deadlock_is_told_apart_from_other_errors(engine):
         with engine.connect() as conn:
             conn.execute(text("SELECT no_such_column FROM clients"))
     assert not is_deadlock(other.value)
+
+
+def test_a_file_that_is_not_a_database_is_named_in_one_sentence(tmp_path):
+    not_a_database = tmp_path / "passwd"
+    not_a_database.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(DatabaseError) as raised:
+        require_schema(make_engine(f"sqlite:///{not_a_database}"))
+    assert str(raised.value) == (
+        f"sqlite:///{not_a_database} cannot be used as a database: file is not a database."
+    )
+    assert not_a_database.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
