@@ -61,7 +61,8 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     """An engine tuned for its backend. SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Errors and logs never carry a statement's parameters (ciphertexts, phone numbers).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": not echo}
     if backend == "sqlite":
         _prepare_sqlite_file(parsed)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}

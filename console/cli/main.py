@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from console.cli import (
     clients,
     common,
+    crash,
     drift,
     jobs,
     packages,
@@ -60,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as exc:
         if not isinstance(exc, common.user_errors()):
-            raise
+            crash.report(exc, getattr(args, "config", None))
+            return 1
         common.fail(exc)
         return 1
     finally:

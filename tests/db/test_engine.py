@@ -187,3 +187,14 @@ def test_a_file_that_is_not_a_database_is_named_in_one_sentence(tmp_path):
         f"sqlite:///{not_a_database} cannot be used as a database: file is not a database."
     )
     assert not_a_database.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+
+
+def test_database_errors_never_carry_the_statement_parameters(engine):
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from db.models import R
+
+    with pytest.raises(SQLAlchemyError) as raised, engine.begin() as connection:
+        # Core bypasses the flush check: the database itself refuses (SQLite: the NOT NULL host).
+        connection.execute(R.insert().values(name="n" * 300, password_encrypted="gAAAA-cipher"))
+    assert "gAAAA-cipher" not in str(raised.value)
