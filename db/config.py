@@ -111,6 +111,45 @@ class ActivationSettings:
 
 
 @dataclass
+class MpesaSettings:
+    """M-Pesa in through Safaricom's Daraja: STK Push and paybill/till (C2B) payments.
+
+    The consumer key and secret, the passkey and the callback token come from the environment
+    (or `.env`) only: WISP_MPESA_CONSUMER_KEY, WISP_MPESA_CONSUMER_SECRET, WISP_MPESA_PASSKEY,
+    WISP_MPESA_CALLBACK_TOKEN."""
+
+    base_url: str = "https://sandbox.safaricom.co.ke"
+    """Daraja: the sandbox, https://api.safaricom.co.ke in production, or `wisp sim-mpesa`."""
+    shortcode: str = "174379"
+    """The paybill number, or for a till the store number that STK Push is made under."""
+    type: str = "paybill"
+    """paybill (customers pay with their username as the account number) or till."""
+    till: str = ""
+    """The till number customers pay (type = till only)."""
+    listen: str = ""
+    """host:port where `wisp run` receives Daraja's callbacks; empty: no receiver."""
+    callback_base_url: str = ""
+    """The public https address Daraja reaches that receiver at (a reverse proxy's)."""
+    allowlist: str = ""
+    """Addresses or networks callbacks may come from, comma-separated; empty: any (logged)."""
+    max_body: int = 16_384
+    """Largest callback body accepted, in bytes."""
+    query_after: float = 90.0
+    """Seconds after a push with no callback before its result is asked for (STK Push Query)."""
+    recovery_interval: float = 30.0
+    """Seconds between recovery rounds (queries of unanswered pushes, unapplied payments)."""
+    pull_interval: float = 0.0
+    """Seconds between Pull Transactions of the recent window (0: off; needs Pull registered)."""
+    pull_window: float = 3600.0
+    """How far back each pull looks, in seconds."""
+    timeout: float = 15.0
+    """Seconds to wait for Daraja to answer a request."""
+
+    def allowed_networks(self) -> list[str]:
+        return [entry.strip() for entry in self.allowlist.split(",") if entry.strip()]
+
+
+@dataclass
 class LoggingSettings:
     """Python logging of the headless runner and the CLI."""
 
@@ -128,6 +167,7 @@ class Settings:
     routers: RouterSettings = field(default_factory=RouterSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     activation: ActivationSettings = field(default_factory=ActivationSettings)
+    mpesa: MpesaSettings = field(default_factory=MpesaSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "(defaults)"
     """The file the settings came from."""
@@ -137,11 +177,21 @@ class Settings:
         return ZoneInfo(self.console.timezone)
 
 
-SECTIONS = ("database", "queue", "scheduler", "routers", "console", "activation", "logging")
+SECTIONS = (
+    "database",
+    "queue",
+    "scheduler",
+    "routers",
+    "console",
+    "activation",
+    "mpesa",
+    "logging",
+)
 CHOICES = {
     ("scheduler", "expiry_action"): ("deactivate", "remove"),
     ("activation", "validity_starts"): ("delivery", "payment"),
     ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+    ("mpesa", "type"): ("paybill", "till"),
 }
 
 
@@ -292,6 +342,12 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("routers", "connect_timeout"): (0.1, 300, " seconds"),
     ("routers", "command_timeout"): (0.1, 600, " seconds"),
     ("console", "refresh_interval"): (0.05, 3600, " seconds"),
+    ("mpesa", "max_body"): (1024, 1_048_576, " bytes"),
+    ("mpesa", "query_after"): (1, 86_400, " seconds"),
+    ("mpesa", "recovery_interval"): (0.05, 86_400, " seconds"),
+    ("mpesa", "pull_interval"): (0, 86_400, " seconds (0 turns it off)"),
+    ("mpesa", "pull_window"): (60, 7 * 86_400, " seconds"),
+    ("mpesa", "timeout"): (0.5, 300, " seconds"),
 }
 """Every number's sensible range: a value outside it is refused at start, naming the key."""
 
@@ -321,9 +377,43 @@ def _check(settings: Settings, where: str) -> None:
                 f"{where}: activation.payment_methods has {method!r}; a method is at most 16 "
                 "printable characters."
             )
+    _check_mpesa(settings.mpesa, where)
     try:
         ZoneInfo(settings.console.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
             f"{where}: console.timezone {settings.console.timezone!r} is not a known time zone."
         ) from None
+
+
+def _check_mpesa(mpesa: MpesaSettings, where: str) -> None:
+    """Addresses that Daraja and the receiver can use, checked before anything listens."""
+    import ipaddress
+
+    for key in ("base_url", "callback_base_url"):
+        url = getattr(mpesa, key)
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: mpesa.{key} {url!r} must start with https:// or http://.")
+    lowered = mpesa.callback_base_url.lower()
+    if "mpesa" in lowered or "safaricom" in lowered:
+        raise ConfigError(
+            f"{where}: mpesa.callback_base_url may not contain the words mpesa or safaricom "
+            "(Daraja refuses such callback URLs)."
+        )
+    if mpesa.listen:
+        host, _, port = mpesa.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"{where}: mpesa.listen {mpesa.listen!r} must be host:port, like 127.0.0.1:8081."
+            )
+    for entry in mpesa.allowed_networks():
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: mpesa.allowlist has {entry!r}, which is not an address or network."
+            ) from None
+    if mpesa.type == "till" and not mpesa.till.isdigit():
+        raise ConfigError(f"{where}: mpesa.type is till, so mpesa.till must be the till number.")
+    if not mpesa.shortcode.isdigit():
+        raise ConfigError(f"{where}: mpesa.shortcode {mpesa.shortcode!r} must be digits.")

@@ -66,3 +66,19 @@ def collector() -> Iterator[tuple[Collector, Served]]:
     served = serve_in_thread(app)
     yield seen, served
     served.stop()
+
+
+TOKEN = "cb-token-0123456789abcdef"
+
+
+@pytest.fixture
+def receiver(engine) -> Iterator[str]:
+    """The callback receiver on `engine`, served on a free port; yields its base URL + token."""
+    from db.config import Settings
+    from scheduler.mpesa.receiver import build_app
+
+    settings = Settings()
+    settings.mpesa.max_body = 4096
+    served = serve_in_thread(build_app(engine, settings, TOKEN))
+    yield f"{served.url}/hooks/{TOKEN}"
+    served.stop()

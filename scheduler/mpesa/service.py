@@ -1,0 +1,99 @@
+"""M-Pesa beside the provisioning engine in `wisp run`: the callback receiver on its own thread
+and a recovery round on a timer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from db.config import Settings
+from db.mpesa import mpesa_secrets
+from db.types import utcnow
+from scheduler.mpesa.daraja import DarajaClient
+from scheduler.mpesa.receiver import build_app, callback_paths
+from scheduler.mpesa.recovery import MpesaUnavailable, daraja_client, recover
+from scheduler.mpesa.serving import Served, serve_in_thread
+
+logger = logging.getLogger("wisp.mpesa")
+MIN_TOKEN = 16
+
+
+class MpesaService:
+    """The receiver (when `[mpesa] listen` is set) and the recovery timer."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.served: Served | None = None
+        self.client: DarajaClient | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        mpesa = self.settings.mpesa
+        secrets = mpesa_secrets()
+        if len(secrets.callback_token) < MIN_TOKEN:
+            raise MpesaUnavailable(
+                f"[mpesa] listen is set, so WISP_MPESA_CALLBACK_TOKEN must hold a random secret "
+                f"of at least {MIN_TOKEN} characters (in the environment or .env)."
+            )
+        host, _, port = mpesa.listen.rpartition(":")
+        app = build_app(self.engine, self.settings, secrets.callback_token)
+        self.served = serve_in_thread(app, host.strip("[]"), int(port))
+        logger.info(
+            "M-Pesa callbacks received on %s:%s%s",
+            host,
+            self.served.port,
+            callback_paths("<token>")["stk"].removesuffix("/stk"),
+        )
+        try:
+            self.client = daraja_client(self.settings, secrets)
+        except MpesaUnavailable as missing:
+            logger.warning("M-Pesa recovery is off: %s", missing)
+        self._thread = threading.Thread(target=self._recover, name="mpesa-recovery", daemon=True)
+        self._thread.start()
+
+    def _recover(self) -> None:
+        mpesa = self.settings.mpesa
+        last_pull = 0.0
+        while not self._stop.wait(mpesa.recovery_interval):
+            since = None
+            if mpesa.pull_interval and time.monotonic() - last_pull >= mpesa.pull_interval:
+                since = utcnow() - timedelta(seconds=mpesa.pull_window)
+                last_pull = time.monotonic()
+            try:
+                report = recover(self.engine, self.settings, self.client, pull_since=since)
+            except Exception:
+                logger.exception("M-Pesa recovery round failed")
+                continue
+            if report.applied or report.answered or report.errors:
+                logger.info("M-Pesa recovery: %s", report.summary())
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        if self.served:
+            self.served.stop()
+        if self.client:
+            self.client.close()
+
+
+@contextlib.contextmanager
+def mpesa_running(settings: Settings, engine: Engine) -> Iterator[MpesaService | None]:
+    """The M-Pesa service while inside, when `[mpesa] listen` is set; else nothing."""
+    if not settings.mpesa.listen:
+        yield None
+        return
+    service = MpesaService(settings, engine)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

@@ -1,0 +1,45 @@
+"""The Daraja simulator imports nothing else of the project; the Daraja client nothing of db/."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_simulator_imports_nothing_else_of_the_project():
+    for path in (ROOT / "scheduler" / "mpesa_sim").rglob("*.py"):
+        for name in imports(path):
+            top = name.split(".")[0]
+            assert top not in ("db", "console") and not (
+                name.startswith("scheduler.") and not name.startswith("scheduler.mpesa_sim")
+            ), f"{path.name} imports {name}"
+
+
+def test_the_daraja_client_imports_nothing_of_db():
+    assert not any(
+        n == "db" or n.startswith(("db.", "scheduler.", "console."))
+        for n in imports(ROOT / "scheduler" / "mpesa" / "daraja.py")
+    )
+
+
+def test_mpesa_modules_load_without_textual():
+    code = (
+        "import sys, scheduler.mpesa.service, scheduler.mpesa_sim.cli, db.mpesa, console.cli.pay;"
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
