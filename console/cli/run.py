@@ -1,4 +1,4 @@
-"""`wisp run [--once]`, `wisp router check NAME`, `wisp users ROUTER`: the engine and live routers.
+"""`wisp run [--once]` and `wisp users ROUTER`: the engine and live routers.
 
 None of these import Textual; the engine modules are imported only when a command runs.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from collections.abc import Iterable, Sequence
 
 from console.cli import common
@@ -15,17 +14,13 @@ from db import catalog
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add run, router check and users."""
+    """Add run and users."""
     run = commands.add_parser("run", help="run the provisioning engine headless (until SIGTERM)")
     run.add_argument(
         "--once", action="store_true", help="drain what is due and exit (1 if a job failed)"
     )
     run.add_argument("--worker", help="name to claim jobs under (default: config, else host:pid)")
     run.set_defaults(handler=run_engine)
-
-    check = _router_actions(commands).add_parser("check", help="connect to a router and report it")
-    check.add_argument("name")
-    check.set_defaults(handler=router_check)
 
     users = commands.add_parser("users", help="list a live router's users (read-only)")
     users.add_argument("router")
@@ -39,12 +34,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     users.set_defaults(handler=list_users)
 
 
-def _router_actions(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
-    """The `wisp router` family's subcommands (registered by the catalog commands)."""
-    router = commands.choices["router"]
-    return next(a for a in router._actions if isinstance(a, argparse._SubParsersAction))
-
-
 def run_engine(args: argparse.Namespace) -> int:
     """`wisp run`."""
     from scheduler.engine import runner
@@ -56,32 +45,6 @@ def run_engine(args: argparse.Namespace) -> int:
 
     with mpesa_running(settings, engine):
         return runner.run_forever(settings, engine, worker=args.worker)
-
-
-def router_check(args: argparse.Namespace) -> int:
-    """`wisp router check NAME`: identity, version, uptime, or the classified error."""
-    from scheduler.engine.endpoints import client_for
-    from scheduler.engine.health import Observation, record_health
-    from scheduler.routeros.client import RouterError
-
-    if not args.verbose:
-        # The health entry's log line would repeat the one-line error below.
-        logging.getLogger("wisp.router").setLevel(logging.CRITICAL)
-    with common.session_for(args) as session:
-        router = catalog.get_router(session, args.name)
-    engine = common.engine(args)
-    try:
-        with client_for(router, common.settings(args).routers) as client:
-            info = client.identity()
-    except RouterError as error:
-        record_health(engine, Observation(router.id or 0, router.name, error=error))
-        raise
-    record_health(engine, Observation(router.id or 0, router.name, info=info))
-    print(
-        f"{router.name} ({router.host}:{router.port}) is up: identity {info['identity']}, "
-        f"RouterOS {info['version']}, board {info['board-name']}, uptime {info['uptime']}"
-    )
-    return 0
 
 
 COLUMNS = {
