@@ -578,6 +578,7 @@ def parse_validity(text: str) -> tuple[int, str]:
     length = int(number) * factor
     if length <= 0:
         raise ShapeError(f"validity {text!r} must be longer than 0")
+    _check_validity(length, unit)
     return length, unit
 
 
@@ -588,6 +589,16 @@ def _check_validity(length: int, unit: str) -> None:
         raise ShapeError(f"validity length must be above 0, got {length}")
     if unit not in DURATION_UNITS:
         raise ShapeError(f"validity unit {unit!r} must be one of: {', '.join(DURATION_UNITS)}")
+    if length * _DAYS_PER_UNIT[unit] > MAX_VALIDITY_DAYS:
+        raise ShapeError(
+            f"validity {length} {unit} is longer than {MAX_VALIDITY_DAYS // 366} years, "
+            "the longest a package may last"
+        )
+
+
+MAX_VALIDITY_DAYS = 3660
+"""Ten years: a longer validity is a typing mistake, and would overflow a date."""
+_DAYS_PER_UNIT = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "months": 30.5}
 
 
 def format_validity(length: int, unit: str) -> str:

@@ -802,3 +802,14 @@ def test_add_validity_months_land_on_the_same_or_last_day(start, months):
     assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == months
     assert end.time() == start.time()
     assert end.day == start.day or (end.day < start.day and (end + timedelta(days=1)).day == 1)
+
+
+@pytest.mark.parametrize("text", ["99999mo", "121mo", "3661d", "88000h", "5270500m"])
+def test_a_validity_beyond_ten_years_is_refused_before_anything_uses_it(text):
+    with pytest.raises(ShapeError, match="is longer than 10 years, the longest a package may last"):
+        parse_validity(text)
+
+
+def test_ten_years_is_still_a_validity():
+    assert parse_validity("120mo") == (120, "months")
+    assert parse_validity("3660d") == (3660, "days")
