@@ -18,6 +18,7 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
 from console.screens.main import MainScreen
@@ -63,9 +64,20 @@ class WispApp(App[int]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
+    NOTIFICATION_TIMEOUT = 4
     BINDINGS: ClassVar[list[BindingType]] = [
+        # f1 too: in a text field ? is typed, not a key.
+        Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            id="command_palette",
+            show=False,
+            priority=True,
+            tooltip="Every action by name (the command palette)",
+        ),
     ]
 
     class JobMoved(Message):
@@ -104,9 +116,16 @@ class WispApp(App[int]):
         self.service = service
         self.now = now
         self._watch_terminal = watch_terminal
+        self._standing: dict[str, Notification] = {}
+        """Notices about one job or router, by subject, so a newer word about it replaces them."""
+
+    @property
+    def keymap(self) -> dict[str, str]:
+        """The operator's key overrides ([console.keymap]): binding id -> keys."""
+        return self.settings.console.keymap
 
     def on_mount(self) -> None:
-        self.set_keymap(self.settings.console.keymap)
+        self.set_keymap(self.keymap)
         self.push_screen(MainScreen())
         if self._watch_terminal:
             self._install_watchdog()
@@ -129,10 +148,17 @@ class WispApp(App[int]):
             return
         if self.service.state == "running":
             self.service.pause()
-            self.notify("Scheduler paused: no job is sent to a router until you resume.")
+            key = self.key_for("pause")
+            self.notify(f"Scheduler paused: no job is sent to a router until you press {key}.")
         else:
             self.service.resume()
             self.notify("Scheduler resumed.")
+
+    def key_for(self, binding_id: str) -> str:
+        """The key that runs a binding now, as the footer writes it (after [console.keymap])."""
+        from console.screens.keys import key_for
+
+        return key_for(self, binding_id)
 
     def wake_scheduler(self) -> None:
         """Ask the embedded scheduler to drain now (after an activation or a retry)."""
@@ -153,6 +179,27 @@ class WispApp(App[int]):
             if isinstance(screen, MainScreen):
                 screen.poll()
 
+    # ------------------------------------------------------------------------- standing notices
+
+    def announce(
+        self,
+        subject: str,
+        message: str,
+        severity: SeverityLevel = "information",
+        timeout: float = 4,
+    ) -> None:
+        """Notify about one subject ("job 4", "router eldoret"), replacing what was said of it."""
+        self.withdraw(subject)
+        notice = Notification(message, "", severity, timeout)
+        self._standing[subject] = notice
+        self.post_message(Notify(notice))
+
+    def withdraw(self, subject: str) -> None:
+        """Take down a notice about `subject` that is still up (it no longer holds)."""
+        notice = self._standing.pop(subject, None)
+        if notice is not None and notice in self._notifications:
+            self._unnotify(notice)
+
     @on(JobMoved)
     def _job_moved(self, message: JobMoved) -> None:
         """Refresh the panes, tell a screen that follows jobs, announce a job failed for good."""
@@ -160,26 +207,32 @@ class WispApp(App[int]):
         self._refresh_panes()
         if isinstance(self.screen, FollowsJobs):
             self.screen.job_changed(event.job_id)
+        subject = f"job {event.job_id}"
         if isinstance(event, JobFailed) and event.final:
-            self.notify(
+            self.announce(
+                subject,
                 f"Job {event.job_id} ({event.username} on {event.router}) failed: {event.error}",
                 severity="error",
                 timeout=8,
             )
+        elif isinstance(event, JobCompleted):
+            self.withdraw(subject)
 
     @on(RouterHealth)
     def _router_health(self, message: RouterHealth) -> None:
         """Refresh the panes and say when a router goes away or comes back."""
         event = message.event
         self._refresh_panes()
+        subject = f"router {event.router}"
         if event.health != Health.UP:
-            self.notify(
+            self.announce(
+                subject,
                 f"Router {event.router} is {event.health.replace('_', ' ')}: {event.error}",
                 severity="warning",
                 timeout=6,
             )
         elif event.previous in (Health.DOWN, Health.AUTH_FAILED):
-            self.notify(f"Router {event.router} is up again.")
+            self.announce(subject, f"Router {event.router} is up again.")
 
     @on(DrainDone)
     def _drain_done(self, message: DrainDone) -> None:
@@ -208,15 +261,20 @@ class WispApp(App[int]):
                     "Stop or restart sending jobs to the routers",
                     main.action_pause,
                 )
-        yield SystemCommand("Keys", "Every key and what it does", self.action_help)
-        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Keys", "The keys of this screen, then every other key", self.action_help
+        )
+        # Textual's own Keys panel would be a second "Keys": this console's help replaces it.
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
 
     def action_help(self) -> None:
-        """Show every key and what it does."""
+        """Show the keys of the current screen, then every other key."""
         from console.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     # ------------------------------------------------------------------------ the terminal going away
 

@@ -44,6 +44,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from console.screens.keys import HELP_IN_DIALOG
 from console.screens.typed import OnWispApp
 from console.views.activation_result import (
     ADOPT_LABEL,
@@ -68,8 +69,8 @@ FOLLOW_EVERY = 0.2
 NO_METHOD = "how paid?"
 """The method's prompt while nothing is chosen and no reference is typed."""
 
-HINT = "enter: next   ctrl+s: activate   esc: close"
-LOCKED_HINT = "ctrl+n: new activation   esc: close"
+HINT = "enter: next   ctrl+s: activate   f1: keys   esc: close"
+LOCKED_HINT = "ctrl+n: new activation   f1: keys   esc: close"
 
 
 class ForeignAccount(Exception):
@@ -114,6 +115,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="close_activate"),
         Binding("ctrl+s", "activate", "Activate", id="confirm_activate"),
         Binding("ctrl+n", "new", "New activation", id="new_activation"),
+        HELP_IN_DIALOG,
     ]
 
     class ClientsFound(Message):
@@ -594,6 +596,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
             self.wisp.scheduler_state,
             self.wisp.settings.zone,
             adopted=self._adopted,
+            resume_key=self.wisp.key_for("pause"),
         )
         self._say(text, ok)
 

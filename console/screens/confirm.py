@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from console.screens.keys import HELP_IN_DIALOG
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask before doing something wide; answers True for yes."""
@@ -16,6 +18,7 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm_yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm_no"),
+        HELP_IN_DIALOG,
     ]
 
     def __init__(self, question: str) -> None:

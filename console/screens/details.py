@@ -1,11 +1,14 @@
-"""Details of a row: every field, the last error verbatim, the LogService history.
+"""Details of a row: the last error verbatim first, then every field and the LogService history.
 
-The client's router password stays hidden until the operator presses the reveal key.
+The error is what an operator opens a failed job for, so it comes right under the title. Everything
+but the title and the key line scrolls, so a small terminal reaches the end of the history. The
+client's router password stays hidden until the operator presses the reveal key.
 """
 
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
+from console.screens.keys import HELP_IN_DIALOG
 from console.screens.typed import OnWispApp
 from console.views import details
 from console.views.errors import one_sentence
@@ -29,6 +33,7 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="close_details"),
         Binding("v", "reveal", "Reveal password", id="reveal_password"),
+        HELP_IN_DIALOG,
     ]
 
     class DetailsLoaded(Message):
@@ -52,21 +57,32 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
         self.found: details.Details | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="details-dialog"):
             yield Label(f"{self.kind} {self.key}", id="details-title", classes="dialog-title")
             with VerticalScroll(id="details-body"):
+                yield Static(id="details-error")
                 yield Static(id="details-fields")
                 yield Static(id="details-password")
-                yield Static(id="details-error")
                 yield Static(id="details-history")
-            yield Label("v: reveal password   esc: close", classes="hint")
+            yield Label(self._hint(), id="details-hint", classes="hint")
+
+    def _hint(self) -> str:
+        keys = self.wisp.key_for
+        reveal = f"{keys('reveal_password')}: reveal password   " if self._revealable else ""
+        return f"↑ ↓ pgdn end: scroll   {reveal}{keys('close_details')}: close"
+
+    @property
+    def _revealable(self) -> bool:
+        return self.found is not None and self.found.job_id is not None
 
     def on_mount(self) -> None:
+        # Focus the body so that arrows, page keys and End scroll it.
+        self.query_one("#details-body", VerticalScroll).focus()
         self._load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reveal":
-            return self.found is not None and self.found.job_id is not None
+            return self._revealable
         return True
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
@@ -83,13 +99,18 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
+        reveal = f"{details.HIDDEN} (press {self.wisp.key_for('reveal_password')} to reveal)"
         for name, value in found.fields:
-            table.add_row(name, value)
+            table.add_row(name, reveal if value == details.HIDDEN else value)
         self.query_one("#details-fields", Static).update(table)
-        error = f"Last error:\n{found.error}" if found.error else ""
-        self.query_one("#details-error", Static).update(error)
+        error = self.query_one("#details-error", Static)
+        error.update(Text.assemble(("Last error\n", "bold"), found.error) if found.error else "")
+        error.display = bool(found.error)
         history = "\n".join(found.history) or "no history"
-        self.query_one("#details-history", Static).update(f"History\n{history}")
+        self.query_one("#details-history", Static).update(
+            Text.assemble(("History\n", "bold"), history)
+        )
+        self.query_one("#details-hint", Label).update(self._hint())
         self.refresh_bindings()
 
     def action_reveal(self) -> None:
@@ -105,11 +126,15 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
 
     @on(PasswordRevealed)
     def _revealed(self, message: PasswordRevealed) -> None:
-        self.query_one("#details-password", Static).update(f"Password: {message.password}")
+        password = self.query_one("#details-password", Static)
+        password.update(f"Password: {message.password}")
+        password.display = True
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A lookup that failed is told in one line, not a traceback."""
+        """A lookup that failed is told in one line at the top, not a traceback."""
         if event.state == WorkerState.ERROR:
             reason = one_sentence(event.worker.error, self.wisp.engine)
-            self.notify(reason, severity="error")
+            error = self.query_one("#details-error", Static)
+            error.update(reason)
+            error.display = True

@@ -28,17 +28,11 @@ from console.widgets.main.subscriptions_pane import SubscriptionsPane
 class MainScreen(MainActions):
     """Three live panes and the status bar."""
 
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    """Below 30 lines (80x24 over SSH) the packages pane gives its room to the other two."""
+
+    # The footer shows what fits 80 columns beside help and quit; help lists every key.
     BINDINGS = [
-        Binding(
-            "a",
-            "activate",
-            "Activate",
-            id="activate",
-            tooltip="Activate a client on a package (queues the router account)",
-        ),
-        Binding("r", "retry", "Retry", id="retry", tooltip="Retry the selected failed job"),
-        Binding("R", "retry_all", "Retry all", id="retry_all", tooltip="Retry every failed job"),
-        Binding("u", "users", "Users", id="users", tooltip="Browse a router's users (read-only)"),
         Binding(
             "enter",
             "details",
@@ -48,6 +42,23 @@ class MainScreen(MainActions):
             tooltip="Every field of the selected row, with its history",
         ),
         Binding(
+            "a",
+            "activate",
+            "Activate",
+            id="activate",
+            tooltip="Activate a client on a package (queues the router account)",
+        ),
+        Binding("r", "retry", "Retry", id="retry", tooltip="Retry the selected failed job"),
+        Binding(
+            "R",
+            "retry_all",
+            "Retry all",
+            id="retry_all",
+            show=False,
+            tooltip="Retry every failed job",
+        ),
+        Binding("u", "users", "Users", id="users", tooltip="Browse a router's users (read-only)"),
+        Binding(
             "slash",
             "filter",
             "Filter",
@@ -55,7 +66,21 @@ class MainScreen(MainActions):
             key_display="/",
             tooltip="Filter the focused pane as you type",
         ),
-        Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume the scheduler"),
+        Binding(
+            "p",
+            "pause",
+            "Pause",
+            id="pause",
+            tooltip="Pause the scheduler; while paused, resume it (the footer reads Resume)",
+        ),
+        Binding(
+            "m",
+            "toggle_maximize",
+            "Maximize",
+            id="maximize",
+            show=False,
+            tooltip="Show the focused pane on the whole screen (again: back)",
+        ),
         Binding("tab", "next_pane", "Next pane", show=False, id="next_pane"),
         Binding("1", "pane(1)", "Packages", show=False, id="pane_packages"),
         Binding("2", "pane(2)", "Subscriptions", show=False, id="pane_subscriptions"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import on, work
+from textual.binding import ActiveBinding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
@@ -51,6 +53,17 @@ class MainActions(OnWispApp, Screen[None]):
         if action == "details" and isinstance(self.focused, Input):
             return False
         return True if self._applies(action) else None
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys as Textual finds them, with the pause key named for what it does now."""
+        bindings = super().active_bindings
+        if self.wisp.scheduler_state == "paused":
+            for key, active in bindings.items():
+                if active.binding.action == "pause":
+                    resume = replace(active.binding, description="Resume")
+                    bindings[key] = active._replace(binding=resume, tooltip="Resume the scheduler")
+        return bindings
 
     def _applies(self, action: str) -> bool:
         if action == "retry":
@@ -118,9 +131,17 @@ class MainActions(OnWispApp, Screen[None]):
         self.wisp.push_screen(RouterUsersScreen())
 
     def action_pause(self) -> None:
-        """Pause or resume the embedded scheduler."""
+        """Pause the embedded scheduler; resume it when it is paused."""
         self.wisp.toggle_scheduler()
+        self.refresh_bindings()
         self.poll()
+
+    def action_toggle_maximize(self) -> None:
+        """Show the focused pane on the whole screen, or put it back."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
 
     def action_retry(self) -> None:
         """Put the selected failed job back in the queue."""
@@ -149,7 +170,10 @@ class MainActions(OnWispApp, Screen[None]):
 
     @on(JobsRetried)
     def _retried(self, message: JobsRetried) -> None:
+        """Say what went back in the queue; a job's old failure notice no longer holds."""
         ids = message.job_ids
+        for job_id in ids:
+            self.wisp.withdraw(f"job {job_id}")
         if not ids:
             self.notify("No failed job to retry.", severity="warning")
         elif len(ids) == 1:

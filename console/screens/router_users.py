@@ -28,7 +28,9 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     """Pick a router; browse its users by tab; filter as you type."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="users_back"),
+        Binding(
+            "escape", "back", "Back", id="users_back", tooltip="Clear the filter, else go back"
+        ),
         Binding("f5,ctrl+r", "reload", "Refresh", id="users_refresh"),
         Binding("slash", "filter", "Filter", id="users_filter", key_display="/"),
         Binding("1", "tab('hotspot')", "Hotspot", show=False, id="users_tab_hotspot"),
@@ -167,8 +169,13 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
         self.query_one("#users-filter", Input).focus()
 
     def action_back(self) -> None:
-        """Back to the main screen."""
-        self.app.pop_screen()
+        """Clear the filter (and go back to the rows); with no filter, back to the main screen."""
+        field = self.query_one("#users-filter", Input)
+        if field.value or field.has_focus:
+            field.value = ""
+            self.table(self.kind).focus()
+        else:
+            self.app.pop_screen()
 
     # -------------------------------------------------------------------------- loading
 

@@ -201,7 +201,18 @@ def bought_text(activation: Activation, zone: ZoneInfo) -> str:
     return f"{who} {verb} {activation.package}{until}."
 
 
-def job_text(job_id: int, state: JobState | None, scheduler: str) -> tuple[str, bool | None]:
+def waiting_text(scheduler: str, resume_key: str = "p") -> str:
+    """Why nothing is sending the job yet, when the console's scheduler is not running."""
+    if scheduler == "running":
+        return ""
+    if scheduler == "paused":
+        return f" (the scheduler is paused; back on the main screen, press {resume_key} to resume)"
+    return f" (the scheduler here is {scheduler}: another process must drain)"
+
+
+def job_text(
+    job_id: int, state: JobState | None, scheduler: str, resume_key: str = "p"
+) -> tuple[str, bool | None]:
     """Where the queued job stands: good news (True), bad (False) or not yet (None)."""
     head = f"Job {job_id}"
     if state is None:
@@ -210,11 +221,7 @@ def job_text(job_id: int, state: JobState | None, scheduler: str) -> tuple[str, 
         return f"{head} completed: the account is on router {state.router}.", True
     if state.status == JobStatus.FAILED:
         return f"{head} failed after {state.attempts} tries: {state.last_error}", False
-    waiting = (
-        ""
-        if scheduler == "running"
-        else f" (the scheduler here is {scheduler}: another process must drain)"
-    )
+    waiting = waiting_text(scheduler, resume_key)
     why = f" Last error: {state.last_error}" if state.last_error else ""
     return f"{head} {state.status}, waiting for router {state.router}{waiting}.{why}", None
 
@@ -226,16 +233,18 @@ def result_text(
     zone: ZoneInfo,
     *,
     adopted: bool = False,
+    resume_key: str = "p",
 ) -> tuple[str, bool | None]:
     """The lines to show and whether it is good news (True), bad (False) or not yet (None).
 
     `state` is the queued job's (ignored when nothing was queued: a scheduled package or credit);
-    `adopted`: the operator let the job take over a router account WISP Console did not create.
+    `adopted`: the operator let the job take over a router account WISP Console did not create;
+    `resume_key`: the key that resumes a paused scheduler.
     """
     lines = [bought_text(activation, zone)]
     ok: bool | None = True
     if activation.job_id is not None:
-        line, ok = job_text(activation.job_id, state, scheduler)
+        line, ok = job_text(activation.job_id, state, scheduler, resume_key)
         lines.append(line)
         if adopted:
             lines.append(adopted_text(activation))

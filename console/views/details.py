@@ -18,6 +18,8 @@ from db.models import Client, Package, Payment, Router, RouterProvisioning, Subs
 from db.shaping import format_bytes, format_validity
 
 HISTORY = 50
+HIDDEN = "hidden"
+"""A password field's value: the details screen says which key reveals it."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def job(session: Session, job_id: int, zone: ZoneInfo) -> Details:
         ("Completed at", local(row.completed_at, zone)),
         ("Created", local(row.created_at, zone)),
         ("Updated", local(row.updated_at, zone)),
-        ("Password", "hidden (press v to reveal)" if row.router_password else "-"),
+        ("Password", HIDDEN if row.router_password else "-"),
     ]
     history = _history(session, zone, SystemLog.provisioning_id == row.id)
     return Details(
@@ -115,7 +117,7 @@ def subscription(session: Session, subscription_id: int, zone: ZoneInfo) -> Deta
         ("Expires", local(sub.expires_on, zone)),
         ("Payment", _payment(payment, zone)),
         ("Router account", _account(sub.status, account)),
-        ("Password", "hidden (press v to reveal)" if account and account.router_password else "-"),
+        ("Password", HIDDEN if account and account.router_password else "-"),
     ]
     history = _history(session, zone, SystemLog.client_id == sub.client_id)
     return Details(

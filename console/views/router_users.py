@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from console.views.columns import Column
 from console.views.window import Row
 from db.config import RouterSettings
 from db.models import Router
@@ -35,7 +36,7 @@ class Listing:
     title: str
     sources: tuple[tuple[str, str], ...]
     """(service label, `fetch_users` kind) pairs; active sessions read two listings."""
-    columns: tuple[tuple[str, int | None], ...]
+    columns: tuple[Column, ...]
 
 
 LISTINGS = {
@@ -43,25 +44,37 @@ LISTINGS = {
         "hotspot",
         "Hotspot users",
         (("hotspot", "hotspot"),),
-        (("Name", 18), ("Profile", 24), ("Disabled", 8), ("Uptime", 10), ("Comment", 34)),
+        (
+            Column("Name", 18, grow=1, most=28),
+            Column("Profile", 20, grow=1, most=32),
+            Column("Disabled", 8),
+            Column("Uptime", 10),
+            Column("Comment", 12, grow=3),
+        ),
     ),
     "pppoe": Listing(
         "pppoe",
         "PPPoE secrets",
         (("pppoe", "pppoe"),),
         (
-            ("Name", 18),
-            ("Profile", 24),
-            ("Disabled", 8),
-            ("Last logged out", 20),
-            ("Comment", 34),
+            Column("Name", 18, grow=1, most=28),
+            Column("Profile", 20, grow=1, most=32),
+            Column("Disabled", 8),
+            Column("Last logged out", 20),
+            Column("Comment", 12, grow=3, drop=1),
         ),
     ),
     "active": Listing(
         "active",
         "Active sessions",
         (("hotspot", "hotspot-active"), ("pppoe", "ppp-active")),
-        (("User", 18), ("Service", 8), ("Address", 15), ("MAC / caller", 18), ("Uptime", 12)),
+        (
+            Column("User", 18, grow=1, most=28),
+            Column("Service", 8),
+            Column("Address", 15),
+            Column("MAC / caller", 18),
+            Column("Uptime", 12, grow=1),
+        ),
     ),
 }
 CELLS = {

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 
@@ -98,6 +101,24 @@ def service(seeded: Engine) -> Iterator[Callable[[WispApp], ProvisioningService]
     yield attach
     for engine_service in made:
         engine_service.shutdown(wait=True)
+
+
+def screen_text(app: WispApp) -> str:
+    """What the terminal shows now, as plain text (the screen with any dialog on top)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True)
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds (a toast mounted, a footer recomposed)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met in {timeout} s"
+        await pilot.pause()
 
 
 async def refresh(pilot: Pilot[Any]) -> None:

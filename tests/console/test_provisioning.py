@@ -12,11 +12,12 @@ from console.app import WispApp
 from console.screens.activate import ActivateScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.main import MainScreen
+from db import queue
 from db.activation import ActivationService
 from db.models import RouterProvisioning
 from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimFleet
-from tests.console.conftest import drain, refresh, settle
+from tests.console.conftest import console_settings, drain, refresh, settle
 
 SIZE = (120, 40)
 REFUSAL = "failure: could not add user (out of licence slots)"
@@ -54,7 +55,7 @@ async def test_activation_through_the_modal_reaches_the_router(
         await pilot.press("escape")
         await refresh(pilot)
         subscriptions = app.screen.panes[1]  # type: ignore[attr-defined]
-        assert subscriptions.table.get_row_at(0)[3] == "on router"
+        assert subscriptions.table.row_at(0).cells[3] == "on router"
 
 
 async def test_a_repeated_payment_reference_is_refused_in_one_sentence(
@@ -169,3 +170,86 @@ async def test_activating_without_a_package_asks_for_one(
         await settle(pilot)
         assert str(modal.query_one("#activate-result").content) == "Pick a package."
         assert modal.activation is None
+
+
+def _told(app: WispApp) -> list[str]:
+    return [str(notification.message) for notification in app._notifications]
+
+
+async def test_retry_takes_down_the_failure_notice_and_says_the_job_is_back(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet,
+    seeded: Engine,
+) -> None:
+    fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=1)
+    ActivationService(seeded).activate("jdoe", "Home 10M")
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await drain(pilot, engine_service)
+        assert any(m.startswith("Job 1 (jdoe on r1) failed:") for m in _told(app))
+        await pilot.press("r")
+        await settle(pilot)
+        told = _told(app)
+        assert "Job 1 is back in the queue." in told
+        assert not any(m.startswith("Job 1 (jdoe on r1) failed") for m in told), told
+        await drain(pilot, engine_service)
+        assert app.screen.panes[2].selected.status == "completed"  # type: ignore[attr-defined]
+        assert not any("failed" in m for m in _told(app))
+
+
+async def test_retrying_a_job_someone_else_retried_says_there_was_none(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    fleet: SimFleet,
+    seeded: Engine,
+) -> None:
+    fleet["r1"].faults.trap("/ip/hotspot/user/add", REFUSAL, times=1)
+    ActivationService(seeded).activate("jdoe", "Home 10M")
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await drain(pilot, engine_service)
+        with Session(seeded) as session:  # another console retried it meanwhile
+            queue.retry(session, 1, now=app.now())
+            session.commit()
+        await pilot.press("r")  # the pane still shows it failed until the next refresh
+        await settle(pilot)
+        assert "No failed job to retry." in _told(app)
+
+
+async def test_activating_while_paused_says_which_key_resumes(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    seeded: Engine,
+) -> None:
+    settings = console_settings(seeded)
+    settings.console.keymap = {"pause": "ctrl+o"}
+    app = make_app(settings)
+    engine_service = service(app)
+    engine_service.start()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert engine_service.state == "paused"
+        await pilot.press("a")
+        await settle(pilot)
+        modal: ActivateScreen = app.screen  # type: ignore[assignment]
+        await pilot.press(*"jdoe")
+        await settle(pilot)
+        modal.query_one("#package", Select).value = "Home 10M"
+        await pilot.pause()
+        await pilot.press(*"QPAUSED001", "enter")
+        await settle(pilot)
+        result = str(modal.query_one("#activate-result").content)
+        assert "press ^o to resume" in result
+        assert "another process" not in result
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert engine_service.state == "running"

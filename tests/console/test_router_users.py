@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
-from textual.widgets import Select, TabbedContent
+from textual.widgets import Input, Select, TabbedContent
 
 from console.app import WispApp
 from console.screens.main import MainScreen
@@ -34,7 +34,7 @@ async def test_lists_what_the_router_holds(
         held = {row["name"] for row in fleet["r1"].rows("/ip/hotspot/user")}
         table = screen.table("hotspot")
         assert table.row_count == len(held) == 40
-        assert {table.get_row_at(i)[0] for i in range(table.row_count)} == held
+        assert {table.row_at(i).cells[0] for i in range(table.row_count)} == held
         assert "r1: 40 hotspot users" in str(screen.query_one("#users-progress-text").content)
 
 
@@ -49,7 +49,7 @@ async def test_active_sessions_tab_shows_who_is_online(
         screen.query_one(TabbedContent).active = "tab-active"
         await settle(pilot)
         table = screen.table("active")
-        assert {table.get_row_at(i)[0] for i in range(table.row_count)} == online
+        assert {table.row_at(i).cells[0] for i in range(table.row_count)} == online
 
 
 async def test_filter_as_you_type_and_refresh(
@@ -62,11 +62,35 @@ async def test_filter_as_you_type_and_refresh(
         await pilot.press("slash", *name)
         await settle(pilot)
         table = screen.table("hotspot")
-        assert table.get_row_at(0)[0] == name
-        assert all(name in table.get_row_at(i)[0] for i in range(table.row_count))
+        assert table.row_at(0).cells[0] == name
+        assert all(name in table.row_at(i).cells[0] for i in range(table.row_count))
         await pilot.press("enter", "f5")
         await settle(pilot)
-        assert table.get_row_at(0)[0] == name
+        assert table.row_at(0).cells[0] == name
+        await pilot.press("escape")  # the first escape clears the filter
+        assert isinstance(app.screen, RouterUsersScreen)
+        assert screen.query_one("#users-filter", Input).value == ""
+        assert table.row_count == 40
+        await pilot.press("escape")  # the second leaves
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_escape_while_typing_a_filter_clears_it_and_stays(
+    make_app: Callable[..., WispApp], fleet: SimFleet
+) -> None:
+    name = fleet["r1"].rows("/ip/hotspot/user")[3]["name"]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, app)
+        await pilot.press("slash", *name)
+        await settle(pilot)
+        table = screen.table("hotspot")
+        assert table.row_count < 40
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RouterUsersScreen)
+        assert screen.query_one("#users-filter", Input).value == ""
+        assert table.row_count == 40 and app.focused is table
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 

@@ -1,5 +1,7 @@
-"""Snapshots of the main screen, the activation modal (empty, and offering a package change) and
-the router users screen, at two sizes.
+"""Snapshots of every screen: the main screen, the activation modal (empty, and offering a package
+change) and the router users screen at two sizes; at 80x24 (SSH) also a job's details scrolled to the
+end of a long history, the confirm dialog, the reconcile screen, help on each screen and the status
+line with three routers of which one is down.
 
 The data and the clock are fixed, so each picture is the same on every run. Update the baselines
 with `pytest tests/console/test_snapshots.py --snapshot-update` after a deliberate change.
@@ -21,10 +23,12 @@ from console.app import WispApp, build_app
 from db.activation import ActivationService
 from db.delivery import mark_delivered
 from db.engine import session_scope
-from db.models import Router, RouterProvisioning
-from tests.console.conftest import FIXED_NOW, console_settings, settle
+from db.models import Router, RouterProvisioning, SystemLog
+from tests.console.conftest import FIXED_NOW, console_settings, settle, until
+from tests.console.scenes import fail_with_history, three_routers_one_down
 
 SIZES = [(120, 40), (80, 24)]
+SSH = (80, 24)
 J = RouterProvisioning.__table__  # type: ignore[attr-defined]
 
 
@@ -48,7 +52,11 @@ def _freeze(engine: Engine) -> None:
         session.execute(
             update(J)
             .where(J.c.id <= 3)
-            .values(status="completed", completed_at=FIXED_NOW - timedelta(minutes=12))
+            .values(
+                status="completed",
+                completed_at=FIXED_NOW - timedelta(minutes=12),
+                updated_at=FIXED_NOW - timedelta(minutes=5),
+            )
         )
         mark_delivered(session, [1, 2, 3], FIXED_NOW - timedelta(minutes=12))
         session.execute(
@@ -58,12 +66,19 @@ def _freeze(engine: Engine) -> None:
                 status="failed",
                 attempts=1,
                 last_error="failure: could not add user (out of licence slots)",
+                updated_at=FIXED_NOW - timedelta(minutes=5),
             )
         )
         session.execute(
-            update(J).where(J.c.id == 5).values(next_attempt_at=FIXED_NOW + timedelta(seconds=25))
+            update(J)
+            .where(J.c.id == 5)
+            .values(
+                next_attempt_at=FIXED_NOW + timedelta(seconds=25),
+                updated_at=FIXED_NOW - timedelta(minutes=5),
+            )
         )
         session.execute(update(Router).values(health="up"))
+        session.execute(update(SystemLog).values(created_at=FIXED_NOW - timedelta(minutes=20)))
 
 
 @pytest.fixture
@@ -127,3 +142,114 @@ class TestRouterUsers:
             await _ready(pilot)
 
         assert snap_compare(snapshot_app(), terminal_size=size, run_before=open_users)
+
+
+async def _details_of_job_4(pilot: Pilot[Any]) -> None:
+    """The failed job's details (job 4: the queue's second row)."""
+    await settle(pilot)
+    await pilot.press("3", "down", "enter")
+    await settle(pilot)
+
+
+class TestDetails:
+    """A failed job's details at 80x24: the error first; End reaches the end of the history."""
+
+    def test_details_open_on_the_last_error(self, snap_compare, snapshot_app, seeded) -> None:  # type: ignore[no-untyped-def]
+        fail_with_history(seeded, 4)
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=_details_of_job_4)
+
+    def test_details_scrolled_to_the_end_of_the_history(  # type: ignore[no-untyped-def]
+        self, snap_compare, snapshot_app, seeded
+    ) -> None:
+        fail_with_history(seeded, 4)
+
+        async def to_the_end(pilot: Pilot[Any]) -> None:
+            await _details_of_job_4(pilot)
+            await pilot.press("end")
+            body = pilot.app.screen.query_one("#details-body")
+            await until(pilot, lambda: body.scroll_y == body.max_scroll_y)  # End scrolls smoothly
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=to_the_end)
+
+
+class TestConfirm:
+    def test_retry_all_asks_first(self, snap_compare, snapshot_app) -> None:  # type: ignore[no-untyped-def]
+        async def ask(pilot: Pilot[Any]) -> None:
+            await settle(pilot)
+            await pilot.press("R")
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=ask)
+
+
+def _footer_reads(pilot: Pilot[Any], label: str) -> bool:
+    from textual.widgets._footer import FooterKey
+
+    return any(key.description == label for key in pilot.app.screen.query(FooterKey))
+
+
+async def _reconciled(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("u")
+    await settle(pilot)
+    await pilot.press("d")
+    await settle(pilot)
+    await until(pilot, lambda: _footer_reads(pilot, "Queue fixes"))
+
+
+class TestReconcile:
+    def test_reconcile_lists_the_drift(self, snap_compare, snapshot_app) -> None:  # type: ignore[no-untyped-def]
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=_reconciled)
+
+
+class TestRouterHealth:
+    def test_three_routers_one_down_all_named(self, snap_compare, snapshot_app, seeded) -> None:  # type: ignore[no-untyped-def]
+        app = snapshot_app()
+        three_routers_one_down(seeded)
+        assert snap_compare(app, terminal_size=SSH, run_before=_ready)
+
+
+async def _on_main(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+
+
+async def _on_activate(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+async def _on_confirm(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("R")
+    await settle(pilot)
+
+
+async def _on_users(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("u")
+    await settle(pilot)
+
+
+HELP_ON = {
+    "main": _on_main,
+    "details": _details_of_job_4,
+    "activate": _on_activate,
+    "confirm": _on_confirm,
+    "users": _on_users,
+    "reconcile": _reconciled,
+}
+
+
+@pytest.mark.parametrize("where", list(HELP_ON))
+class TestHelp:
+    """Help at 80x24 on each screen: that screen's keys come first."""
+
+    def test_help(self, snap_compare, snapshot_app, where) -> None:  # type: ignore[no-untyped-def]
+        async def open_help(pilot: Pilot[Any]) -> None:
+            await HELP_ON[where](pilot)
+            await pilot.press("f1")
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=open_help)

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from console.views.columns import Column
 from console.views.window import Row, Window
 from console.widgets.window_table import WindowTable
 
@@ -22,8 +23,10 @@ class Pane(Vertical, can_focus=False):
     NUMBER = 0
     KIND = ""
     """What a row is ("package", "subscription", "job"): picks the details view."""
-    COLUMNS: tuple[tuple[str, int | None], ...] = ()
+    COLUMNS: tuple[Column, ...] = ()
     STATUS_COLUMN: int | None = None
+    ALLOW_MAXIMIZE = True
+    """Maximizing its table shows the whole pane (title, table and filter) on the screen."""
     BINDINGS = [
         Binding("escape", "close_filter", "Clear filter", show=False, id="clear_filter"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console.views.columns import Column
 from console.widgets.main.pane import Pane
 
 
@@ -11,14 +12,14 @@ class SubscriptionsPane(Pane):
     TITLE = "Subscriptions"
     NUMBER = 2
     KIND = "subscription"
-    # The router account state comes before the less urgent columns, to fit 80 columns.
+    # The router account state comes before the less urgent columns, which give way at 80 columns.
     COLUMNS = (
-        ("#", 5),
-        ("Client", 12),
-        ("Package", 14),
-        ("Router account", 21),
-        ("Expires in", 10),
-        ("Status", 9),
-        ("Router", 11),
+        Column("#", 4),
+        Column("Client", 10, grow=1, most=20),
+        Column("Package", 14, grow=2, most=24),
+        Column("Router account", 21),
+        Column("Expires in", 10, grow=1, most=17),
+        Column("Status", 9, drop=1),
+        Column("Router", 11, grow=1, most=16, drop=2),
     )
     STATUS_COLUMN = 3
