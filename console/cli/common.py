@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from db.config import Settings, load_settings
+from db.config import Settings, config_path, load_settings
 from db.engine import make_engine, require_schema
 from db.errors import UserError
+from db.paths import relative_to, sqlite_file
 from db.secrets import install_log_filter, mask
 
 ROUTER_ERRORS = (
@@ -70,12 +73,26 @@ def settings(args: argparse.Namespace) -> Settings:
 
 @cache
 def _settings(path: str | None) -> Settings:
-    return load_settings(path)
+    from_shell = "WISP_DATABASE_URL" in os.environ  # before .env files are read into it
+    loaded = load_settings(path)
+    folder = Path.cwd() if from_shell else config_path(path).absolute().parent
+    loaded.database.url = relative_to(loaded.database.url, folder)
+    return loaded
 
 
-def engine(args: argparse.Namespace, *, check_schema: bool = True) -> Engine:
-    """The configured database, checked to be reachable and at this version's schema."""
+def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool = False) -> Engine:
+    """The configured database, checked to be reachable and at this version's schema.
+
+    A SQLite file that does not exist is created only when `create` (by `wisp init`): any other
+    command says so in one sentence and leaves nothing behind.
+    """
     config = settings(args)
+    file = sqlite_file(config.database.url)
+    if file is not None and not file.exists():
+        if not create:
+            named = f" ({config.source})" if Path(config.source).is_file() else ""
+            raise UserError(f"there is no database at {file}{named}; run `wisp init` first.")
+        file.parent.mkdir(parents=True, exist_ok=True)
     db = make_engine(config.database.url, echo=config.database.echo)
     if check_schema:
         require_schema(db)

@@ -25,7 +25,14 @@ timezone = "Africa/Nairobi"
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     init = commands.add_parser(
-        "init", help="write config.toml and .env if absent, create or upgrade the database"
+        "init",
+        help="write config.toml and .env if absent, create or upgrade the database",
+        description="Set up WISP Console where the config file is (--config PATH, $WISP_CONFIG "
+        "or ./config.toml): write the config file if it is absent, add a new WISP_SECRET_KEY to "
+        "the .env beside it if none is set, and create the database or bring it to this "
+        "version's schema. Safe to run again: nothing that exists is overwritten. It is the only "
+        "command that creates a database; a relative SQLite path in the config file is relative "
+        "to the config file's folder.",
     )
     init.set_defaults(handler=run_init)
     db = commands.add_parser("db", help="database schema")
@@ -48,7 +55,7 @@ def run_init(args: argparse.Namespace) -> int:
     if not os.environ.get(SECRET_KEY_ENV) and not _has_key(env_file):
         _write_key(env_file)
         print(f"wrote {env_file} with a new {SECRET_KEY_ENV} (keep it: stored passwords need it)")
-    return run_upgrade(args)
+    return run_upgrade(args, create=True)
 
 
 def _has_key(env_file: Path) -> bool:
@@ -65,8 +72,8 @@ def _write_key(env_file: Path) -> None:
         fh.write(f"{SECRET_KEY_ENV}={new_key()}\n")
 
 
-def run_upgrade(args: argparse.Namespace) -> int:
-    engine = common.engine(args, check_schema=False)
+def run_upgrade(args: argparse.Namespace, *, create: bool = False) -> int:
+    engine = common.engine(args, check_schema=False, create=create)
     before = current_revision_or_none(engine)
     upgrade(engine)
     after = head_revision()

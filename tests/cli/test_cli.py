@@ -217,7 +217,8 @@ def test_empty_database_asks_for_init(tmp_path):
     (tmp_path / "config.toml").write_text("")
     result = wisp(tmp_path, "client", "list")
     assert result.returncode == 1
-    assert "is empty; run `wisp init` first" in result.stderr
+    assert "run `wisp init` first" in result.stderr
+    assert not (tmp_path / "wisp.db").exists()
 
 
 def test_missing_secret_key_is_named(tmp_path):
