@@ -1,8 +1,22 @@
-"""`wisp pay ...` (M-Pesa payments) and `wisp sim-mpesa` (the Daraja simulator)."""
+"""`wisp pay ...` (M-Pesa payments) and `wisp sim-mpesa` (the Daraja simulator).
+
+pay request   an STK Push to the client's phone for a package; --wait follows it to paid,
+              cancelled or timed out, and on to the router
+pay list      M-Pesa transactions, newest first
+pay reconcile ask Daraja about unanswered pushes and pull recent transactions, then apply
+pay register  register the C2B validation and confirmation URLs (and Pull) with Daraja
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from console.cli import common
+from db.errors import UserError
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,3 +30,307 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     cli.configure_parser(sim)
     sim.set_defaults(handler=cli.run)
+
+    pay = common.family(commands, "pay", "M-Pesa payments: STK Push requests, listing, recovery")
+
+    request = pay.add_parser(
+        "request", help="send an STK Push to the client's phone for a package's price"
+    )
+    request.add_argument("client", help="the client's username")
+    request.add_argument("package", help="the package's name")
+    request.add_argument("--phone", help="the phone to ask (default: the client's phone)")
+    request.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow it: paid, cancelled or timed out, then the router job",
+    )
+    request.add_argument(
+        "--timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long --wait follows it (default 180)",
+    )
+    request.set_defaults(handler=request_payment)
+
+    listing = pay.add_parser("list", help="M-Pesa transactions, newest first")
+    listing.add_argument(
+        "--status", choices=["pending", "received", "applied", "unmatched", "failed"]
+    )
+    listing.add_argument("--since", metavar="WHEN", help="a date, a time, or a window like 24h")
+    listing.add_argument("--limit", type=int, default=200, help="at most this many (200)")
+    common.add_json_flag(listing)
+    listing.set_defaults(handler=list_transactions)
+
+    reconcile = pay.add_parser(
+        "reconcile",
+        help="query unanswered pushes and pull recent transactions from Daraja, then apply them",
+    )
+    reconcile.add_argument(
+        "--since", default="24h", metavar="WINDOW", help="how far back to pull (default 24h)"
+    )
+    reconcile.add_argument(
+        "--no-pull", action="store_true", help="only query pushes (Pull not registered)"
+    )
+    reconcile.set_defaults(handler=reconcile_payments)
+
+    urls = pay.add_parser(
+        "register", help="register the C2B validation and confirmation URLs with Daraja"
+    )
+    urls.add_argument(
+        "--pull",
+        metavar="PHONE",
+        help="also register Pull Transactions, with this nominated phone number",
+    )
+    urls.set_defaults(handler=register_urls)
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from scheduler.mpesa.recovery import daraja_client
+
+    return daraja_client(common.settings(args))
+
+
+def _callback_urls(args: argparse.Namespace) -> dict[str, str]:
+    from db.mpesa import mpesa_secrets
+    from scheduler.mpesa.receiver import callback_urls
+
+    settings = common.settings(args)
+    token = mpesa_secrets().callback_token
+    if not settings.mpesa.callback_base_url:
+        raise UserError(
+            "set mpesa.callback_base_url to the public address Daraja reaches `wisp run` at."
+        )
+    if len(token) < 16:
+        raise UserError(
+            "WISP_MPESA_CALLBACK_TOKEN must hold a random secret of at least 16 characters."
+        )
+    return callback_urls(settings.mpesa.callback_base_url, token)
+
+
+def _daraja_errors() -> Any:
+    from scheduler.mpesa.daraja import DarajaError
+
+    return DarajaError
+
+
+def request_payment(args: argparse.Namespace) -> int:
+    """`wisp pay request CLIENT PACKAGE`."""
+    from sqlmodel import Session
+
+    from db.catalog import get_client, get_package
+    from db.mpesa import daraja_phone, normalise_msisdn, record_push
+
+    settings, engine = common.settings(args), common.engine(args)
+    with Session(engine) as session:
+        client = get_client(session, args.client)
+        package = get_package(session, args.package)
+    phone = normalise_msisdn(args.phone or client.phone)
+    if phone is None:
+        where = f"--phone {args.phone!r}" if args.phone else f"{client.username}'s phone"
+        raise UserError(f"{where} is not a Kenyan mobile number (07..., 01... or 254...).")
+    price = Decimal(package.price)
+    if price < 1 or price != price.to_integral_value():
+        raise UserError(
+            f"{package.name} costs {price}; STK Push asks for whole shillings of at least 1."
+        )
+    url = _callback_urls(args)["stk"]
+    with _client(args) as daraja:
+        try:
+            accepted = daraja.stk_push(
+                phone=daraja_phone(phone),
+                amount=price,
+                account_reference=client.username,
+                description="Internet",
+                callback_url=url,
+            )
+        except _daraja_errors() as error:
+            raise UserError(str(error)) from None
+        row_id = record_push(
+            engine,
+            client_id=int(client.id or 0),
+            package_id=int(package.id or 0),
+            checkout_request_id=accepted.checkout_request_id,
+            merchant_request_id=accepted.merchant_request_id,
+            msisdn=phone,
+            amount=price,
+            shortcode=settings.mpesa.shortcode,
+            raw=accepted.raw,
+        )
+        print(
+            f"STK Push sent to {phone}: KES {price:.0f} for {package.name} ({client.username}); "
+            f"M-Pesa transaction {row_id}, CheckoutRequestID {accepted.checkout_request_id}.",
+            flush=True,
+        )
+        if not args.wait:
+            return 0
+        return _follow(args, daraja, row_id)
+
+
+def _follow(args: argparse.Namespace, daraja: Any, row_id: int) -> int:
+    """Wait for the push's result (asking Daraja once it is overdue), then for the router job."""
+    from db.models import MpesaStatus
+    from db.mpesa import apply, get_transaction
+    from scheduler.mpesa.recovery import Recovery, query_push
+
+    settings, engine = common.settings(args), common.engine(args)
+    started = time.monotonic()
+    deadline = started + args.timeout
+    last_query = 0.0
+    print("waiting for the customer to answer on the phone...", flush=True)
+    while True:
+        row = get_transaction(engine, row_id)
+        if row.status == MpesaStatus.RECEIVED:
+            apply(engine, settings, row_id)  # the receiver may be elsewhere, or slower
+            continue
+        if row.status == MpesaStatus.APPLIED:
+            receipt = row.receipt or "(receipt not yet known: the payment was confirmed by query)"
+            print(f"paid: {row.amount} from {row.msisdn}, receipt {receipt}; {row.note}.")
+            break
+        if row.status in (MpesaStatus.FAILED, MpesaStatus.UNMATCHED):
+            print(f"not paid: {row.note}" if row.status == "failed" else f"paid, {row.note}")
+            return 1
+        now = time.monotonic()
+        if now > deadline:
+            print(f"no answer within {args.timeout:g} s; `wisp pay reconcile` asks Daraja again.")
+            return 2
+        if now - started >= settings.mpesa.query_after and now - last_query >= 5:
+            last_query = now
+            query_push(engine, settings, daraja, str(row.checkout_request_id), Recovery())
+            continue
+        time.sleep(0.3)
+    return _follow_job(args, row.client_id, row.package_id, deadline)
+
+
+def _follow_job(
+    args: argparse.Namespace, client_id: int | None, package_id: int | None, deadline: float
+) -> int:
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from db.models import JobStatus, Package, Router, RouterProvisioning
+
+    engine = common.engine(args)
+    with Session(engine) as session:
+        package = session.get(Package, package_id)
+        if package is None:
+            return 0
+        job = session.scalars(
+            select(RouterProvisioning).where(
+                col(RouterProvisioning.client_id) == client_id,
+                col(RouterProvisioning.router_id) == package.router_id,
+                col(RouterProvisioning.service_type) == package.type,
+            )
+        ).first()
+        router = session.get(Router, package.router_id)
+    if job is None:
+        print("nothing to deliver to a router yet (held as credit or scheduled).")
+        return 0
+    where = router.name if router else f"router {package.router_id}"
+    print(f"router job {job.id} on {where}: waiting for delivery...", flush=True)
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            current = session.get(RouterProvisioning, job.id)
+        if current is not None and current.status == JobStatus.COMPLETED:
+            print(f"router job {job.id} completed: {current.router_username} is on {where}.")
+            return 0
+        if current is not None and current.status == JobStatus.FAILED:
+            print(f"router job {job.id} failed: {current.last_error}")
+            return 1
+        time.sleep(0.3)
+    print(f"router job {job.id} is not delivered yet (is `wisp run` or the console running?).")
+    return 2
+
+
+def list_transactions(args: argparse.Namespace) -> int:
+    """`wisp pay list`."""
+    from console.cli.reports import moment
+    from db.mpesa import transactions
+    from db.types import utcnow
+
+    settings = common.settings(args)
+    since = moment(args.since, settings.zone, utcnow(), "--since") if args.since else None
+    rows = transactions(common.engine(args), status=args.status, since=since, limit=args.limit)
+    shown = [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "status": row.status,
+            "receipt": row.receipt,
+            "checkout_request_id": row.checkout_request_id,
+            "phone": row.msisdn,
+            "amount": row.amount,
+            "account": row.bill_ref,
+            "client": username,
+            "package": package,
+            "payment_id": row.payment_id,
+            "source": row.source,
+            "deliveries": row.deliveries,
+            "time": common.local(args, row.transaction_time or row.created_at),
+            "note": row.note,
+        }
+        for row, username, package in rows
+    ]
+    common.print_rows(
+        shown,
+        [
+            "id",
+            "kind",
+            "status",
+            "receipt",
+            "phone",
+            "amount",
+            "account",
+            "client",
+            "package",
+            "time",
+            "note",
+        ],
+        as_json=args.json,
+        empty="no M-Pesa transactions" + (f" with status {args.status}" if args.status else ""),
+    )
+    return 0
+
+
+def reconcile_payments(args: argparse.Namespace) -> int:
+    """`wisp pay reconcile [--since 24h]`."""
+    from console.cli.reports import window_seconds
+    from db.types import utcnow
+    from scheduler.mpesa.recovery import recover
+
+    since = utcnow() - timedelta(seconds=window_seconds(args.since, "--since"))
+    with _client(args) as daraja:
+        report = recover(
+            common.engine(args),
+            common.settings(args),
+            daraja,
+            pull_since=None if args.no_pull else since,
+            query_older_than=timedelta(0),
+        )
+    print(f"reconciled: {report.summary()}.")
+    return 1 if report.errors else 0
+
+
+def register_urls(args: argparse.Namespace) -> int:
+    """`wisp pay register [--pull PHONE]`."""
+    urls = _callback_urls(args)
+    with _client(args) as daraja:
+        try:
+            daraja.register_c2b(
+                confirmation_url=urls["confirmation"], validation_url=urls["validation"]
+            )
+            print(f"C2B URLs registered for {daraja.till or daraja.shortcode}.")
+            if args.pull:
+                from db.mpesa import daraja_phone, normalise_msisdn
+
+                phone = normalise_msisdn(args.pull)
+                if phone is None:
+                    raise UserError(f"--pull {args.pull!r} is not a Kenyan mobile number.")
+                daraja.pull_register(
+                    nominated_number="0" + daraja_phone(phone)[3:],
+                    callback_url=urls["confirmation"],
+                )
+                print("Pull Transactions registered.")
+        except _daraja_errors() as error:
+            raise UserError(str(error)) from None
+    return 0

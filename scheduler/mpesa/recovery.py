@@ -87,25 +87,35 @@ def query_pushes(
     """Ask Daraja for the result of every push still pending `query_after` after it was made."""
     wait = older_than if older_than is not None else timedelta(seconds=settings.mpesa.query_after)
     for row in pushes_to_query(engine, wait):
-        checkout = str(row.checkout_request_id)
-        report.queried += 1
-        try:
-            status = client.stk_query(checkout)
-        except DarajaError as error:
-            report.errors.append(f"{checkout}: {error}")
-            continue
-        if status.result_code is None:
-            continue  # the customer has not answered yet
-        report.answered += 1
-        result = StkResult(
-            checkout_request_id=checkout,
-            merchant_request_id=str(status.raw.get("MerchantRequestID") or ""),
-            result_code=status.result_code,
-            result_desc=status.result_desc,
-        )
-        stored = store_stk_result(engine, result, status.raw, source="query")
-        if stored.status == MpesaStatus.RECEIVED:
-            report.applied.append(apply(engine, settings, stored.id))
+        query_push(engine, settings, client, str(row.checkout_request_id), report)
+
+
+def query_push(
+    engine: Engine, settings: Settings, client: DarajaClient, checkout: str, report: Recovery
+) -> None:
+    """One push's result by STK Push Query, stored and applied as its callback would be.
+
+    The query tells whether the customer paid but not the receipt: a paid push is applied under
+    its CheckoutRequestID, and a callback or pull arriving later only adds the receipt.
+    """
+    report.queried += 1
+    try:
+        status = client.stk_query(checkout)
+    except DarajaError as error:
+        report.errors.append(f"{checkout}: {error}")
+        return
+    if status.result_code is None:
+        return  # the customer has not answered yet
+    report.answered += 1
+    result = StkResult(
+        checkout_request_id=checkout,
+        merchant_request_id=str(status.raw.get("MerchantRequestID") or ""),
+        result_code=status.result_code,
+        result_desc=status.result_desc,
+    )
+    stored = store_stk_result(engine, result, status.raw, source="query")
+    if stored.status == MpesaStatus.RECEIVED:
+        report.applied.append(apply(engine, settings, stored.id))
 
 
 def pull(
