@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from console.cli import common, ledger
+from console.cli.exits import UsageError
 from db import catalog
 from db.models import Client
 from db.suspension import Suspension, resume_client, suspend_client
@@ -100,7 +101,7 @@ def client_add(args: argparse.Namespace) -> int:
 
 def client_edit(args: argparse.Namespace) -> int:
     if args.name is None and args.phone is None and args.email is None:
-        raise catalog.Refused("nothing to change: give --name, --phone or --email.")
+        raise UsageError("nothing to change: give --name, --phone or --email.")
     with common.session_for(args) as session:
         client, changed = catalog.edit_client(
             session, args.username, full_name=args.name, phone=args.phone, email=args.email

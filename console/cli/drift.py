@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from console.cli import common
+from console.cli.exits import Exit
 from db.catalog import Refused
 from scheduler.reconcile.comment_dates import FORMATS
 from scheduler.reconcile.compare import CATEGORIES, DriftReport, reconcile
@@ -99,7 +100,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
         print_report(report)
         if args.fix:
             print(_fixed(report, queued))
-    return 0
+    return Exit.DONE if report.clean else Exit.DRIFT
 
 
 def print_report(report: DriftReport) -> None:

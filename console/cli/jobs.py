@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from console.cli import common
+from console.cli.exits import UsageError
 from db import queue
 from db.activation import Activation, ActivationService, Bought, describe
 from db.catalog import Refused
@@ -83,15 +84,15 @@ def _amount(text: str | None) -> Decimal | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise Refused(f"amount {text!r} is not a number.") from None
+        raise UsageError(f"amount {text!r} is not a number.") from None
     if not amount.is_finite() or amount < 0:
-        raise Refused(f"amount {text!r} must be zero or more.")
+        raise UsageError(f"amount {text!r} must be zero or more.")
     return amount
 
 
 def run_activate(args: argparse.Namespace) -> int:
     if not (args.payment_ref or "").strip() and not args.method:
-        raise Refused(
+        raise UsageError(
             "a payment without a reference must name its method: pass the M-Pesa receipt with "
             "--payment-ref, or --method cash (or bank, ...)."
         )

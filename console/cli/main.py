@@ -26,6 +26,7 @@ from console.cli import (
     sim,
     tui,
 )
+from console.cli.exits import code_for
 
 MODULES = (setup, routers, packages, clients, jobs, reports, run, sim, tui, drift, pay)
 
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             crash.report(exc, getattr(args, "config", None))
             return 1
         common.fail(exc)
-        return 1
+        return code_for(exc)
     finally:
         logging.shutdown()
 

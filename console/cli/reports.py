@@ -9,9 +9,9 @@ from typing import Any
 from sqlmodel import Session
 
 from console.cli import common
+from console.cli.exits import UsageError
 from console.views.panes import account_state
 from db import reports
-from db.catalog import Refused
 from db.shaping import ShapeError, parse_duration_seconds
 from db.types import utcnow
 
@@ -56,7 +56,7 @@ def window_seconds(text: str, option: str) -> int:
     except ShapeError:
         seconds = -1
     if seconds <= 0:
-        raise Refused(f"{option} {text!r} is not {WINDOW_HELP}.")
+        raise UsageError(f"{option} {text!r} is not {WINDOW_HELP}.")
     return seconds
 
 
@@ -69,7 +69,7 @@ def moment(text: str, zone: tzinfo, now: datetime, option: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise Refused(
+        raise UsageError(
             f"{option} {text!r} is neither a date such as 2025-01-31, a time such as "
             f"2025-01-31T14:00, nor {WINDOW_HELP}."
         ) from None

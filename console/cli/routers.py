@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from console.cli import common
+from console.cli.exits import UsageError
 from db import catalog
 from db.models import Router
 
@@ -169,7 +170,7 @@ def router_edit(args: argparse.Namespace) -> int:
         candidate = catalog.get_router(session, args.name)
         session.expunge(candidate)
     if not catalog.apply_router_changes(candidate, changes):
-        raise catalog.Refused(
+        raise UsageError(
             f"nothing to change on router {candidate.name}: give --host, --port, --user, "
             "--password-env, --password-stdin, --tls/--no-tls, --verify/--no-verify or "
             "--fingerprint with a new value."

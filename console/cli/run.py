@@ -9,15 +9,24 @@ import argparse
 import json
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
 from console.cli import common
+from console.cli.exits import Exit
 from db import catalog
+from db.models import Health, JobStatus, Router, RouterProvisioning
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add run and users."""
     run = commands.add_parser("run", help="run the provisioning engine headless (until SIGTERM)")
     run.add_argument(
-        "--once", action="store_true", help="drain what is due and exit (1 if a job failed)"
+        "--once",
+        action="store_true",
+        help="drain what is due and exit (5 if jobs are held on a router that is down or refuses "
+        "the login, or a job failed)",
     )
     run.add_argument("--worker", help="name to claim jobs under (default: config, else host:pid)")
     run.set_defaults(handler=run_engine)
@@ -34,13 +43,31 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     users.set_defaults(handler=list_users)
 
 
+def held_jobs(engine: Engine) -> int:
+    """Jobs waiting on a router that is down or refuses the login (they spend no attempts)."""
+    with Session(engine) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(RouterProvisioning)
+                .join(Router, col(Router.id) == col(RouterProvisioning.router_id))
+                .where(
+                    col(RouterProvisioning.status) == JobStatus.PENDING,
+                    col(Router.health).in_([Health.DOWN, Health.AUTH_FAILED]),
+                )
+            )
+            or 0
+        )
+
+
 def run_engine(args: argparse.Namespace) -> int:
     """`wisp run`."""
     from scheduler.engine import runner
 
     settings, engine = common.settings(args), common.engine(args)
     if args.once:
-        return runner.run_once(settings, engine, worker=args.worker)
+        failed = runner.run_once(settings, engine, worker=args.worker)
+        return Exit.HELD_OR_FAILED if failed or held_jobs(engine) else Exit.DONE
     from scheduler.mpesa.service import mpesa_running
 
     with mpesa_running(settings, engine):

@@ -185,7 +185,7 @@ def test_repeated_payment_reference_exits_non_zero_and_changes_nothing(workdir):
     ok(workdir, "client", "add", "bob", "--name", "Bob")
     ok(workdir, "activate", "bob", "P", "--payment-ref", "RCPT1")
     result = wisp(workdir, "activate", "bob", "P", "--payment-ref", "RCPT1")
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "payment reference RCPT1 was already applied" in result.stderr
     assert len(json.loads(ok(workdir, "jobs", "--json"))) == 1
 
@@ -286,7 +286,7 @@ def _shop(workdir):
 def test_money_that_does_not_add_up_is_refused_and_writes_nothing(tmp_path, args, message):
     _shop(tmp_path)
     result = wisp(tmp_path, "activate", "bob", "Day", *args)
-    assert result.returncode == 1 and message in result.stderr
+    assert result.returncode == (2 if not args else 1) and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert json.loads(ok(tmp_path, "client", "show", "bob", "--json"))["payments"] == []
 

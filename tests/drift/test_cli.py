@@ -15,7 +15,7 @@ def config(tmp_path, engine) -> str:
 
 
 def test_reconcile_prints_each_category_and_a_summary(drifted: Drifted, tmp_path, capsys):
-    assert main(["--config", config(tmp_path, drifted.engine), "reconcile", "r1"]) == 0
+    assert main(["--config", config(tmp_path, drifted.engine), "reconcile", "r1"]) == 4  # drift
     out = capsys.readouterr().out
     assert "In the database, missing on the router (1):" in out
     assert "Not ours (left alone) (3):" in out
@@ -29,11 +29,11 @@ def test_reconcile_fix_json_lists_the_queued_jobs_and_a_second_run_is_clean(
     from tests.drift.conftest import drain
 
     path = config(tmp_path, drifted.engine)
-    assert main(["--config", path, "reconcile", "r1", "--fix", "--json"]) == 0
+    assert main(["--config", path, "reconcile", "r1", "--fix", "--json"]) == 4  # drift found
     first = json.loads(capsys.readouterr().out)
     assert first["counts"]["different"] == 4 and len(first["queued"]) == 6
     drain(drifted.engine, drifted.settings)
-    assert main(["--config", path, "reconcile", "r1", "--json"]) == 0
+    assert main(["--config", path, "reconcile", "r1", "--json"]) == 0  # foreign is not drift
     second = json.loads(capsys.readouterr().out)
     assert second["counts"] == {
         "missing": 0,

@@ -91,7 +91,7 @@ def test_shutdown_leaves_no_claim_behind(sqlite_engine: Engine, sim: SimRouter) 
     assert left.get("completed", 0) + left.get("pending", 0) == 150
 
 
-def test_run_once_drains_and_exits_zero_then_one_when_a_job_failed(
+def test_run_once_drains_and_exits_zero_then_five_when_a_job_failed(
     sqlite_engine: Engine, sim: SimRouter, tmp_path: Path
 ) -> None:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
@@ -107,7 +107,7 @@ def test_run_once_drains_and_exits_zero_then_one_when_a_job_failed(
     sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
     ActivationService(sqlite_engine).activate("amina", "Home 10M")
     failed = wisp(["run", "--once"], config)
-    assert failed.returncode == 1
+    assert failed.returncode == 5  # console/cli/exits.py: held or failed jobs
     assert (
         "failed for good (attempt 1): amina activate on r1: not enough permissions (9)"
         in failed.stderr
