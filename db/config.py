@@ -49,9 +49,11 @@ class QueueSettings:
     backoff_max: float = 900.0
     """Longest wait between two attempts, in seconds."""
     lease_seconds: int = 120
-    """How long a claimed job stays with its worker before the reaper returns it to pending."""
+    """How long a claimed job stays with its worker unless renewed (a running batch renews its
+    leases a few times per lease); then the reaper returns it to pending."""
     batch_size: int = 200
-    """Jobs one drain claims per router at a time."""
+    """Jobs one drain claims per router at a time (fewer when the router is too slow for half a
+    lease)."""
 
 
 @dataclass
@@ -79,9 +81,10 @@ class RouterSettings:
     """How the console talks to RouterOS."""
 
     connect_timeout: float = 5.0
-    """Seconds to wait for a router to accept the connection and the login."""
+    """Seconds to wait for a router to accept the connection and the login (one deadline)."""
     command_timeout: float = 10.0
-    """Seconds to wait for a router to answer one command."""
+    """Seconds a router has to answer one command in full; one that logged in but does not is
+    taken as away (its jobs wait without spending attempts)."""
     encoding: str = "utf-8"
     """Character set of names and comments on the routers (utf-8, or latin-1/cp1252 to match Winbox)."""
 

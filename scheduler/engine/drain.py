@@ -15,9 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -25,11 +25,11 @@ from sqlmodel import Session, col
 
 from db import queue
 from db.config import Settings
-from db.models import Action, JobStatus, Router, RouterProvisioning, RouterStatus
+from db.models import Action, Health, JobStatus, Router, RouterProvisioning, RouterStatus
 from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
-from scheduler.engine.lanes import LANES, Connections
+from scheduler.engine.lanes import LANES, Connections, RouterLanes
 from scheduler.engine.leases import Leases
 from scheduler.engine.outcomes import Batch, Outcome, Verdict, record
 from scheduler.engine.ownership import record_adoption
@@ -41,18 +41,22 @@ from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.routeros.errors import Kind
 
 logger = logging.getLogger("wisp.engine")
-
-
-@dataclass
-class LaneShare:
-    """What one lane did with its share of a batch, and the error that made the router away."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    away: RouterError | None = None
+AWAY_HEALTH = (Health.DOWN, Health.AUTH_FAILED)
 
 
 ROUTER_TASKS = 32
-"""Routers drained at the same time by one process."""
+"""Routers drained at the same time by one process (routers away or stuck not counted)."""
+AWAY_TASKS = 4
+"""Routers known to be away (or stuck in a command) drained at the same time: their share of the
+threads, so that however many hang, the others are drained at once."""
+TASKS_CAP = 256
+"""Router tasks alive at once, whatever their kind (a last bound on threads)."""
+STUCK_SECONDS = 3.0
+"""A command unanswered this long (or half the command timeout, if shorter) marks its router as
+stuck: its task then counts in the share of routers away."""
+STOP_GRACE_SECONDS = 2.0
+"""On stopping, how long a command in flight may still finish before it is abandoned."""
+STOPPING = "WISP Console is stopping"
 PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
 LEASE_FIT = 0.5
@@ -62,6 +66,25 @@ LEASE_FIT = 0.5
 def default_worker() -> str:
     """host:pid, the name this process claims jobs under unless configured."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class BatchRun:
+    """One batch on one router, shared by its lanes: the first lane to find the router away
+    cuts the others' commands, so the batch ends at the first timeout, not one per lane."""
+
+    def __init__(self, lanes: RouterLanes, profiles: ProfileCache) -> None:
+        self.lanes = lanes
+        self.profiles = profiles
+        self.away: RouterError | None = None
+        self._lock = threading.Lock()
+
+    def router_away(self, error: RouterError) -> None:
+        """Note why the router is away (the first reason wins) and stop every lane."""
+        with self._lock:
+            if self.away is not None:
+                return
+            self.away = error
+        self.lanes.interrupt("another session found the router away")
 
 
 class Drainer:
@@ -83,9 +106,13 @@ class Drainer:
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
         self._connections = Connections(settings.routers, lanes)
-        self._pool = ThreadPoolExecutor(ROUTER_TASKS, thread_name_prefix="drain")
+        self._pool = ThreadPoolExecutor(TASKS_CAP, thread_name_prefix="drain")
         self._recorder = ThreadPoolExecutor(4, thread_name_prefix="record")
         self._busy: dict[int, bool] = {}
+        self._away_tasks: dict[int, bool] = {}
+        self._skipped = False
+        self._stuck_after = min(STUCK_SECONDS, settings.routers.command_timeout / 2)
+        self._grace: threading.Timer | None = None
         self._tasks: dict[int, Future[DrainReport]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -95,10 +122,14 @@ class Drainer:
         self._pace: dict[int, float] = {}
 
     def due_routers(self, due_by: datetime | None = None) -> list[int]:
-        """Active routers that have jobs due by `due_by` (default: now)."""
+        """Active routers that have jobs due by `due_by` (default: now), those answering first."""
+        return [router_id for router_id, _ in self._due(due_by)]
+
+    def _due(self, due_by: datetime | None) -> list[tuple[int, bool]]:
+        """(router, away) for each router with due jobs; away: known down or refusing us."""
         J = RouterProvisioning
         query = (
-            select(col(J.router_id))
+            select(col(J.router_id), col(Router.health))
             .join(Router, Router.id == J.router_id)  # type: ignore[arg-type]
             .where(
                 col(J.status) == JobStatus.PENDING,
@@ -108,32 +139,64 @@ class Drainer:
             .distinct()
         )
         with Session(self.engine) as session:
-            return sorted(session.scalars(query))
+            found = session.execute(query).all()
+        due = [
+            (router_id, health in AWAY_HEALTH or router_id in self._pauses)
+            for router_id, health in found
+        ]
+        return sorted(due, key=lambda item: (item[1], item[0]))
 
     def dispatch(self, due_by: datetime | None = None) -> list[Future[DrainReport]]:
         """Start a task for each router with due jobs that has none running; returns at once.
 
-        `due_by` limits the tasks to jobs due by then (a drain's start), instead of by each claim.
+        Routers known to be away, and those stuck in a command, share AWAY_TASKS threads; the
+        others ROUTER_TASKS. A router left out for want of a thread is started by the next
+        dispatch (a task ending, or the next tick). `due_by` limits the tasks to jobs due by then
+        (a drain's start), instead of due at each claim.
         """
         if self._stopping.is_set() or self._paused.is_set():
             return []
         started = []
-        for router_id in self.due_routers(due_by):
+        due = self._due(due_by)
+        with self._lock:
+            self._skipped = False
+            answering, away = self._shares()
+        for router_id, known_away in due:
             with self._lock:
                 if router_id in self._busy:
                     self._busy[router_id] = True  # the running task goes round once more
                     continue
+                full = (away >= AWAY_TASKS) if known_away else (answering >= ROUTER_TASKS)
+                if full or len(self._busy) >= TASKS_CAP:
+                    self._skipped = True
+                    continue
+                if known_away:
+                    away += 1
+                else:
+                    answering += 1
                 self._busy[router_id] = False
+                self._away_tasks[router_id] = known_away
             try:
                 future = self._pool.submit(self._router_task, router_id, due_by)
             except RuntimeError:  # the pool closed: this process is stopping
                 with self._lock:
                     self._busy.pop(router_id, None)
+                    self._away_tasks.pop(router_id, None)
                 break
             with self._lock:
                 self._tasks[router_id] = future
             started.append(future)
         return started
+
+    def _shares(self) -> tuple[int, int]:
+        """Running tasks of routers answering, and of routers away or stuck (lock held)."""
+        away = sum(
+            1
+            for router_id in self._busy
+            if self._away_tasks.get(router_id)
+            or self._connections.busy_for(router_id) > self._stuck_after
+        )
+        return len(self._busy) - away, away
 
     def running(self) -> list[Future[DrainReport]]:
         """The router tasks still at work."""
@@ -157,7 +220,7 @@ class Drainer:
             for future in futures:
                 rounds.add(future.result())
             total.add(rounds)
-            if rounds.handled == 0:
+            if rounds.handled == 0 and not self._skipped:
                 break
         emit(self.sink, DrainFinished(total))
         return total
@@ -171,14 +234,21 @@ class Drainer:
         self._paused.clear()
 
     def stop_soon(self) -> None:
-        """Take no new job: each session finishes the one it is on, the rest are handed back.
+        """Take no new job; the rest of each batch is handed back without spending attempts.
 
+        A command in flight gets STOP_GRACE_SECONDS to finish; then it is abandoned (a router
+        that does not answer cannot hold the process) and its job handed back like the rest.
         Safe from a signal handler; `stop` then waits for it and closes the sessions.
         """
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        self._grace = threading.Timer(STOP_GRACE_SECONDS, self._connections.abort, (STOPPING,))
+        self._grace.daemon = True
+        self._grace.start()
 
     def stop(self, wait: bool = True) -> None:
-        """Finish the job each session is on, hand the rest back, close the sessions."""
+        """Hand back every job not yet on a router, then close the sessions."""
         self.stop_soon()
         self._pool.shutdown(wait=wait)
         self._recorder.shutdown(wait=wait)
@@ -194,9 +264,10 @@ class Drainer:
             logger.exception("the drain of router %s stopped on an unexpected error", router_id)
         finally:
             with self._lock:
-                again = self._busy.pop(router_id, False)
+                again = self._busy.pop(router_id, False) or self._skipped
+                self._away_tasks.pop(router_id, None)
         if again and not self._stopping.is_set():
-            self.dispatch()
+            self.dispatch(due_by)
         return report
 
     def _drain_router(self, router_id: int, due_by: datetime | None) -> DrainReport:
@@ -240,7 +311,13 @@ class Drainer:
         return report
 
     def _batch_size(self, router_id: int) -> int:
-        """Jobs to claim: the configured batch, or fewer if the router is too slow for the lease."""
+        """Jobs to claim: the configured batch, or fewer if the router is too slow for the lease.
+
+        A router that was away gets one job: it shows whether the router is back, and a full
+        batch follows at once if it is.
+        """
+        if router_id in self._pauses:
+            return 1
         size = self.settings.queue.batch_size
         pace = self._pace.get(router_id)
         if pace:
@@ -264,18 +341,20 @@ class Drainer:
             works = plan(self.engine, jobs)
             try:
                 lanes = self._connections.lanes(router)
+                lanes.resume()
                 lanes.first.connect()
             except RouterError as error:
+                if self._stopping.is_set():
+                    return [Outcome(w, Verdict.HELD) for w in works], None
                 return [Outcome(w, Verdict.HELD) for w in works], error
             # Profiles are trusted for this batch only: one edited on the router since is put right.
-            profiles = ProfileCache(self.engine, router.id or 0)
-            shares = lanes.run(works, partial(self._converge_lane, profiles))
+            run = BatchRun(lanes, ProfileCache(self.engine, router.id or 0))
+            shares = lanes.run(works, partial(self._converge_lane, run))
         except Exception as fault:
             logger.exception("a batch of router %s failed on an unexpected error", router.name)
             reason = f"unexpected error: {type(fault).__name__}: {fault}"
             return [Outcome(Work(job), Verdict.ERROR, reason) for job in jobs], None
-        away = next((share.away for share in shares if share.away is not None), None)
-        return [outcome for share in shares for outcome in share.outcomes], away
+        return [outcome for share in shares for outcome in share], run.away
 
     def _finish(
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
@@ -317,44 +396,52 @@ class Drainer:
         record_health(self.engine, Observation(router.id or 0, router.name, error=error), self.sink)
 
     def _converge_lane(
-        self, profiles: ProfileCache, client: RouterClient, works: list[Work]
-    ) -> LaneShare:
+        self, run: BatchRun, client: RouterClient, works: list[Work]
+    ) -> list[Outcome]:
         """One lane's share of a batch, in order; once the router is away the rest is held."""
-        share = LaneShare()
+        outcomes = []
         for work in works:
-            if share.away is not None or self._stopping.is_set():
-                reason = str(share.away) if share.away else None
-                share.outcomes.append(Outcome(work, Verdict.HELD, reason))
-                continue
-            if self._leases.lost(work.job.id):
+            if run.away is not None or self._stopping.is_set():
+                reason = str(run.away) if run.away else None
+                outcomes.append(Outcome(work, Verdict.HELD, reason))
+            elif self._leases.lost(work.job.id):
                 # Another worker holds it now (or may): doing it here would write it twice.
-                share.outcomes.append(Outcome(work, Verdict.LOST))
-                continue
-            outcome, share.away = self._converge_job(profiles, client, work)
-            share.outcomes.append(outcome)
-        return share
+                outcomes.append(Outcome(work, Verdict.LOST))
+            else:
+                outcomes.append(self._converge_job(run, client, work))
+        return outcomes
 
-    def _converge_job(
-        self, profiles: ProfileCache, client: RouterClient, work: Work
-    ) -> tuple[Outcome, RouterError | None]:
-        """One job; a lost session gets one fresh try before the router is taken as away."""
+    def _converge_job(self, run: BatchRun, client: RouterClient, work: Work) -> Outcome:
+        """One job. A session lost mid-job gets one fresh try before the router is taken as away;
+        a router that logged in and then did not answer is away at once (a second wait of a whole
+        timeout would tell nothing new)."""
         if work.problem is not None:
-            return Outcome(work, Verdict.ERROR, str(work.problem)), None
-        failure = self._attempt(profiles, client, work, fresh=False)
-        if isinstance(failure, RouterError) and failure.kind != Kind.TRAP:
-            failure = self._attempt(profiles, client, work, fresh=True)
-            if isinstance(failure, RouterError) and failure.pauses_router:
-                return Outcome(work, Verdict.HELD, str(failure)), failure
+            return Outcome(work, Verdict.ERROR, str(work.problem))
+        failure = self._attempt(run.profiles, client, work, fresh=False)
+        if _session_failure(failure) and failure.kind != Kind.TIMEOUT and not self._cut(run):
+            failure = self._attempt(run.profiles, client, work, fresh=True)
         if failure is None:
-            return Outcome(work, Verdict.DONE), None
+            return Outcome(work, Verdict.DONE)
+        if _session_failure(failure):
+            if self._cut(run):
+                # Abandoned by this process (stopping, or another lane found the router away):
+                # no verdict on the job, which goes back without spending an attempt.
+                return Outcome(work, Verdict.HELD, str(run.away) if run.away else None)
+            if failure.pauses_router:
+                run.router_away(failure)
+                return Outcome(work, Verdict.HELD, str(failure))
         if isinstance(failure, NotOurs):
             # What is on the router is not ours: trying again cannot change that, the operator can.
-            return Outcome(work, Verdict.ERROR, str(failure), final=True), None
+            return Outcome(work, Verdict.ERROR, str(failure), final=True)
         if isinstance(failure, RouterError):
-            return Outcome(work, Verdict.ERROR, str(failure)), None
+            return Outcome(work, Verdict.ERROR, str(failure))
         return Outcome(
             work, Verdict.ERROR, f"unexpected error: {type(failure).__name__}: {failure}"
-        ), None
+        )
+
+    def _cut(self, run: BatchRun) -> bool:
+        """True when the batch's commands are being cut short: stopping, or the router away."""
+        return self._stopping.is_set() or run.away is not None
 
     def _attempt(
         self, profiles: ProfileCache, client: RouterClient, work: Work, *, fresh: bool
@@ -393,3 +480,8 @@ class Drainer:
             profiles.forget(work.profile)
             profiles.ensure(client, work.profile)
             actions.activate(client, work.account, adopted=adopted)
+
+
+def _session_failure(failure: Exception | None) -> TypeGuard[RouterError]:
+    """A failure of the session (no answer, connection lost), not an answer of the router."""
+    return isinstance(failure, RouterError) and failure.kind != Kind.TRAP

@@ -6,7 +6,8 @@ router comes back, the jobs it held are brought forward instead of waiting out t
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,8 +116,16 @@ def _bring_forward(session, seen: Observation, now: datetime) -> None:  # type: 
     )
 
 
+PROBES = 16
+"""Routers probed at the same time (a hung one holds its probe until the command deadline)."""
+
+
 class HealthChecker:
-    """Probes every active router on its own session (never one a drain is using)."""
+    """Probes every active router on its own session (never one a drain is using).
+
+    A timer's round only starts the probes of routers not still being probed, and returns: a
+    router that does not answer is probed again once its last probe ended, never piled up.
+    """
 
     def __init__(
         self, engine: Engine, settings: RouterSettings, sink: EventSink | None = None
@@ -125,39 +134,77 @@ class HealthChecker:
         self._settings = settings
         self._sink = sink
         self._clients: dict[int, RouterClient] = {}
+        self._probing: dict[int, Future[Observation | None]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(PROBES, thread_name_prefix="health")
+        self._stopping = False
 
-    def check_all(self) -> list[Observation]:
-        """Probe every active router at once; store and report what changed."""
+    def check_all(self, *, wait: bool = True) -> list[Observation]:
+        """Probe every active router at once; store and report what changed.
+
+        With `wait`, returns what each probe saw; without, returns at once (the timer's way).
+        """
+        if self._stopping:
+            return []
         with session_scope(self._engine) as session:
             routers = list(
                 session.scalars(select(Router).where(col(Router.status) == RouterStatus.ACTIVE))
             )
-        if not routers:
+        # Routers that answered last time first: a queue of hung ones never delays them.
+        routers.sort(key=lambda router: router.health in (Health.DOWN, Health.AUTH_FAILED))
+        futures = []
+        for router in routers:
+            with self._lock:
+                running = self._probing.get(router.id or 0)
+                if running is None or running.done():
+                    try:
+                        running = self._pool.submit(self.check, router)
+                    except RuntimeError:  # closed: this process is stopping
+                        return []
+                    self._probing[router.id or 0] = running
+            futures.append(running)
+        if not wait:
             return []
-        with ThreadPoolExecutor(min(16, len(routers)), thread_name_prefix="health") as pool:
-            return list(pool.map(self.check, routers))
+        return [seen for seen in (future.result() for future in futures) if seen is not None]
 
-    def check(self, router: Router) -> Observation:
-        """Probe one router and record the result."""
+    def check(self, router: Router) -> Observation | None:
+        """Probe one router and record the result (None when stopping: nothing is recorded)."""
+        if self._stopping:
+            return None
         try:
             client = self._client(router)
             seen = Observation(router.id or 0, router.name, info=client.identity())
         except RouterError as error:
+            if self._stopping:
+                return None  # abandoned, not a verdict on the router
             seen = Observation(router.id or 0, router.name, error=error)
         record_health(self._engine, seen, self._sink)
         return seen
 
     def _client(self, router: Router) -> RouterClient:
         endpoint = endpoint_of(router)
-        current = self._clients.get(router.id or 0)
-        if current is None or current.endpoint != endpoint:
-            if current is not None:
-                current.close()
-            current = self._clients[router.id or 0] = RouterClient(endpoint, self._settings)
-        return current
+        with self._lock:
+            current = self._clients.get(router.id or 0)
+            if current is not None and current.endpoint == endpoint:
+                return current
+            fresh = self._clients[router.id or 0] = RouterClient(endpoint, self._settings)
+            if self._stopping:
+                fresh.abort()
+        if current is not None:
+            current.close()
+        return fresh
+
+    def stop_soon(self) -> None:
+        """Abandon the probes in flight and start no more (safe from a signal handler)."""
+        self._stopping = True
+        for client in list(self._clients.values()):
+            client.abort()
 
     def close(self) -> None:
-        """Close the probing sessions."""
-        for client in self._clients.values():
+        """Stop probing and close the probing sessions."""
+        self.stop_soon()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
             client.close()
-        self._clients.clear()

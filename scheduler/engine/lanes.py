@@ -58,6 +58,25 @@ class RouterLanes:
         first = work(self.clients[0], chunks[0])
         return [first, *(future.result() for future in futures)]
 
+    def busy_for(self) -> float:
+        """Seconds the longest command (or login) now in flight on this router has waited."""
+        return max(client.busy_for() for client in self.clients)
+
+    def interrupt(self, reason: str) -> None:
+        """Cut every command in flight on this router and refuse new ones until `resume`."""
+        for client in self.clients:
+            client.interrupt(reason)
+
+    def resume(self) -> None:
+        """Accept commands again (a new batch), unless the lanes were aborted."""
+        for client in self.clients:
+            client.resume()
+
+    def abort(self, reason: str) -> None:
+        """Cut every command in flight for good (safe from a signal handler)."""
+        for client in self.clients:
+            client.abort(reason)
+
     def close(self) -> None:
         """Close every session and stop the lane threads."""
         self._pool.shutdown(wait=True)
@@ -73,6 +92,7 @@ class Connections:
         self._size = lanes
         self._by_router: dict[int, RouterLanes] = {}
         self._lock = threading.Lock()
+        self._aborted: str | None = None
 
     def lanes(self, router: Router) -> RouterLanes:
         """The lanes of a stored router (new sessions if its address or credentials changed)."""
@@ -81,10 +101,26 @@ class Connections:
             current = self._by_router.get(router.id or 0)
             if current is not None and current.endpoint == endpoint:
                 return current
-            self._by_router[router.id or 0] = RouterLanes(endpoint, self._settings, self._size)
+            fresh = self._by_router[router.id or 0] = RouterLanes(
+                endpoint, self._settings, self._size
+            )
+            if self._aborted is not None:
+                fresh.abort(self._aborted)
         if current is not None:
             current.close()
         return self._by_router[router.id or 0]
+
+    def busy_for(self, router_id: int) -> float:
+        """Seconds the longest command now in flight on a router has waited (0: none)."""
+        lanes = self._by_router.get(router_id)
+        return lanes.busy_for() if lanes is not None else 0.0
+
+    def abort(self, reason: str) -> None:
+        """Cut every command in flight on every router, for good (safe from a signal handler:
+        it takes no lock, so it never waits for the thread it interrupted)."""
+        self._aborted = reason
+        for router_lanes in list(self._by_router.values()):
+            router_lanes.abort(reason)
 
     def close(self) -> None:
         """Close the sessions of every router."""

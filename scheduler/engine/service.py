@@ -73,7 +73,7 @@ class ProvisioningService:
             ("drain", self._drain_tick, timers.drain_interval),
             ("expiry", self.sweep_expiry, timers.expiry_interval),
             ("reaper", self.reap, timers.reaper_interval),
-            ("health", self.check_health, timers.health_interval),
+            ("health", self._health_tick, timers.health_interval),
         ):
             scheduler.add_job(
                 _guarded(job_id, function),
@@ -96,7 +96,13 @@ class ProvisioningService:
         self._scheduler = scheduler
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop the timers and the drain; claimed jobs not yet on a router go back to pending."""
+        """Stop the timers and the drain; claimed jobs not yet on a router go back to pending.
+
+        Nothing waits on a router: probes are abandoned at once, and a command in flight gets a
+        short grace (see `Drainer.stop_soon`) before it is abandoned and its job handed back.
+        """
+        self.drainer.stop_soon()
+        self.health.stop_soon()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
@@ -151,8 +157,13 @@ class ProvisioningService:
         return count
 
     def check_health(self) -> None:
-        """Probe every active router and record its health."""
+        """Probe every active router, record its health and wait for the answers."""
         self.health.check_all()
+
+    def _health_tick(self) -> None:
+        """The timer's probe round: starts the probes and returns (a hung router never makes the
+        next round wait, or be skipped)."""
+        self.health.check_all(wait=False)
 
     def check_drift(self) -> None:
         """Compare every active router with the database (read-only); counts go on the router."""

@@ -2,31 +2,36 @@
 
 librouteros gives the wire protocol and the connection; this module adds, knowing nothing of the
 database or of who calls it, what a provisioning queue
-needs: a lock around each whole command (the library is not thread-safe), an
-explicit connect timeout and a separate command timeout, UTF-8, values kept as the strings the router
-sent (no int/bool coercion), the session dropped on any error and reopened on the next use, and every
-failure classified as a `RouterError`.
+needs: a lock around each whole command (the library is not thread-safe), a deadline for the
+connection and login and another for each command (however slowly the bytes trickle in), UTF-8,
+values kept as the strings the router sent (no int/bool coercion), the session dropped on any error
+and reopened on the next use, every failure classified as a `RouterError`, and a way to cut a
+command in flight from another thread (`interrupt`, `abort`) so that nothing waits on a router
+that has stopped answering.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import librouteros
 from librouteros.api import Api
-from librouteros.exceptions import LibRouterosError
+from librouteros.connections import SocketTransport
+from librouteros.exceptions import ConnectionClosed, LibRouterosError
+from librouteros.protocol import ApiProtocol
 
 from scheduler.routeros import tls
 from scheduler.routeros.errors import (
     Endpoint,
     RouterError,
     RouterTrap,
+    abandoned_error,
     command_error,
     connect_error,
 )
@@ -54,6 +59,40 @@ class DefaultSettings:
     encoding: str = "utf-8"
 
 
+class DeadlineTransport(SocketTransport):
+    """A socket transport that gives up when a deadline passes, however the bytes trickle in.
+
+    librouteros sets one socket timeout, which a router sending a byte now and then never
+    reaches; here every read and write gets only the time left until `deadline`.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.deadline: float | None = None
+
+    def _arm(self) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the deadline passed")
+        self.sock.settimeout(left)
+
+    def write(self, data: bytes) -> None:
+        self._arm()
+        self.sock.sendall(data)
+
+    def read(self, length: int) -> bytes:
+        data = bytearray()
+        while len(data) < length:
+            self._arm()
+            got = self.sock.recv(length - len(data))
+            if not got:
+                raise ConnectionClosed("Connection unexpectedly closed.")
+            data += got
+        return bytes(data)
+
+
 class RouterClient:
     """One persistent, lock-protected API session with one router."""
 
@@ -62,6 +101,12 @@ class RouterClient:
         self.settings: ClientSettings = settings or DefaultSettings()
         self._lock = threading.RLock()
         self._api: Api | None = None
+        self._line: socket.socket | None = None
+        """A second handle on the connection's socket: cutting it ends a command in flight."""
+        self._refusal: str | None = None
+        self._severed = False
+        self._stopped = False
+        self._busy_since: float | None = None
         self.round_trip = 0.0
         """Seconds the last command (or login) took: how far away the router is."""
 
@@ -75,51 +120,92 @@ class RouterClient:
         """True while a session is open."""
         return self._api is not None
 
+    def busy_for(self) -> float:
+        """Seconds the command (or login) in flight has waited so far; 0 when idle."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
+
     def connect(self) -> None:
         """Open the session now if it is not open (otherwise the first command opens it)."""
-        with self._lock:
+        with self._lock, self._busy():
             self._session()
 
     def close(self) -> None:
         """Close the session; the next command opens a new one."""
         with self._lock:
-            api, self._api = self._api, None
-            if api is not None:
-                with contextlib.suppress(OSError):  # already gone; nothing left to release
-                    api.close()
+            self._hang_up()
+
+    def interrupt(self, reason: str) -> None:
+        """Cut the command in flight (from any thread) and refuse new ones until `resume`.
+
+        The cut command fails at once with a RouterError saying it was abandoned and why.
+        """
+        self._refusal = reason
+        self._severed = True
+        line = self._line
+        if line is not None:
+            with contextlib.suppress(OSError):  # closed meanwhile: nothing in flight
+                line.shutdown(socket.SHUT_RDWR)
+
+    def resume(self) -> None:
+        """Accept commands again after `interrupt` (not after `abort`)."""
+        if not self._stopped:
+            self._refusal = None
+
+    def abort(self, reason: str = "WISP Console is stopping") -> None:
+        """`interrupt` for good: this client sends nothing more (safe from a signal handler)."""
+        self._stopped = True
+        self.interrupt(reason)
 
     def command(self, command: str, *words: str) -> list[Row]:
         """Run one command with raw API words; returns the !re rows (the !done row is dropped)."""
         return self.exchange(command, *words)[0]
 
     def exchange(self, command: str, *words: str) -> tuple[list[Row], Row]:
-        """Run one command; returns its !re rows and the attributes of its !done."""
-        with self._lock:
-            api = self._session()
-            started = time.perf_counter()
+        """Run one command; returns its !re rows and the attributes of its !done.
+
+        The whole reply must arrive within the command timeout (a deadline, not a pause between
+        bytes); otherwise the session is dropped and the router reported as not answering.
+        """
+        with self._lock, self._busy():
+            api = self._session(command)
+            started = time.monotonic()
+            transport = api.protocol.transport
+            assert isinstance(transport, DeadlineTransport)
+            transport.deadline = started + self.settings.command_timeout
             try:
                 api.protocol.writeSentence(command, *words)
                 reply = read_reply(api)
-                self.round_trip = time.perf_counter() - started
+                self.round_trip = time.monotonic() - started
                 return reply
             except RouterTrap as trap:
                 raise self._error(trap, command) from None
             except FAILURES as exc:
-                self.close()
+                self._hang_up()
                 raise self._error(exc, command) from None
+            finally:
+                transport.deadline = None
 
     def stream(self, command: str, *words: str) -> Iterator[Row]:
         """Run one command and yield its rows as they arrive (a large print shows at once).
 
-        The session stays locked until the reply ends; a consumer that stops early drops it,
-        since the unread rest of the reply would otherwise answer the next command.
+        Each row must come within the command timeout of the one before. The session stays
+        locked until the reply ends; a consumer that stops early drops it, since the unread rest
+        of the reply would otherwise answer the next command.
         """
-        with self._lock:
-            api = self._session()
+        with self._lock, self._busy():
+            api = self._session(command)
+            transport = api.protocol.transport
+            assert isinstance(transport, DeadlineTransport)
+            timeout = self.settings.command_timeout
             finished = False
             try:
+                transport.deadline = time.monotonic() + timeout
                 api.protocol.writeSentence(command, *words)
-                yield from read_rows(api)
+                for row in read_rows(api):
+                    yield row
+                    transport.deadline = time.monotonic() + timeout
+                    self._busy_since = time.monotonic()
                 finished = True
             except RouterTrap as trap:
                 finished = True
@@ -127,8 +213,9 @@ class RouterClient:
             except FAILURES as exc:
                 raise self._error(exc, command) from None
             finally:
+                transport.deadline = None
                 if not finished:
-                    self.close()
+                    self._hang_up()
 
     def print(
         self,
@@ -165,37 +252,88 @@ class RouterClient:
             "board-name": info.get("board-name", ""),
         }
 
-    def _session(self) -> Api:
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        self._busy_since = time.monotonic()
+        try:
+            yield
+        finally:
+            self._busy_since = None
+
+    def _session(self, command: str = "") -> Api:
+        if self._refusal is not None:
+            raise abandoned_error(
+                self.endpoint, command, self._refusal, connecting=self._api is None
+            )
+        if self._severed:
+            self._hang_up()  # cut by `interrupt`: the next command needs a new session
         if self._api is None:
             self._api = self._open()
         return self._api
 
     def _open(self) -> Api:
         point, settings = self.endpoint, self.settings
-        wrapper = (
-            tls.wrapper(point.host, verify=point.tls_verify, fingerprint=point.tls_fingerprint)
-            if point.use_tls
-            else None
-        )
-        started = time.perf_counter()
+        started = time.monotonic()
+        deadline = started + settings.connect_timeout
+        self._severed = False
         try:
-            api = librouteros.connect(
-                point.host,
-                point.username,
-                point.password,
-                port=point.port,
-                timeout=settings.connect_timeout,
-                encoding=settings.encoding,
-                ssl_wrapper=wrapper,
-                login_method=login,
-            )
+            sock = self._dial(deadline)
+            if point.use_tls:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock = tls.wrapper(
+                    point.host, verify=point.tls_verify, fingerprint=point.tls_fingerprint
+                )(sock)
+            transport = DeadlineTransport(sock)
+            transport.deadline = deadline
+            api = Api(ApiProtocol(transport, settings.encoding))
+            login(api, point.username, point.password)
         except (*FAILURES, RouterTrap) as exc:
+            self._hang_up()
+            if self._refusal is not None:
+                raise abandoned_error(point, "", self._refusal, connecting=True) from None
             raise connect_error(exc, point, settings.connect_timeout) from None
-        api.protocol.transport.sock.settimeout(settings.command_timeout)
-        self.round_trip = time.perf_counter() - started
+        transport.deadline = None
+        self.round_trip = time.monotonic() - started
         return api
 
+    def _dial(self, deadline: float) -> socket.socket:
+        """A TCP connection to the router, which `interrupt` can cut while it is being made."""
+        point = self.endpoint
+        failure: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            point.host, point.port, type=socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            self._line = sock.dup()
+            if self._refusal is not None:
+                sock.close()
+                raise ConnectionAbortedError(self._refusal)
+            try:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.connect(address)
+                return sock
+            except OSError as exc:
+                sock.close()
+                self._close_line()
+                failure = exc
+        raise failure or OSError(f"no address for {point.host}")
+
+    def _hang_up(self) -> None:
+        api, self._api = self._api, None
+        if api is not None:
+            with contextlib.suppress(OSError):  # already gone; nothing left to release
+                api.close()
+        self._close_line()
+
+    def _close_line(self) -> None:
+        line, self._line = self._line, None
+        if line is not None:
+            with contextlib.suppress(OSError):
+                line.close()
+
     def _error(self, exc: BaseException, command: str) -> RouterError:
+        if self._refusal is not None and not isinstance(exc, RouterTrap):
+            return abandoned_error(self.endpoint, command, self._refusal)
         return command_error(exc, self.endpoint, command, self.settings.command_timeout)
 
     def __enter__(self) -> RouterClient:

@@ -57,8 +57,12 @@ class RouterError(Exception):
 
     @property
     def pauses_router(self) -> bool:
-        """True when the router, not this job, is at fault: its jobs wait without spending attempts."""
-        return self.connecting or self.kind in (Kind.UNREACHABLE, Kind.AUTH, Kind.TLS)
+        """True when the router, not this job, is at fault: its jobs wait without spending attempts.
+
+        A command left unanswered is the router's fault too: a router that logged in and then
+        says nothing (a stuck API service, a congested link) is away, whatever the job asked.
+        """
+        return self.connecting or self.kind in (Kind.UNREACHABLE, Kind.AUTH, Kind.TLS, Kind.TIMEOUT)
 
 
 class RouterTrap(LibRouterosError):
@@ -154,7 +158,9 @@ def command_error(
         return failed(exc.message, Kind.TRAP, exc.category)
     if isinstance(exc, TimeoutError):
         return failed(
-            f"router {name} did not answer {command} within {timeout:g} s; the connection was dropped",
+            f"router {name} ({endpoint.address}) logged in but did not answer {command} within "
+            f"{timeout:g} s (its API service is stuck or the link is congested); the connection "
+            "was dropped",
             Kind.TIMEOUT,
         )
     if isinstance(exc, UnicodeError):
@@ -166,6 +172,20 @@ def command_error(
     return failed(
         f"router {name} ({endpoint.address}) closed the connection during {command} ({_reason(exc)})",
         Kind.UNREACHABLE,
+    )
+
+
+def abandoned_error(
+    endpoint: Endpoint, command: str, reason: str, *, connecting: bool = False
+) -> RouterError:
+    """A command (or login) cut short by the console itself: stopping, or the router found away."""
+    what = command or "the login"
+    return RouterError(
+        f"router {endpoint.name}: {what} was abandoned ({reason})",
+        kind=Kind.UNREACHABLE,
+        router=endpoint.name,
+        command=command,
+        connecting=connecting,
     )
 
 

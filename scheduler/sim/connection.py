@@ -82,6 +82,8 @@ class Connection:
             return
         request = parse_sentence(words)
         self._core.engine.stats[request.command] += 1
+        if self._core.faults.hang_after_login and self._login.logged_in:
+            return  # a stuck API service: the login was answered, nothing after it is
         if self._core.faults.latency:
             await asyncio.sleep(self._core.faults.latency)
         reply = Reply(request.tag)

@@ -29,6 +29,7 @@ class Faults:
         self._armings = itertools.count(1)
         self.latency = 0.0
         self.half_open = False
+        self.hang_after_login = False
         self.refuse_logins = False
         self.rules: list[TrapRule] = []
 
@@ -73,6 +74,7 @@ class Faults:
         """Switch every fault off."""
         self.latency = 0.0
         self.half_open = False
+        self.hang_after_login = False
         self.refuse_logins = False
         self.rules.clear()
         self.drop_after_sentences = None
