@@ -243,6 +243,11 @@ def ensure_profile(
     `before_add` records the profile as ours before it is created. A profile that exists and is not
     ours is never written: it is used as it is when `alike` says it shapes traffic as `spec` does
     ("unchanged"), and refused with `NotOurs` otherwise.
+
+    Workers starting together on a router race to add a new profile: the losers' add is refused
+    ("profile with the same name already exists"). Having recorded it as ours, each reads it again
+    and treats it like a profile found in the first place: correct if its shape differs, else
+    "unchanged". A refusal with no such profile behind it is raised as it is.
     """
     path = MENUS[spec.service].profile
     wanted = spec.values()
@@ -250,8 +255,16 @@ def ensure_profile(
     if current is None:
         if before_add is not None:
             before_add()
-        client.add(path, {"name": spec.name, **wanted})
-        return "added"
+        try:
+            client.add(path, {"name": spec.name, **wanted})
+            return "added"
+        except RouterError as refused:
+            if refused.kind != Kind.TRAP:
+                raise
+            current = find(client, path, spec.name, tuple(wanted))
+            if current is None:
+                raise
+            ours = ours or before_add is not None
     changes = {key: value for key, value in wanted.items() if current.get(key) != value}
     if not changes:
         return "unchanged"
