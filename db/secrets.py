@@ -7,12 +7,14 @@ encrypts is remembered so that logging can mask it wherever it turns up.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import secrets as _random
 import string
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -20,15 +22,51 @@ from db.config import SECRET_KEY_ENV
 from db.errors import UserError
 
 MASK = "********"
+MIN_SECRET = 4
+"""Shorter secrets are masked only inside their =password= word: anywhere else, masking every
+"ab" would garble the log and tell the length and letters of the password all the same."""
 KEEP_SECRETS = 100_000
 """How many recently seen secrets a process masks (a long-running engine sees one per account)."""
 
 
+def encodings(value: str) -> set[str]:
+    """The forms a secret takes in a log line: as is, inside a Python repr (either quote, which
+    escapes backslashes and that quote) and inside JSON (ASCII or not)."""
+    backslashed = value.replace("\\", "\\\\")
+    return {
+        value,
+        repr(value)[1:-1],
+        backslashed.replace("'", "\\'"),
+        backslashed.replace('"', '\\"'),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+
+
+SECRET_WORDS = ("password", "response")
+"""API attributes that carry a secret: a password (login, accounts) and a login's MD5 response."""
+_NAMES = "|".join(SECRET_WORDS)
+# A quoted word, as a repr or JSON writes it: the value runs to the closing quote, past escapes.
+_QUOTED_WORD = re.compile(rf"""(?P<q>['"])=(?P<key>{_NAMES})=(?:\\.|(?!(?P=q)).)*(?P=q)""")
+# A bare word: the value runs to the next blank (an unquoted word has nothing to end it sooner).
+_BARE_WORD = re.compile(rf"""=(?P<key>{_NAMES})=(?!{re.escape(MASK)}(?:\s|$|['"]))\S+""")
+
+
+def mask_words(text: str) -> str:
+    """Mask the value of every =password= (and =response=) API word, whatever it holds."""
+    if "=" not in text:
+        return text
+    text = _QUOTED_WORD.sub(lambda m: f"{m['q']}={m['key']}={MASK}{m['q']}", text)
+    return _BARE_WORD.sub(lambda m: f"={m['key']}={MASK}", text)
+
+
 class _KnownSecrets:
-    """Recently seen secrets, indexed by length so masking costs O(len(text) x distinct lengths)."""
+    """Recently seen secrets, each in its every encoding, indexed by length so masking costs
+    O(len(text) x distinct lengths)."""
 
     def __init__(self, limit: int) -> None:
-        self._order: OrderedDict[str, None] = OrderedDict()
+        self._order: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._forms: Counter[str] = Counter()
         self._by_length: dict[int, set[str]] = {}
         self._limit = limit
         self._lock = threading.Lock()
@@ -41,11 +79,18 @@ class _KnownSecrets:
             if value in self._order:
                 self._order.move_to_end(value)
                 return
-            self._order[value] = None
-            self._by_length.setdefault(len(value), set()).add(value)
+            forms = tuple(form for form in encodings(value) if len(form) >= MIN_SECRET)
+            self._order[value] = forms
+            for form in forms:
+                self._forms[form] += 1
+                self._by_length.setdefault(len(form), set()).add(form)
             if len(self._order) > self._limit:
-                old, _ = self._order.popitem(last=False)
-                self._by_length[len(old)].discard(old)
+                _, old = self._order.popitem(last=False)
+                for form in old:
+                    self._forms[form] -= 1
+                    if not self._forms[form]:
+                        del self._forms[form]
+                        self._by_length[len(form)].discard(form)
 
     def mask(self, text: str) -> str:
         with self._lock:
@@ -129,13 +174,15 @@ def generate_password(length: int = 10) -> str:
 
 
 def remember(value: str) -> None:
-    """Mark a value as secret so that log output masks it."""
-    if value and len(value) >= 4:
+    """Mark a value as secret so that log output masks it (in every encoding of it)."""
+    if value and len(value) >= MIN_SECRET:
         _known.add(value)
 
 
 def mask(text: str) -> str:
-    """Replace every known secret in `text` with a mask."""
+    """Replace every known secret (in any of its encodings) and every =password= word's value
+    in `text` with a mask."""
+    text = mask_words(text)
     return _known.mask(text) if _known else text
 
 
@@ -143,16 +190,15 @@ class MaskSecretsFilter(logging.Filter):
     """A logging filter that masks known secrets in every record it passes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _known:
-            message = record.getMessage()
-            masked = mask(message)
-            if masked != message:
-                record.msg, record.args = masked, None
-            if record.exc_info and not record.exc_text:
-                # Handlers print exc_text when it is set: a traceback's values are masked too.
-                record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
-            if record.stack_info:
-                record.stack_info = mask(record.stack_info)
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Handlers print exc_text when it is set: a traceback's values are masked too.
+            record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 
