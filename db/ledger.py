@@ -7,7 +7,6 @@ caller asks for them (the technician telling a new PPPoE customer their login).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +14,6 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db import secrets
-from db.activation import describe
 from db.catalog import get_client
 from db.models import (
     Action,
@@ -25,8 +23,8 @@ from db.models import (
     Router,
     RouterProvisioning,
     Subscription,
-    SubscriptionStatus,
 )
+from db.reports import clock
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class Ledger:
     def as_dict(self) -> dict[str, Any]:
         return {
             "client": self.client,
-            "credit": str(self.credit),
+            "credit": self.credit,
             "payments": self.payments,
             "subscriptions": self.subscriptions,
             "accounts": self.accounts,
@@ -78,7 +76,7 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
             "package": package_name(p.package_id),
             "status": p.status,
             "subscription": p.subscription_id,
-            "time_bought": _words(p.granted_seconds),
+            "time_bought": p.granted_seconds,
         }
         for p in paid
     ]
@@ -90,13 +88,11 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
             "status": s.status,
             "start": s.start_date,
             "expires": s.expires_on,
-            "clock": "-"
-            if s.status != SubscriptionStatus.ACTIVE
-            else "waiting for delivery"
-            if s.clock_waiting
-            else "running",
+            "clock": clock(s),
             "delivered_at": s.delivered_at,
-            "time_bought": _words(bought.get(s.id or 0)),
+            "paused_at": s.paused_at,
+            "paused_seconds": s.paused_seconds or 0,
+            "time_bought": bought.get(s.id or 0),
         }
         for s in session.scalars(
             select(Subscription)
@@ -147,9 +143,3 @@ def _account(
             secrets.decrypt(account.router_password) if account.router_password else None
         )
     return row
-
-
-def _words(seconds: int | None) -> str | None:
-    if not seconds:
-        return None
-    return describe(timedelta(seconds=seconds))

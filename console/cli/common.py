@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -103,12 +103,15 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+CENT = Decimal("0.01")
+
+
 def jsonable(value: Any) -> Any:
     """A value as JSON has it: times in ISO 8601 with their offset, money as a decimal string."""
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, Decimal):
-        return str(value)
+        return str(value.quantize(CENT))
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
@@ -148,9 +151,17 @@ def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
+class Seconds(int):
+    """A length of time: whole seconds in JSON, words in a table (`2 days 3 h`)."""
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, Seconds):
+        from db.activation import describe
+
+        return describe(timedelta(seconds=int(value)))
     if isinstance(value, dict) and "text" in value:
         return str(value["text"])  # a typed value that carries its own words (a validity)
     if isinstance(value, bool):

@@ -61,6 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         action="store_true",
         help="take over a router account of that name that WISP Console did not create",
     )
+    common.add_json_flag(activate)
     activate.set_defaults(handler=run_activate)
 
     jobs = commands.add_parser("jobs", help="list the provisioning queue")
@@ -75,6 +76,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("job", nargs="?", type=int, help="job id")
     which.add_argument("--failed", action="store_true", help="retry every failed job")
+    common.add_json_flag(retry)
     retry.set_defaults(handler=run_retry)
 
 
@@ -110,6 +112,9 @@ def run_activate(args: argparse.Namespace) -> int:
         partial=args.partial,
         adopt=args.adopt,
     )
+    if args.json:
+        common.print_json(activation_row(args, result))
+        return 0
     for line in activation_lines(args, result):
         print(line)
     if args.adopt and result.job_id is not None:
@@ -133,6 +138,24 @@ def refuse_foreign_account(settings: Settings, engine: Engine, client: str, pack
     sentence = foreign_account(settings, engine, found[0], found[1], client.strip())
     if sentence:
         raise Refused(sentence)
+
+
+def activation_row(args: argparse.Namespace, result: Activation) -> dict[str, Any]:
+    """What an activation did, typed for scripts."""
+    return {
+        "client": result.client,
+        "package": result.package,
+        "outcome": result.outcome,
+        "subscription": result.subscription_id,
+        "payment": result.payment_id,
+        "job": result.job_id,
+        "start": common.local(args, result.starts_on),
+        "expires_on": common.local(args, result.expires_on),
+        "waits_for_delivery": result.waits_for_delivery,
+        "credit": result.credit,
+        "withdrawn": list(result.withdrawn),
+        "converted": common.Seconds(result.converted.total_seconds()) if result.converted else None,
+    }
 
 
 def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
@@ -173,23 +196,26 @@ def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
 
 
 def job_row(
-    args: argparse.Namespace, job: RouterProvisioning, routers: dict[int, str]
+    args: argparse.Namespace, job: RouterProvisioning, routers: dict[int, str], now: datetime
 ) -> dict[str, Any]:
+    """A job as the console's queue pane shows it (the same names), and the rest of its fields."""
     return {
-        "id": job.id,
+        "job": job.id,
         "account": job.router_username,
-        "router": routers.get(job.router_id, str(job.router_id)),
-        "service": job.service_type,
-        "action": job.action,
-        "profile": job.router_profile,
         "status": job.status,
-        "attempts": job.attempts,
-        "next_attempt": common.local(args, job.next_attempt_at)
+        "action": job.action,
+        "router": routers.get(job.router_id, str(job.router_id)),
+        "tries": job.attempts,
+        "next_try": common.local(args, job.next_attempt_at)
         if job.status == JobStatus.PENDING
         else None,
+        "age": common.Seconds(max((now - job.created_at).total_seconds(), 0)),
+        "last_error": job.last_error,
+        "service": job.service_type,
+        "profile": job.router_profile,
+        "created_at": common.local(args, job.created_at),
         "completed_at": common.local(args, job.completed_at),
         "updated_at": common.local(args, job.updated_at),
-        "last_error": job.last_error,
     }
 
 
@@ -197,12 +223,13 @@ def run_jobs(args: argparse.Namespace) -> int:
     query = select(RouterProvisioning).order_by(RouterProvisioning.id.desc()).limit(args.limit)  # type: ignore[union-attr]
     if args.status:
         query = query.where(RouterProvisioning.status == args.status)  # type: ignore[arg-type]
-    with common.session_for(args) as session:
+    now = utcnow()
+    with Session(common.engine(args)) as session:
         routers = dict(session.execute(select(col(Router.id), col(Router.name))).all())
-        rows = [job_row(args, job, routers) for job in session.scalars(query)]
+        rows = [job_row(args, job, routers, now) for job in session.scalars(query)]
     common.print_rows(
         rows,
-        ["id", "account", "router", "action", "status", "attempts", "next_attempt", "last_error"],
+        ["job", "account", "status", "action", "router", "tries", "next_try", "age", "last_error"],
         as_json=args.json,
         empty="no jobs" + (f" with status {args.status}" if args.status else ""),
     )
@@ -220,6 +247,9 @@ def run_retry(args: argparse.Namespace) -> int:
                     f"job {args.job} is {job.status}, not failed; only failed jobs are retried."
                 )
         ids = queue.retry(session, args.job, now=utcnow())
+    if args.json:
+        common.print_json({"retried": ids})
+        return 0
     print(
         f"{len(ids)} job(s) back in the queue"
         + (f": {', '.join(map(str, ids))}" if 0 < len(ids) <= 20 else "")

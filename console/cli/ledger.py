@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime
 from typing import Any
+
+from sqlmodel import Session
 
 from console.cli import common
 from db.ledger import client_ledger
@@ -26,11 +27,11 @@ def register(clients: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def client_show(args: argparse.Namespace) -> int:
-    with common.session_for(args) as session:
+    with Session(common.engine(args)) as session:
         ledger = client_ledger(session, args.username.strip(), show_password=args.show_password)
-    data = _local(args, ledger.as_dict())
+    data = _shown(args, ledger.as_dict())
     if args.json:
-        print(json.dumps(data, indent=2, default=_iso))
+        common.print_json(data)
         return 0
     client = data["client"]
     print(
@@ -63,16 +64,17 @@ def client_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+SECONDS = ("time_bought", "paused_seconds")
 
 
-def _local(args: argparse.Namespace, value: Any) -> Any:
-    """Every stored UTC time in the operator's zone."""
+def _shown(args: argparse.Namespace, value: Any, key: str = "") -> Any:
+    """Every stored UTC time in the operator's zone; lengths of time as `Seconds`."""
     if isinstance(value, datetime):
         return common.local(args, value)
+    if isinstance(value, int) and key in SECONDS:
+        return common.Seconds(value)
     if isinstance(value, dict):
-        return {key: _local(args, item) for key, item in value.items()}
+        return {k: _shown(args, item, k) for k, item in value.items()}
     if isinstance(value, list):
-        return [_local(args, item) for item in value]
+        return [_shown(args, item) for item in value]
     return value

@@ -25,10 +25,11 @@ from console.cli import (
     setup,
     sim,
     tui,
+    users,
 )
 from console.cli.exits import code_for
 
-MODULES = (setup, routers, packages, clients, jobs, reports, run, sim, tui, drift, pay)
+MODULES = (setup, routers, packages, clients, jobs, reports, run, users, sim, tui, drift, pay)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -133,21 +133,14 @@ def list_payments(args: argparse.Namespace) -> int:
     shown = [
         {
             **{k: common.local(args, v) if isinstance(v, datetime) else v for k, v in row.items()},
-            "bought": _bought(row["time_bought"]),
+            "time_bought": common.Seconds(row["time_bought"]) if row["time_bought"] else None,
         }
         for row in rows
     ]
     common.print_rows(
         shown,
-        ["id", "date", "client", "amount", "method", "reference", "package", "bought"],
+        ["id", "date", "client", "amount", "method", "reference", "package", "time_bought"],
         as_json=args.json,
         empty="no payments" + (f" since {common.shown_time(args, since)}" if since else ""),
-        hidden=("bought",),
     )
     return 0
-
-
-def _bought(seconds: int | None) -> str | None:
-    from db.activation import describe
-
-    return describe(timedelta(seconds=seconds)) if seconds else None

@@ -247,6 +247,7 @@ def router_list(args: argparse.Namespace) -> int:
 
 def router_check(args: argparse.Namespace) -> int:
     """`wisp router check NAME`: identity, version, uptime, or the classified error."""
+    from console.cli.users import router_seconds
     from scheduler.engine.endpoints import client_for
     from scheduler.engine.health import Observation, record_health
     from scheduler.routeros.client import RouterError
@@ -274,7 +275,7 @@ def router_check(args: argparse.Namespace) -> int:
                 "identity": info.get("identity"),
                 "version": info.get("version"),
                 "board": info.get("board-name"),
-                "uptime": info.get("uptime"),
+                "uptime": router_seconds(info.get("uptime") or ""),
             }
         )
         return 0
