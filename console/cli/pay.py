@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from console.cli import common
+from console.cli.exits import Exit
 from db.errors import UserError
 
 
@@ -42,7 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     request.add_argument(
         "--wait",
         action="store_true",
-        help="follow it: paid, cancelled or timed out, then the router job",
+        help="follow it: paid, cancelled or timed out, then the router job (exit 0 delivered, "
+        "1 not paid, 5 paid but not delivered in time)",
     )
     request.add_argument(
         "--timeout",
@@ -189,11 +191,11 @@ def _follow(args: argparse.Namespace, daraja: Any, row_id: int) -> int:
             break
         if row.status in (MpesaStatus.FAILED, MpesaStatus.UNMATCHED):
             print(f"not paid: {row.note}" if row.status == "failed" else f"paid, {row.note}")
-            return 1
+            return Exit.ERROR
         now = time.monotonic()
         if now > deadline:
             print(f"no answer within {args.timeout:g} s; `wisp pay reconcile` asks Daraja again.")
-            return 2
+            return Exit.ERROR
         if now - started >= settings.mpesa.query_after and now - last_query >= 5:
             last_query = now
             query_push(engine, settings, daraja, str(row.checkout_request_id), Recovery())
@@ -236,10 +238,10 @@ def _follow_job(
             return 0
         if current is not None and current.status == JobStatus.FAILED:
             print(f"router job {job.id} failed: {current.last_error}")
-            return 1
+            return Exit.HELD_OR_FAILED
         time.sleep(0.3)
     print(f"router job {job.id} is not delivered yet (is `wisp run` or the console running?).")
-    return 2
+    return Exit.HELD_OR_FAILED
 
 
 def list_transactions(args: argparse.Namespace) -> int:
@@ -308,7 +310,7 @@ def reconcile_payments(args: argparse.Namespace) -> int:
             query_older_than=timedelta(0),
         )
     print(f"reconciled: {report.summary()}.")
-    return 1 if report.errors else 0
+    return Exit.ERROR if report.errors else Exit.DONE
 
 
 def register_urls(args: argparse.Namespace) -> int:
@@ -328,7 +330,7 @@ def register_urls(args: argparse.Namespace) -> int:
                     raise UserError(f"--pull {args.pull!r} is not a Kenyan mobile number.")
                 daraja.pull_register(
                     nominated_number="0" + daraja_phone(phone)[3:],
-                    callback_url=urls["confirmation"],
+                    callback_url=urls["pull"],
                 )
                 print("Pull Transactions registered.")
         except _daraja_errors() as error:

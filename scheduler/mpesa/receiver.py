@@ -47,6 +47,7 @@ def callback_paths(token: str) -> dict[str, str]:
         "stk": f"{PREFIX}/{token}/stk",
         "validation": f"{PREFIX}/{token}/c2b/validation",
         "confirmation": f"{PREFIX}/{token}/c2b/confirmation",
+        "pull": f"{PREFIX}/{token}/pull",
     }
 
 
@@ -133,7 +134,14 @@ def build_app(engine: Engine, settings: Settings, token: str) -> Starlette:
         stored = await run_in_threadpool(store_c2b, engine, payment, payload)
         return _accepted(engine, settings, stored.id, stored.status)
 
+    async def pulled(request: Request, payload: dict[str, Any]) -> Response:
+        # Pull Transactions is polled (`wisp pay reconcile`, the recovery timer); what Daraja
+        # posts to the Pull registration's URL is noted only.
+        logger.info("M-Pesa Pull notification received (%d keys)", len(payload))
+        return JSONResponse(ACCEPTED)
+
     routes = [
+        Route(PREFIX + "/{token}/pull", checked(pulled, validation=False), methods=["POST"]),
         Route(PREFIX + "/{token}/stk", checked(stk, validation=False), methods=["POST"]),
         Route(
             PREFIX + "/{token}/c2b/validation",

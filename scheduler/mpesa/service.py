@@ -21,6 +21,8 @@ from scheduler.mpesa.recovery import MpesaUnavailable, daraja_client, recover
 from scheduler.mpesa.serving import Served, serve_in_thread
 
 logger = logging.getLogger("wisp.mpesa")
+said = logging.getLogger("wisp.run")
+"""The runner's own lines (shown at its level): the receiver's address, recovery's findings."""
 MIN_TOKEN = 16
 
 
@@ -37,6 +39,8 @@ class MpesaService:
 
     def start(self) -> None:
         mpesa = self.settings.mpesa
+        if not said.level:
+            said.setLevel(logging.INFO)  # as the runner sets it, which starts after this
         secrets = mpesa_secrets()
         if len(secrets.callback_token) < MIN_TOKEN:
             raise MpesaUnavailable(
@@ -46,7 +50,7 @@ class MpesaService:
         host, _, port = mpesa.listen.rpartition(":")
         app = build_app(self.engine, self.settings, secrets.callback_token)
         self.served = serve_in_thread(app, host.strip("[]"), int(port))
-        logger.info(
+        said.info(
             "M-Pesa callbacks received on %s:%s%s",
             host,
             self.served.port,
@@ -55,7 +59,7 @@ class MpesaService:
         try:
             self.client = daraja_client(self.settings, secrets)
         except MpesaUnavailable as missing:
-            logger.warning("M-Pesa recovery is off: %s", missing)
+            said.warning("M-Pesa recovery is off: %s", missing)
         self._thread = threading.Thread(target=self._recover, name="mpesa-recovery", daemon=True)
         self._thread.start()
 
@@ -73,7 +77,7 @@ class MpesaService:
                 logger.exception("M-Pesa recovery round failed")
                 continue
             if report.applied or report.answered or report.errors:
-                logger.info("M-Pesa recovery: %s", report.summary())
+                said.info("M-Pesa recovery: %s", report.summary())
 
     def stop(self) -> None:
         self._stop.set()
