@@ -6,6 +6,7 @@ names the value and what is wrong with it; nothing is written when one is raised
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -80,22 +81,64 @@ def new_router(
         raise Refused(
             "give the router password either through --password-env VAR or --password-stdin."
         )
+    _checked_password(password)
     if password_env is not None and not ENV_NAME.match(password_env):
         raise Refused(f"{password_env!r} is not a valid environment variable name.")
-    port = port or (8729 if use_tls else 8728)
-    if not 0 < port < 65536:
-        raise Refused(f"port {port} is not a TCP port (1-65535).")
+    port = _checked_port(8729 if use_tls else 8728 if port is None else port)
     return Router(
         name=name,
-        host=host,
+        host=_checked_host(host),
         port=port,
         username=username,
         password_encrypted=secrets.encrypt(password) if password is not None else None,
         password_env=password_env,
         use_tls=use_tls,
         tls_verify=tls_verify,
-        tls_fingerprint=tls_fingerprint,
+        tls_fingerprint=_checked_fingerprint(tls_fingerprint),
     )
+
+
+HOST_NAME = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def _checked_host(host: str) -> str:
+    """A host name or an IP address, as a router is reached by; nothing a shell would act on."""
+    host = host.strip()
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    if len(host) > 253 or not HOST_NAME.fullmatch(host):
+        raise Refused(f"host {host!r} is not a host name or an IP address.")
+    return host
+
+
+def _checked_port(port: int) -> int:
+    if not 0 < port < 65536:
+        raise Refused(f"port {port} is not a TCP port (1-65535).")
+    return port
+
+
+def _checked_password(password: str | None) -> str | None:
+    if password is not None and not password:
+        raise Refused("the router password is empty; nothing was stored.")
+    return password
+
+
+def _checked_fingerprint(fingerprint: str | None) -> str | None:
+    """A SHA-256 certificate fingerprint: 64 hex digits, colons and spaces allowed."""
+    if fingerprint is None:
+        return None
+    digits = fingerprint.replace(":", "").replace(" ", "").strip().lower()
+    if not FINGERPRINT.fullmatch(digits):
+        raise Refused(
+            f"TLS fingerprint {fingerprint!r} is not a SHA-256 fingerprint (64 hex digits, "
+            "colons allowed)."
+        )
+    return fingerprint.strip()
 
 
 def add_router(session: Session, **fields: Any) -> Router:
@@ -138,17 +181,15 @@ def apply_router_changes(router: Router, changes: RouterChanges) -> list[str]:
 
     if changes.host is not None and not changes.host.strip():
         raise Refused("a router's host cannot be empty.")
-    put("host", changes.host.strip() if changes.host else None)
+    put("host", _checked_host(changes.host) if changes.host else None)
     put("username", changes.username.strip() if changes.username else None)
     put("use_tls", changes.use_tls)
     put("tls_verify", changes.tls_verify)
-    put("tls_fingerprint", changes.tls_fingerprint)
+    put("tls_fingerprint", _checked_fingerprint(changes.tls_fingerprint))
     port = changes.port
     if port is None and changes.use_tls is not None and router.port in (8728, 8729):
         port = 8729 if changes.use_tls else 8728  # the default port follows the TLS switch
-    if port is not None and not 0 < port < 65536:
-        raise Refused(f"port {port} is not a TCP port (1-65535).")
-    put("port", port)
+    put("port", None if port is None else _checked_port(port))
     if changes.password is not None and changes.password_env is not None:
         raise Refused("give the router password either through --password-env or --password-stdin.")
     if changes.password_env is not None:
@@ -157,7 +198,8 @@ def apply_router_changes(router: Router, changes: RouterChanges) -> list[str]:
         router.password_env, router.password_encrypted = changes.password_env, None
         changed.append("password")
     if changes.password is not None:
-        router.password_encrypted, router.password_env = secrets.encrypt(changes.password), None
+        password = _checked_password(changes.password) or ""
+        router.password_encrypted, router.password_env = secrets.encrypt(password), None
         changed.append("password")
     return changed
 
