@@ -27,7 +27,7 @@ from console.cli import (
     tui,
     users,
 )
-from console.cli.exits import code_for
+from console.cli.exits import Exit, UsageError, code_for
 
 MODULES = (setup, routers, packages, clients, jobs, reports, run, users, sim, tui, drift, pay)
 
@@ -50,9 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wisp` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    for word in words:
+        if not _is_text(word):
+            print(f"wisp: argument {os.fsencode(word)!r} is not valid UTF-8 text.", file=sys.stderr)
+            return Exit.USAGE
+    args = parser.parse_args(words)
     common.setup_logging(args)
     try:
+        _check_numbers(args)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -69,6 +75,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code_for(exc)
     finally:
         logging.shutdown()
+
+
+LARGEST = 2**63 - 1
+"""No count or id in the database is larger (BIGINT)."""
+AT_LEAST_ONE = {"limit"}
+"""Options for which 0 means nothing at all to do, which is never what was meant."""
+
+
+def _is_text(word: str) -> bool:
+    # Python hands undecodable argv bytes over as lone surrogates; they cannot be encoded back.
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Whole-number options are counts or ids: refuse what no count or id can be."""
+    for name, value in vars(args).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            least = 1 if name in AT_LEAST_ONE else 0
+            if not least <= value <= LARGEST:
+                raise UsageError(
+                    f"{name.replace('_', ' ')} {value} is out of range "
+                    f"(a whole number from {least} to {LARGEST})."
+                )
 
 
 if __name__ == "__main__":
