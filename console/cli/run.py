@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from console.cli import common
-from console.cli.exits import Exit
+from console.cli.exits import Exit, UsageError
 from db.models import Health, JobStatus, Router, RouterProvisioning
 
 
@@ -50,6 +50,8 @@ def run_engine(args: argparse.Namespace) -> int:
     """`wisp run`."""
     from scheduler.engine import runner
 
+    if args.worker is not None and not (0 < len(args.worker) <= 128 and args.worker.isprintable()):
+        raise UsageError("--worker must be 1 to 128 printable characters.")
     settings, engine = common.settings(args), common.engine(args)
     if args.once:
         failed = runner.run_once(settings, engine, worker=args.worker)

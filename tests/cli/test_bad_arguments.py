@@ -42,3 +42,8 @@ def test_an_argument_out_of_range_is_one_line_and_exit_2(argv: tuple[str, ...], 
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith(line)
     assert wisp("client", "list")[0] == 0
+
+
+def test_a_worker_name_longer_than_the_queue_holds_is_refused_before_a_drain() -> None:
+    code, lines = wisp("run", "--once", "--worker", "w" * 200)
+    assert (code, lines) == (2, ["wisp: --worker must be 1 to 128 printable characters."])
