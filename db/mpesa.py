@@ -576,13 +576,13 @@ def apply(engine: Engine, settings: Settings, transaction_id: int) -> Applied:
             raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
         if row.status != MpesaStatus.RECEIVED:
             return Applied(transaction_id, row.status, row.note or "")
-        if row.kind == STK:
+        if row.kind == STK or (row.client_id and row.package_id):  # a push, or assigned
             client = session.get(Client, row.client_id) if row.client_id else None
             package = session.get(Package, row.package_id) if row.package_id else None
             match = Match(
                 client,
                 package,
-                "" if client and package else "the push's client or package is gone.",
+                "" if client and package else "its client or package is gone.",
             )
         else:
             match = match_c2b(session, row)
@@ -690,6 +690,50 @@ def _finish(
                 client_id=client.id if client else None,
             )
     return Applied(transaction_id, status, note, outcome, payment_id)
+
+
+def assign(
+    engine: Engine,
+    settings: Settings,
+    transaction_id: int,
+    client: str,
+    package: str | None = None,
+) -> Applied:
+    """The operator's answer to an unmatched payment: this client (and package; by default the
+    one its amount matches for that client), then applied as any other."""
+    from db.catalog import get_client, get_package
+
+    with session_scope(engine) as session:
+        row = _locked(session, col(MpesaTransaction.id) == transaction_id)
+        if row is None:
+            raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
+        if row.status != MpesaStatus.UNMATCHED:
+            raise Refused(
+                f"M-Pesa transaction {transaction_id} is {row.status}; only an unmatched one is "
+                "assigned."
+            )
+        buyer = get_client(session, client)
+        if package is not None:
+            chosen: Package | None = get_package(session, package)
+        else:
+            row.bill_ref, saved = buyer.username, row.bill_ref
+            chosen = match_c2b(session, row).package
+            row.bill_ref = saved
+            if chosen is None:
+                raise Refused(f"no package of {buyer.username}'s matches {row.amount}; name one.")
+        row.client_id, row.package_id = buyer.id, chosen.id if chosen else None
+        row.status = MpesaStatus.RECEIVED
+        row.note = f"assigned by the operator to {buyer.username}"
+        session.add(row)
+        logs.info(
+            session,
+            "Payment",
+            f"M-Pesa transaction {transaction_id} ({row.receipt}) assigned to {buyer.username}"
+            f" on {chosen.name if chosen else '?'}.",
+            {"mpesa_transaction_id": transaction_id},
+            client_id=buyer.id,
+        )
+    return apply(engine, settings, transaction_id)
 
 
 def apply_received(engine: Engine, settings: Settings, *, limit: int = 500) -> list[Applied]:

@@ -76,6 +76,16 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     reconcile.set_defaults(handler=reconcile_payments)
 
+    assign = pay.add_parser(
+        "assign", help="give an unmatched payment to a client (and package), then apply it"
+    )
+    assign.add_argument("id", type=int, help="the M-Pesa transaction (see `wisp pay list`)")
+    assign.add_argument("client", help="the client's username")
+    assign.add_argument(
+        "package", nargs="?", help="the package (default: the one its amount matches)"
+    )
+    assign.set_defaults(handler=assign_payment)
+
     urls = pay.add_parser(
         "register", help="register the C2B validation and confirmation URLs with Daraja"
     )
@@ -311,6 +321,15 @@ def reconcile_payments(args: argparse.Namespace) -> int:
         )
     print(f"reconciled: {report.summary()}.")
     return Exit.ERROR if report.errors else Exit.DONE
+
+
+def assign_payment(args: argparse.Namespace) -> int:
+    """`wisp pay assign ID CLIENT [PACKAGE]`."""
+    from db.mpesa import assign
+
+    done = assign(common.engine(args), common.settings(args), args.id, args.client, args.package)
+    print(f"M-Pesa transaction {done.id}: {done.status}, {done.note}")
+    return Exit.DONE if done.status == "applied" else Exit.ERROR
 
 
 def register_urls(args: argparse.Namespace) -> int:

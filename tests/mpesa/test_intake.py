@@ -211,3 +211,19 @@ def test_malformed_stk_callbacks_are_invalid(payload):
 def test_malformed_c2b_bodies_are_invalid(payload):
     with pytest.raises(Invalid):
         parse_c2b(payload)
+
+
+def test_the_operator_assigns_an_unmatched_payment_once(engine):
+    from db.catalog import Refused
+    from db.mpesa import assign
+
+    shop(engine)
+    unmatched = pay_c2b(engine, confirmation("RKTQDM7W80", "50", "J DOE 2"))
+    assert unmatched.status == MpesaStatus.UNMATCHED
+    done = assign(engine, SETTINGS, unmatched.id, "jdoe")
+    assert (done.status, done.outcome) == (MpesaStatus.APPLIED, "new")
+    [row] = rows(engine)
+    assert (row.client_id, row.package_id, row.status) == (1, 2, "applied")  # Day 5M at 50
+    with pytest.raises(Refused, match="is applied; only an unmatched one"):
+        assign(engine, SETTINGS, unmatched.id, "jdoe")
+    assert len(payments(engine)) == 1

@@ -160,6 +160,10 @@ def test_c2b_through_daraja_matched_and_unmatched(engine, shop, sim, wisp, daraj
     ]
     assert "no client has the account number 'someone'" in wisp.ok("pay", "list").out
     assert [p.amount for p in payments(engine)] == [Decimal(1500)]
+    lost = next(r["id"] for r in listed if r["status"] == "unmatched")
+    assigned = wisp.ok("pay", "assign", str(lost), "jdoe")
+    assert f"M-Pesa transaction {lost}: applied, renewed: jdoe on Home 10M" in assigned.out
+    assert [p.amount for p in payments(engine)] == [Decimal(1500)] * 2
 
 
 def test_a_request_without_credentials_is_one_sentence(engine, shop, wisp, monkeypatch):
