@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from db import logs, secrets
+from db import logs, lookup, secrets
 from db.errors import UserError
 from db.models import (
     ACCOUNT_TYPES,
@@ -32,6 +32,7 @@ from db.models import (
     RouterProvisioning,
     Subscription,
 )
+from db.phones import normalise_phone
 from db.profiles import owned_profiles
 from db.queue import queue_account
 from db.shaping import (
@@ -55,6 +56,22 @@ class Refused(UserError):
     """An operator request that the rules refuse, told in one sentence."""
 
 
+ROUTERS = lookup.Kind(
+    Router, col(Router.name), "there is no router named {name}", "wisp router list", Refused
+)
+PACKAGES = lookup.Kind(
+    Package, col(Package.name), "there is no package named {name}", "wisp package list", Refused
+)
+CLIENTS = lookup.Kind(
+    Client,
+    col(Client.username),
+    "there is no client with username {name}",
+    "wisp client list",
+    Refused,
+)
+"""How each is found by the name an operator types (see db.lookup)."""
+
+
 # ---------------------------------------------------------------------------------------- routers
 
 
@@ -75,8 +92,8 @@ def new_router(
     name, host = name.strip(), host.strip()
     if not name or not host:
         raise Refused("a router needs a name and a host.")
-    if find_router(session, name) is not None:
-        raise Refused(f"a router named {name!r} already exists.")
+    if (clash := lookup.taken(session, ROUTERS, name)) is not None:
+        raise Refused(f"a router named {clash.name!r} already exists.")
     if (password is None) == (password_env is None):
         raise Refused(
             "give the router password either through --password-env VAR or --password-stdin."
@@ -320,18 +337,11 @@ def router_password(router: Router) -> str:
 
 
 def find_router(session: Session, name: str) -> Router | None:
-    return session.scalars(select(Router).where(Router.name == name)).first()  # type: ignore[arg-type]
+    return lookup.find(session, ROUTERS, name)  # type: ignore[no-any-return]
 
 
 def get_router(session: Session, name: str) -> Router:
-    router = find_router(session, name)
-    if router is None:
-        known = (
-            ", ".join(session.scalars(select(col(Router.name)).order_by(col(Router.name))))
-            or "none yet"
-        )
-        raise Refused(f"there is no router named {name!r} (known: {known}).")
-    return router
+    return lookup.get(session, ROUTERS, name)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------------------- packages
@@ -525,8 +535,8 @@ def create_package(
         raise Refused(f"package type {spec.type!r} must be hotspot or pppoe.")
     if spec.account_type not in ACCOUNT_TYPES:
         raise Refused(f"account type {spec.account_type!r} must be personal or business.")
-    if find_package(session, spec.name.strip()) is not None:
-        raise Refused(f"a package named {spec.name.strip()!r} already exists.")
+    if (clash := lookup.taken(session, PACKAGES, spec.name)) is not None:
+        raise Refused(f"a package named {clash.name!r} already exists.")
     if spec.type == "pppoe" and (spec.devices is not None or spec.data_limit):
         raise Refused("device and data limits apply to hotspot packages only.")
     if spec.devices is not None and spec.devices < 1:
@@ -738,8 +748,8 @@ def edit_package(
         new_name = changes.name.strip()
         if not new_name:
             raise Refused("a package needs a name.")
-        if find_package(session, new_name) not in (None, package):
-            raise Refused(f"a package named {new_name!r} already exists.")
+        if (clash := lookup.taken(session, PACKAGES, new_name, other_than=package)) is not None:
+            raise Refused(f"a package named {clash.name!r} already exists.")
         package.name = new_name
         changed.append("name")
     if changes.price is not None and _price(changes.price) != package.price:
@@ -898,14 +908,11 @@ def _clash(
 
 
 def find_package(session: Session, name: str) -> Package | None:
-    return session.scalars(select(Package).where(Package.name == name)).first()  # type: ignore[arg-type]
+    return lookup.find(session, PACKAGES, name)  # type: ignore[no-any-return]
 
 
 def get_package(session: Session, name: str) -> Package:
-    package = find_package(session, name)
-    if package is None:
-        raise Refused(f"there is no package named {name!r} (see `wisp package list`).")
-    return package
+    return lookup.get(session, PACKAGES, name)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------- clients
@@ -929,12 +936,12 @@ def add_client(
         raise Refused(f"account type {account_type!r} must be personal or business.")
     if not full_name.strip():
         raise Refused("a client needs a full name (--name).")
-    if find_client(session, username) is not None:
-        raise Refused(f"a client with username {username!r} already exists.")
+    if (clash := lookup.taken(session, CLIENTS, username)) is not None:
+        raise Refused(f"a client with username {clash.username!r} already exists.")
     client = Client(
         username=username,
         full_name=full_name.strip(),
-        phone=phone,
+        phone=normalise_phone(phone),
         email=email,
         account_type=account_type,
     )
@@ -967,6 +974,8 @@ def edit_client(
         if full_name.strip() != client.full_name:
             client.full_name = full_name.strip()
             changed.append("full_name")
+    if phone is not None:
+        phone = normalise_phone(phone) or ""
     for field, value in (("phone", phone), ("email", email)):
         if value is not None and (value.strip() or None) != getattr(client, field):
             setattr(client, field, value.strip() or None)
@@ -985,17 +994,8 @@ def edit_client(
 
 
 def find_client(session: Session, username: str) -> Client | None:
-    return session.scalars(select(Client).where(Client.username == username)).first()  # type: ignore[arg-type]
+    return lookup.find(session, CLIENTS, username)  # type: ignore[no-any-return]
 
 
 def get_client(session: Session, username: str) -> Client:
-    client = find_client(session, username)
-    if client is None:
-        hint = session.scalars(
-            select(col(Client.username))
-            .where(func.lower(Client.username).like(f"%{username.lower()[:4]}%"))
-            .limit(3)
-        ).all()
-        also = f" (did you mean {', '.join(hint)}?)" if hint else ""
-        raise Refused(f"there is no client with username {username!r}{also}.")
-    return client
+    return lookup.get(session, CLIENTS, username)  # type: ignore[no-any-return]

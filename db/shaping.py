@@ -573,7 +573,10 @@ def parse_validity(text: str) -> tuple[int, str]:
     if unit_text == "M":
         raise ShapeError(f"validity {text!r} is ambiguous, write m for minutes or mo for months")
     if unit_text.lower() not in _VALIDITY_UNITS:
-        raise ShapeError(f"validity {text!r} has unknown unit {unit_text!r}, use m, h, d or mo")
+        raise ShapeError(
+            f"validity {text!r} has unknown unit {unit_text!r}; use m (minutes), h (hours), "
+            "d (days), w (weeks) or mo (months)"
+        )
     unit, factor = _VALIDITY_UNITS[unit_text.lower()]
     length = int(number) * factor
     if length <= 0:

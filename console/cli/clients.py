@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from console.cli import common, ledger
 from console.cli.exits import UsageError
 from db import catalog
 from db.models import Client
+from db.phones import phone_fragment
 from db.suspension import Suspension, resume_client, suspend_client
 from db.types import utcnow
 
@@ -40,7 +41,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     edit.set_defaults(handler=client_edit)
 
     listing = clients.add_parser("list", help="list clients")
-    listing.add_argument("--search", help="match username, name or phone")
+    listing.add_argument(
+        "--search",
+        help="part of a username or name (any case), or of a phone number in any form (0722…)",
+    )
     listing.add_argument("--limit", type=int, default=1000)
     common.add_json_flag(listing)
     listing.set_defaults(handler=client_list)
@@ -119,11 +123,12 @@ def client_edit(args: argparse.Namespace) -> int:
 def client_list(args: argparse.Namespace) -> int:
     query = select(Client).order_by(Client.username).limit(args.limit)
     if args.search:
-        like = f"%{args.search}%"
+        text = args.search.strip().lower()
+        phone = phone_fragment(text)
         query = query.where(
-            col(Client.username).like(like)
-            | col(Client.full_name).like(like)
-            | col(Client.phone).like(like)
+            func.lower(col(Client.username)).contains(text, autoescape=True)
+            | func.lower(col(Client.full_name)).contains(text, autoescape=True)
+            | col(Client.phone).contains(phone or text, autoescape=True)
         )
     with Session(common.engine(args)) as session:
         rows = [client_row(args, c) for c in session.scalars(query)]
