@@ -66,6 +66,22 @@ class Behaviour:
     single_row_id: bool = False
     # Unconfirmed on a real router; by default removing a user leaves its session running.
     remove_user_kicks_session: bool = False
+    # Unconfirmed: ?# operations on values never pushed are an error (MT-API describes an endless
+    # run of true below the stack; a router is expected to refuse such a query instead).
+    strict_query_stack: bool = True
+    # Limits on what a client may send; RouterOS has such limits, their values are unconfirmed.
+    # A word or sentence beyond them gets !fatal and the connection is closed, before it is read.
+    max_word_bytes: int = 1 << 20
+    max_sentence_bytes: int = 2 << 20
+    max_sentence_words: int = 4096
+    # Before the login only a login fits (MT-API: "a limit on ... before it has logged in").
+    max_bytes_before_login: int = 4096
+    # API sessions open at once; a connection beyond it is closed as soon as it is accepted.
+    max_sessions: int = 100
+    # Seconds a connection may send nothing (None: forever); one that has not logged in at most
+    # login_timeout. A session following a `listen` is never idle.
+    idle_timeout: float | None = 600.0
+    login_timeout: float = 30.0
     # Trap message rewording and categories, keyed by the simulator's default message.
     messages: dict[str, str] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from scheduler.sim.faults import EVERY_COMMAND, Faults
 
 if TYPE_CHECKING:
     from scheduler.sim.router import SimRouter
@@ -48,6 +53,42 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="load configuration from FILE and save it on exit",
     )
     parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=fault,
+        metavar="FAULT",
+        help="misbehave like a troubled router (repeatable): "
+        "hang-after-login (answer the login, then nothing: a stuck API service); "
+        "half-open (accept connections, answer nothing, not even the login); "
+        "drop[:N] (cut each connection after N reply sentences, 1 by default: right after the "
+        "login); refuse-logins (every login fails as with a wrong password); "
+        "trap:MESSAGE (every command answers !trap MESSAGE) or trap:/COMMAND:MESSAGE (that "
+        "command only, e.g. trap:/ip/hotspot/user/add:failure: out of memory)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=duration,
+        default=0.0,
+        metavar="TIME",
+        help="delay before each answer, e.g. 50ms or 1.5s (a far radio link)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="API sessions open at once; more are closed when accepted (default 100)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=duration,
+        default=None,
+        metavar="TIME",
+        help="close a session that sends nothing for this long (default 10m; one that has not "
+        "logged in, 30s)",
+    )
+    parser.add_argument(
         "--online",
         action="append",
         default=[],
@@ -57,12 +98,64 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def duration(text: str) -> float:
+    """Seconds from 50ms, 1.5s, 2m or a bare number of seconds."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m)?\s*", text)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 50ms, 2s or 1m")
+    value = float(found.group(1))
+    return value * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[found.group(2)]
+
+
+@dataclass(frozen=True)
+class FaultSwitch:
+    """A --fault as given, and what it switches on."""
+
+    text: str
+    apply: Callable[[Faults], None]
+
+    def __call__(self, faults: Faults) -> None:
+        self.apply(faults)
+
+
+def fault(text: str) -> FaultSwitch:
+    """The switch a --fault value turns on (an argparse type: a wrong one is a usage error)."""
+    name, _, detail = text.partition(":")
+    if name == "trap" and detail:
+        command, message = EVERY_COMMAND, detail
+        if detail.startswith("/") and ":" in detail:
+            command, _, message = detail.partition(":")
+        return FaultSwitch(text, lambda faults: faults.trap(command, message))
+    if name == "drop":
+        count = detail or "1"
+        if not count.isdigit():
+            raise argparse.ArgumentTypeError(f"drop:{count}: N must be a whole number")
+        return FaultSwitch(text, lambda faults: setattr(faults, "drop_after_sentences", int(count)))
+    switches = {
+        "hang-after-login": "hang_after_login",
+        "half-open": "half_open",
+        "refuse-logins": "refuse_logins",
+    }
+    if name in switches and not detail:
+        return FaultSwitch(text, lambda faults: setattr(faults, switches[name], True))
+    raise argparse.ArgumentTypeError(
+        f"unknown fault {text!r} (known: hang-after-login, half-open, drop[:N], refuse-logins, "
+        "trap:MESSAGE, trap:/COMMAND:MESSAGE)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the exit code."""
+    from scheduler.sim.behaviour import Behaviour
     from scheduler.sim.router import SimRouter
 
     generated = args.password is None
     password = secrets.token_urlsafe(9) if generated else args.password
+    behaviour = Behaviour.for_version(args.ros_version)
+    if args.max_sessions is not None:
+        behaviour.max_sessions = args.max_sessions
+    if args.idle_timeout is not None:
+        behaviour.idle_timeout = args.idle_timeout
     router = SimRouter(
         host=args.host,
         port=args.port,
@@ -74,7 +167,11 @@ def run(args: argparse.Namespace) -> int:
         tls_mode=args.tls_mode,
         seed_users=args.seed_users,
         state_file=args.state,
+        behaviour=behaviour,
     )
+    router.faults.latency = args.latency
+    for switch in args.fault:
+        switch(router.faults)
     try:
         router.start()
     except OSError as exc:
@@ -112,7 +209,10 @@ def _banner(router: SimRouter, args: argparse.Namespace, shown_password: str | N
     credentials = f"user {args.user}"
     if shown_password is not None:
         credentials += f", generated password {shown_password}"
-    return f"RouterOS {args.ros_version} simulator listening on {where}, {credentials}"
+    faults = [f"latency {args.latency:g} s"] if args.latency else []
+    faults += [switch.text for switch in args.fault]
+    shown = f"; faults: {', '.join(faults)}" if faults else ""
+    return f"RouterOS {args.ros_version} simulator listening on {where}, {credentials}{shown}"
 
 
 def _bind_error(args: argparse.Namespace, exc: OSError) -> str:

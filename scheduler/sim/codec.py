@@ -7,6 +7,7 @@ once) and yields complete sentences only when their zero-length terminator has a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 # The 5-byte form exists on paper but librouteros cannot read it, so we refuse to emit it.
 MAX_WORD_LENGTH = 0x0FFFFFFF
@@ -66,13 +67,32 @@ def encode_sentence(words: Iterable[bytes]) -> bytes:
     return b"".join(encode_length(len(w)) + w for w in words) + b"\x00"
 
 
-class SentenceDecoder:
-    """Incremental decoder: feed() bytes, iterate complete sentences (lists of bytes words)."""
+@dataclass
+class Limits:
+    """What a sentence may hold: bytes in one word, bytes and words in one sentence."""
 
-    def __init__(self) -> None:
+    word_bytes: int = MAX_WORD_LENGTH
+    sentence_bytes: int = 1 << 62
+    sentence_words: int = 1 << 62
+
+
+class TooLarge(CodecError):
+    """A word or sentence over the limits: refused before the rest of it is read."""
+
+
+class SentenceDecoder:
+    """Incremental decoder: feed() bytes, iterate complete sentences (lists of bytes words).
+
+    A word is refused as soon as its length is known to be over the limit, and a sentence as
+    soon as it grows past its limits, so an oversized one is never held in memory.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self._buffer = bytearray()
         self._pos = 0
         self._words: list[bytes] = []
+        self._sentence_bytes = 0
 
     def feed(self, data: bytes) -> Iterator[list[bytes]]:
         """Add received bytes and yield every sentence they complete."""
@@ -83,14 +103,23 @@ class SentenceDecoder:
                 break
             if word:
                 self._words.append(word)
+                self._sentence_bytes += len(word)
+                self._check_sentence()
                 continue
-            sentence, self._words = self._words, []
+            sentence, self._words, self._sentence_bytes = self._words, [], 0
             if sentence:  # "Empty sentences are ignored" (MT-API)
                 yield sentence
         # Drop consumed bytes once in a while rather than on every word.
         if self._pos:
             del self._buffer[: self._pos]
             self._pos = 0
+
+    def _check_sentence(self) -> None:
+        limits = self.limits
+        if len(self._words) > limits.sentence_words:
+            raise TooLarge(f"sentence of more than {limits.sentence_words} words")
+        if self._sentence_bytes > limits.sentence_bytes:
+            raise TooLarge(f"sentence longer than {limits.sentence_bytes} bytes")
 
     def _next_word(self) -> bytes | None:
         buf, pos = self._buffer, self._pos
@@ -100,6 +129,10 @@ class SentenceDecoder:
         if pos + size > len(buf):
             return None
         length = decode_length(bytes(buf[pos : pos + size]))
+        if length > self.limits.word_bytes:
+            raise TooLarge(f"word longer than {self.limits.word_bytes} bytes")
+        if self._sentence_bytes + length > self.limits.sentence_bytes:
+            raise TooLarge(f"sentence longer than {self.limits.sentence_bytes} bytes")
         end = pos + size + length
         if end > len(buf):
             return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from scheduler.sim import traps
 from scheduler.sim.behaviour import Behaviour
-from scheduler.sim.codec import CodecError, SentenceDecoder
+from scheduler.sim.codec import CodecError, Limits, SentenceDecoder, TooLarge
 from scheduler.sim.engine import MenuEngine
 from scheduler.sim.faults import Faults
 from scheduler.sim.login import Account, Login, LoginFailed
@@ -47,21 +47,54 @@ class Connection:
 
     async def serve(self) -> None:
         """Read and answer sentences until the connection ends."""
+        behaviour = self._core.behaviour
+        if len(self._core.connections) >= behaviour.max_sessions:
+            self.abort()  # no room for another API session
+            return
         self._core.connections.add(self)
-        decoder = SentenceDecoder()
+        decoder = SentenceDecoder(self._limits())
         try:
             while not self.closed:
-                data = await self._reader.read(1 << 16)
+                try:
+                    data = await asyncio.wait_for(self._reader.read(1 << 16), self._idle_limit())
+                except TimeoutError:
+                    if self._running:
+                        continue  # a `listen` is being followed: the session is not idle
+                    break
                 if not data:
                     break
                 for words in decoder.feed(data):
                     await self._on_sentence(words)
                     if self.closed:
                         break
+                    decoder.limits = self._limits()
+                    await asyncio.sleep(0)  # a client sending many sentences never starves others
+        except TooLarge as refused:
+            reply = Reply(None)
+            reply.fatal(str(refused))
+            self.closed = True
+            await self.send(reply)
         except (CodecError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             await self._finish()
+
+    def _limits(self) -> Limits:
+        behaviour = self._core.behaviour
+        if not self._login.logged_in:
+            small = behaviour.max_bytes_before_login
+            return Limits(min(small, behaviour.max_word_bytes), small, 16)
+        return Limits(
+            behaviour.max_word_bytes, behaviour.max_sentence_bytes, behaviour.max_sentence_words
+        )
+
+    def _idle_limit(self) -> float | None:
+        behaviour = self._core.behaviour
+        if self._login.logged_in:
+            return behaviour.idle_timeout
+        if behaviour.idle_timeout is None:
+            return behaviour.login_timeout
+        return min(behaviour.login_timeout, behaviour.idle_timeout)
 
     def abort(self) -> None:
         """Drop the TCP connection at once (router down, drop fault)."""

@@ -6,10 +6,14 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+EVERY_COMMAND = "*"
+"""A trap rule's command that matches every command after the login."""
+
 
 @dataclass
 class TrapRule:
-    """Make commands matching `command` trap with `message` (`times` None: until cleared)."""
+    """Make commands matching `command` (or every command: "*") trap with `message` (`times`
+    None: until cleared)."""
 
     command: str
     message: str
@@ -18,7 +22,14 @@ class TrapRule:
 
 
 class Faults:
-    """Switches read by the server on every connection, command and sentence."""
+    """Switches read by the server on every connection, command and sentence.
+
+    latency: seconds added before each answer. half_open: connections are accepted and nothing is
+    ever answered, not even the login. hang_after_login: the login is answered, nothing after it
+    (a stuck API service). refuse_logins: every login fails as a wrong password would.
+    refuse_connections: the port is closed. drop_after_sentences: each connection is cut after
+    that many reply sentences. trap(): commands answer a !trap.
+    """
 
     def __init__(self, on_listener_change: Callable[[], None] = lambda: None) -> None:
         self._on_listener_change = on_listener_change
@@ -62,7 +73,7 @@ class Faults:
     def take_trap(self, command: str) -> TrapRule | None:
         """The rule for a command about to run, counting it down; None if none applies."""
         for rule in self.rules:
-            if rule.command == command:
+            if rule.command in (command, EVERY_COMMAND):
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times <= 0:

@@ -48,7 +48,7 @@ def _matching_ids(table: Table, words: list[str], behaviour: Behaviour) -> Itera
     if not words:
         return table.rows.keys()
     try:
-        query = Query(table.menu, words, behaviour.numeric_compare)
+        query = Query(table.menu, words, behaviour.numeric_compare, behaviour.strict_query_stack)
     except QueryError:
         raise Trap(traps.UNKNOWN_PARAMETER) from None
     if query.key_lookup is not None:

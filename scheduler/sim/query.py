@@ -21,10 +21,15 @@ class QueryError(ValueError):
 class Query:
     """A compiled list of query words."""
 
-    def __init__(self, menu: Menu, words: list[str], numeric: bool = True) -> None:
+    def __init__(
+        self, menu: Menu, words: list[str], numeric: bool = True, strict: bool = True
+    ) -> None:
         self._menu = menu
         self._numeric = numeric
+        self._strict = strict
         self._steps: list[RowTest | str] = [self._compile(w[1:]) for w in words]
+        if strict:
+            _check_depth(self._steps)
         self.key_lookup = self._key_lookup(words)
 
     def matches(self, row: Mapping[str, str]) -> bool:
@@ -85,6 +90,40 @@ class Query:
             return field.kind(value)
         except BadValue:
             return value
+
+
+def _check_depth(steps: list[RowTest | str]) -> None:
+    """Refuse ?# operations that would take a value no word pushed (the same for every row)."""
+    depth = 0
+    for step in steps:
+        depth = depth + 1 if not isinstance(step, str) else _ops_depth(step, depth)
+
+
+def _ops_depth(ops: str, depth: int) -> int:
+    """The stack depth after the operations of one ?# word; QueryError if one runs short."""
+    i, after_index = 0, False
+    while i < len(ops):
+        ch = ops[i]
+        if ch.isdigit():
+            j = i
+            while j < len(ops) and ops[j].isdigit():
+                j += 1
+            if int(ops[i:j]) >= depth:
+                raise QueryError(f"?#{ops}: no value at {ops[i:j]}")
+            if j == len(ops):
+                return 1
+            i, after_index, depth = j, True, depth + 1
+            continue
+        if ch == "!" and depth < 1 or ch in "&|" and depth < 2:
+            raise QueryError(f"?#{ops}: {ch} needs more values than the stack holds")
+        if ch in "&|":
+            depth -= 1
+        elif ch == "." and not after_index:
+            if depth < 1:
+                raise QueryError(f"?#{ops}: nothing to copy")
+            depth += 1
+        i, after_index = i + 1, False
+    return depth
 
 
 def _split(body: str) -> tuple[str, str]:

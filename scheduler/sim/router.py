@@ -131,6 +131,10 @@ class SimRouter:
         self._down = False
         self._loop.run(self._sync_listeners())
 
+    def connections(self) -> int:
+        """API connections open now."""
+        return self._loop.call(lambda: len(self._core.connections))
+
     def rows(self, path: str) -> list[dict[str, str]]:
         """A snapshot of a menu as print shows it (live values included)."""
         table = self._engine.table(path)
