@@ -6,9 +6,9 @@ import argparse
 import re
 import sys
 
-from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Daraja, build_app
-
 DEFAULT_PORT = 8089
+SANDBOX_SHORTCODE = "174379"
+"""The sandbox's paybill; the simulator always knows it (its passkey is the sandbox's too)."""
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "": 1.0}
 
 
@@ -76,6 +76,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, Daraja, build_app
 
     passkeys = {SANDBOX_SHORTCODE: SANDBOX_PASSKEY}
     for item in args.shortcode:

@@ -43,3 +43,12 @@ def test_mpesa_modules_load_without_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_wisp_command_loads_no_http_stack_until_a_payment_command_runs():
+    code = (
+        "import sys; from console.cli.main import build_parser; build_parser();"
+        "print(sorted(m for m in ('starlette', 'httpx', 'uvicorn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
