@@ -42,7 +42,16 @@ def bind(host: str, port: int) -> socket.socket:
 def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Served:
     """Start `app` on a daemon thread; return once it accepts connections."""
     sock = bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # A reverse proxy on this host (loopback) tells the caller's address in X-Forwarded-For,
+    # which is then the address the allowlist checks; nobody else is believed.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1,::1",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -176,3 +176,26 @@ def test_a_source_outside_the_allowlist_is_refused_and_logged(sqlite_engine, cap
     assert rows(sqlite_engine) == []
     assert "source 127.0.0.1 is not in mpesa.allowlist" in caplog.text
     assert TOKEN not in caplog.text
+
+
+def test_behind_a_local_reverse_proxy_the_forwarded_address_is_checked(sqlite_engine):
+    shop(sqlite_engine)
+    settings = Settings()
+    settings.mpesa.allowlist = "196.201.214.200"
+    served = serve_in_thread(build_app(sqlite_engine, settings, TOKEN))
+    url = f"{served.url}/hooks/{TOKEN}/c2b/confirmation"
+    try:
+        refused = httpx.post(
+            url,
+            json=confirmation("RKTQDM7W66", "1500", "jdoe"),
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        accepted = httpx.post(
+            url,
+            json=confirmation("RKTQDM7W67", "1500", "jdoe"),
+            headers={"X-Forwarded-For": "196.201.214.200"},
+        )
+    finally:
+        served.stop()
+    assert (refused.status_code, accepted.status_code) == (403, 200)
+    assert [r.receipt for r in rows(sqlite_engine)] == ["RKTQDM7W67"]
