@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db import logs
+from db.localtime import at
 from db.models import Subscription, SubscriptionStatus
 
 
@@ -42,7 +43,7 @@ def mark_delivered(session: Session, job_ids: Collection[int], now: datetime) ->
                 session,
                 "Subscription",
                 f"Subscription {subscription.id} delivered; its clock starts now and it runs "
-                f"until {subscription.expires_on:%Y-%m-%d %H:%M} UTC.",
+                f"until {at(subscription.expires_on)}.",
                 {"subscription_id": subscription.id, "waited_seconds": int(waited.total_seconds())},
                 client_id=subscription.client_id,
             )

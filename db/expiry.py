@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from db import logs
 from db.accounts import lock_client, queue_client_account, withdraw_unpaid
 from db.engine import session_scope
+from db.localtime import at
 from db.models import (
     Action,
     Client,
@@ -87,8 +88,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
             logs.info(
                 session,
                 "Subscription",
-                f"Subscription {subscription.id} expired "
-                f"({subscription.expires_on:%Y-%m-%d %H:%M} UTC).",
+                f"Subscription {subscription.id} expired ({at(subscription.expires_on)}).",
                 {"subscription_id": subscription.id},
                 client_id=subscription.client_id,
             )
@@ -154,7 +154,7 @@ def start_next(
         "Subscription",
         f"Subscription {following.id} of {client.username} on {package.name} started "
         f"(bought to follow the one that ended); until "
-        f"{following.expires_on:%Y-%m-%d %H:%M} UTC"
+        f"{at(following.expires_on)}"
         + (" once delivered" if following.starts_on_delivery else "")
         + ".",
         {"subscription_id": following.id},

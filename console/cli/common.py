@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from db import localtime
 from db.config import Settings, config_path, load_settings
 from db.engine import make_engine, require_schema
 from db.errors import UserError
@@ -57,13 +58,19 @@ def fail(exc: BaseException) -> None:
 
 def setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,  # main() may run more than once in a process (tests, scripts)
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # force: main() may run more than once in a process (tests, scripts)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     install_log_filter()
+
+
+class ZonedFormatter(logging.Formatter):
+    """Log lines stamped in the configured zone, with its abbreviation (once settings are read)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        moment = datetime.fromtimestamp(record.created, localtime.zone())
+        return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def settings(args: argparse.Namespace) -> Settings:
@@ -77,6 +84,7 @@ def _settings(path: str | None) -> Settings:
     loaded = load_settings(path)
     folder = Path.cwd() if from_shell else config_path(path).absolute().parent
     loaded.database.url = relative_to(loaded.database.url, folder)
+    localtime.use_zone(loaded.zone)
     return loaded
 
 
@@ -167,18 +175,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.strftime(TIME_FORMAT)
+        return value.strftime(localtime.FORMAT)
     return str(value)
-
-
-TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
-"""How a time is shown to a person: in the configured zone, with its abbreviation."""
 
 
 def shown_time(args: argparse.Namespace, value: datetime | None) -> str:
     """A stored time as a person reads it: `2025-01-31 14:00 EAT`."""
-    moment = local(args, value)
-    return moment.strftime(TIME_FORMAT) if moment else "-"
+    return localtime.at(value, settings(args).zone) if value else "-"
 
 
 def local(args: argparse.Namespace, value: datetime | None) -> datetime | None:

@@ -162,8 +162,7 @@ def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
     """What an activation did, in an operator's words."""
 
     def when(value: datetime | None) -> str:
-        moment = common.local(args, value)
-        return f"{moment:%Y-%m-%d %H:%M %Z}" if moment else "-"
+        return common.shown_time(args, value)
 
     who = f"{result.client} on {result.package}"
     if result.outcome == "credit":
