@@ -118,7 +118,7 @@ def try_login(args: argparse.Namespace, router: Router) -> dict[str, str]:
             return client.identity()
     except RouterError as error:
         raise catalog.Refused(
-            f"{error}; nothing was stored (--no-check stores it without trying)."
+            f"{str(error).rstrip('.')}; nothing was stored (--no-check stores it without trying)."
         ) from None
 
 
