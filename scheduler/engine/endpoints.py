@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
+
 from db import catalog
 from db.config import RouterSettings
 from db.models import Router
@@ -33,6 +38,48 @@ def endpoint_of(router: Router) -> Endpoint:
     )
 
 
+class Sessions:
+    """The router clients opened by the jobs of one service, so that stopping it cuts them all."""
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakSet[RouterClient] = weakref.WeakSet()
+        self._stopped: str | None = None
+        self._lock = threading.Lock()
+
+    def add(self, client: RouterClient) -> None:
+        """Keep the client (aborted at once when the service is already stopping)."""
+        with self._lock:
+            self._clients.add(client)
+        if self._stopped is not None:
+            client.abort(self._stopped)
+
+    def abort(self, reason: str) -> None:
+        """Cut every command in flight on these clients, and on any opened from now on."""
+        self._stopped = reason
+        with self._lock:
+            clients = list(self._clients)
+        for client in clients:
+            client.abort(reason)
+
+
+_opening = threading.local()
+
+
+@contextlib.contextmanager
+def opened_for(sessions: Sessions) -> Iterator[None]:
+    """Clients made by `client_for` in this thread meanwhile belong to `sessions`."""
+    previous = getattr(_opening, "sessions", None)
+    _opening.sessions = sessions
+    try:
+        yield
+    finally:
+        _opening.sessions = previous
+
+
 def client_for(router: Router, settings: RouterSettings) -> RouterClient:
     """A client for a stored router (its API password decrypted, never logged)."""
-    return RouterClient(endpoint_of(router), settings)
+    client = RouterClient(endpoint_of(router), settings)
+    sessions: Sessions | None = getattr(_opening, "sessions", None)
+    if sessions is not None:
+        sessions.add(client)
+    return client

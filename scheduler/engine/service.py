@@ -9,6 +9,7 @@ embedded in the console and headless in `wisp run`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from db.engine import session_scope
 from db.expiry import expire_due
 from db.types import utcnow
 from scheduler.engine.drain import Drainer
+from scheduler.engine.endpoints import Sessions, opened_for
 from scheduler.engine.events import DrainReport, EventSink
 from scheduler.engine.health import HealthChecker
 from scheduler.engine.lanes import LANES
@@ -52,6 +54,13 @@ class ProvisioningService:
         self.last_drain: datetime | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._paused = False
+        self._sessions = Sessions()
+        self._overruns = OverrunLog()
+        # APScheduler's own lines, through this service's overrun filter.
+        self._timer_log = logging.getLogger("wisp.timers").getChild(self.worker)
+        for old in [f for f in self._timer_log.filters if isinstance(f, OverrunLog)]:
+            self._timer_log.removeFilter(old)
+        self._timer_log.addFilter(self._overruns)
 
     @property
     def state(self) -> str:
@@ -67,6 +76,7 @@ class ProvisioningService:
         scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
+            logger=self._timer_log,
         )
         timers = self.settings.scheduler
         for job_id, function, seconds in (
@@ -76,7 +86,7 @@ class ProvisioningService:
             ("health", self._health_tick, timers.health_interval),
         ):
             scheduler.add_job(
-                _guarded(job_id, function),
+                _guarded(job_id, function, self._sessions, self._overruns),
                 "interval",
                 seconds=seconds,
                 id=job_id,
@@ -86,7 +96,7 @@ class ProvisioningService:
         if timers.drift_interval > 0:
             # Read-only and slow on big routers: first run after one interval, not at start-up.
             scheduler.add_job(
-                _guarded("drift", self.check_drift),
+                _guarded("drift", self.check_drift, self._sessions, self._overruns),
                 "interval",
                 seconds=timers.drift_interval,
                 id="drift",
@@ -103,6 +113,7 @@ class ProvisioningService:
         """
         self.drainer.stop_soon()
         self.health.stop_soon()
+        self._sessions.abort("WISP Console is stopping")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
@@ -174,14 +185,57 @@ class ProvisioningService:
         self.last_drain = utcnow()
 
 
-def _guarded(name: str, function: Callable[[], object]) -> Callable[[], None]:
-    """A timer job that logs its failure and runs again next time (the database may be back)."""
+def _guarded(
+    name: str, function: Callable[[], object], sessions: Sessions, overruns: OverrunLog
+) -> Callable[[], None]:
+    """A timer job that logs its failure and runs again next time (the database may be back).
+
+    The router sessions it opens are the service's to cut when it stops.
+    """
 
     def run() -> None:
         try:
-            function()
+            with opened_for(sessions):
+                function()
         except Exception:
             logger.exception("the %s job failed; it runs again at its next time", name)
+        finally:
+            overruns.ended(name)
 
     run.__name__ = name
     return run
+
+
+class OverrunLog(logging.Filter):
+    """APScheduler warns at every tick that a timer still running is skipped (a check waiting on
+    a router that does not answer); this says it once per overrun, and the same for missed runs."""
+
+    SKIPPED = "maximum number of running instances"
+    MISSED = "was missed by"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._told: set[str] = set()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        if self.SKIPPED not in text and self.MISSED not in text:
+            return True
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        name = str(getattr(job, "id", job))
+        with self._lock:
+            if name in self._told:
+                return False
+            self._told.add(name)
+        what = "is still running" if self.SKIPPED in text else "fell behind"
+        record.msg = (
+            f"the {name} timer {what}; its turns are skipped until it ends (said once until then)"
+        )
+        record.args = None
+        return True
+
+    def ended(self, name: str) -> None:
+        """The timer ran to its end: a new overrun is worth a line again."""
+        with self._lock:
+            self._told.discard(name)
