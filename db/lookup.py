@@ -63,7 +63,7 @@ def taken(session: Session, kind: Kind, name: str, *, other_than: Any = None) ->
 
 def _hint(name: str, names: list[str], kind: Kind) -> str:
     if not names:
-        return f" ({kind.listing} lists none yet)."
+        return " (there are none yet)."
     lowered = {n.lower(): n for n in names}
     close = [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
     close += [n for n in names if name and name.lower() in n.lower() and n not in close]

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from console.cli import common, ledger
 from console.cli.exits import UsageError
 from db import catalog
+from db.activation import describe
 from db.models import Client
 from db.phones import phone_fragment
 from db.suspension import Suspension, resume_client, suspend_client
@@ -19,57 +20,55 @@ from db.types import utcnow
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     clients = common.family(commands, "client", "customers")
-    add = clients.add_parser("add", help="register a client")
-    add.add_argument("username", help="their login on the router")
+    add = common.command(
+        clients, "add", client_add, "register a client", ("username", "their login on the router")
+    )
     add.add_argument("--name", required=True, help="full name")
-    add.add_argument("--phone")
-    add.add_argument("--email")
+    _contact_options(add)
     add.add_argument("--account-type", default="personal", choices=["personal", "business"])
-    common.add_json_flag(add)
-    add.set_defaults(handler=client_add)
 
-    edit = clients.add_parser(
+    edit = common.command(
+        clients,
         "edit",
-        help="change a client's name, phone or email",
+        client_edit,
+        "change a client's name, phone or email",
+        ("username", None),
         description="Change a client's name, phone or email; an empty value clears phone or email.",
     )
-    edit.add_argument("username")
     edit.add_argument("--name", help="full name")
-    edit.add_argument("--phone")
-    edit.add_argument("--email")
-    common.add_json_flag(edit)
-    edit.set_defaults(handler=client_edit)
+    _contact_options(edit)
 
-    listing = clients.add_parser("list", help="list clients")
+    listing = common.command(clients, "list", client_list, "list clients")
     listing.add_argument(
         "--search",
         help="part of a username or name (any case), or of a phone number in any form (0722…)",
     )
     listing.add_argument("--limit", type=int, default=1000)
-    common.add_json_flag(listing)
-    listing.set_defaults(handler=client_list)
 
-    suspend = clients.add_parser(
+    common.command(
+        clients,
         "suspend",
-        help="disable a client's router accounts and stop their subscription's clock",
+        client_suspend,
+        "disable a client's router accounts and stop their subscription's clock",
+        ("username", None),
         description="Disable the client's router accounts and stop the clock of their running "
         "subscriptions: the time they have left is kept for `wisp client resume`.",
     )
-    suspend.add_argument("username")
-    common.add_json_flag(suspend)
-    suspend.set_defaults(handler=client_suspend)
-
-    resume = clients.add_parser(
+    common.command(
+        clients,
         "resume",
-        help="enable a suspended client again with the time they had left",
+        client_resume,
+        "enable a suspended client again with the time they had left",
+        ("username", None),
         description="Enable a suspended client's router accounts again; each stopped expiry moves "
         "forward by the time it stood, so the client gets the time they had left.",
     )
-    resume.add_argument("username")
-    common.add_json_flag(resume)
-    resume.set_defaults(handler=client_resume)
-
     ledger.register(clients)
+
+
+def _contact_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phone", help="in any form: 0722000111, 722000111, +254722000111")
+    parser.add_argument("--email")
 
 
 def client_row(args: argparse.Namespace, client: Client) -> dict[str, Any]:
@@ -96,10 +95,7 @@ def client_add(args: argparse.Namespace) -> int:
             account_type=args.account_type,
         )
         row = client_row(args, client)
-    if args.json:
-        common.print_json(row)
-    else:
-        print(f"client {client.username} added")
+    common.say(args, row, f"client {client.username} added")
     return 0
 
 
@@ -141,43 +137,43 @@ def client_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suspension_row(args: argparse.Namespace, done: Suspension) -> dict[str, Any]:
-    return {
-        **client_row(args, done.client),
-        "subscriptions": done.subscriptions,
-        "jobs": done.accounts,
-        "stood_seconds": int(done.stood.total_seconds()),
-    }
+def _suspension(args: argparse.Namespace, operation: Any) -> Suspension | None:
+    """Suspend or resume; the JSON is printed here (None returned), the words by the caller."""
+    with common.session_for(args) as session:
+        done: Suspension = operation(session, args.username, now=utcnow())
+        row = {
+            **client_row(args, done.client),
+            "subscriptions": done.subscriptions,
+            "jobs": done.accounts,
+            "stood_seconds": int(done.stood.total_seconds()),
+        }
+    if args.json:
+        common.print_json(row)
+        return None
+    return done
+
+
+def _jobs(done: Suspension) -> str:
+    return f" (job {', '.join(map(str, done.accounts))})" if done.accounts else ""
 
 
 def client_suspend(args: argparse.Namespace) -> int:
-    with common.session_for(args) as session:
-        done = suspend_client(session, args.username, now=utcnow())
-        row = _suspension_row(args, done)
-    if args.json:
-        common.print_json(row)
-        return 0
-    print(
-        f"{done.client.username} suspended: {len(done.subscriptions)} subscription clock(s) "
-        f"stopped with their time kept; {len(done.accounts)} router account(s) queued to be "
-        "disabled" + (f" (job {', '.join(map(str, done.accounts))})" if done.accounts else "")
-    )
+    done = _suspension(args, suspend_client)
+    if done is not None:
+        print(
+            f"{done.client.username} suspended: {len(done.subscriptions)} subscription clock(s) "
+            f"stopped with their time kept; {len(done.accounts)} router account(s) queued to be "
+            f"disabled{_jobs(done)}"
+        )
     return 0
 
 
 def client_resume(args: argparse.Namespace) -> int:
-    from db.activation import describe
-
-    with common.session_for(args) as session:
-        done = resume_client(session, args.username, now=utcnow())
-        row = _suspension_row(args, done)
-    if args.json:
-        common.print_json(row)
-        return 0
-    print(
-        f"{done.client.username} resumed: {len(done.subscriptions)} subscription(s) run again, "
-        f"their expiry moved forward by {describe(done.stood)}; {len(done.accounts)} router "
-        "account(s) queued to be enabled"
-        + (f" (job {', '.join(map(str, done.accounts))})" if done.accounts else "")
-    )
+    done = _suspension(args, resume_client)
+    if done is not None:
+        print(
+            f"{done.client.username} resumed: {len(done.subscriptions)} subscription(s) run "
+            f"again, their expiry moved forward by {describe(done.stood)}; "
+            f"{len(done.accounts)} router account(s) queued to be enabled{_jobs(done)}"
+        )
     return 0

@@ -108,7 +108,33 @@ def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool 
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    flag(parser, "--json", "print JSON instead of a table (see the README for its shape)")
+
+
+def flag(
+    parser: argparse.ArgumentParser | argparse._ActionsContainer, name: str, help: str
+) -> None:
+    """An on/off option."""
+    parser.add_argument(name, action="store_true", help=help)
+
+
+def command(
+    actions: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    handler: Handler,
+    help: str,
+    *positionals: tuple[str, str | None],
+    description: str | None = None,
+    json: bool = True,
+) -> argparse.ArgumentParser:
+    """A subcommand: its parser with its (name, help) positionals, --json unless not, its handler."""
+    parser = actions.add_parser(name, help=help, description=description)
+    for positional, text in positionals:
+        parser.add_argument(positional, help=text)
+    if json:
+        add_json_flag(parser)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 CENT = Decimal("0.01")
@@ -125,6 +151,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
         return [jsonable(v) for v in value]
     return value
+
+
+def say(args: argparse.Namespace, data: Any, *lines: str) -> None:
+    """What an action did: `data` as JSON with --json, else the lines in words."""
+    if args.json:
+        print_json(data)
+    else:
+        for line in lines:
+            print(line)
 
 
 def print_json(value: Any) -> None:

@@ -25,40 +25,38 @@ CANCELLED = 130
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    check = commands.add_parser(
-        "reconcile", help="compare a router with the database: missing, unknown, foreign, different"
+    check = common.command(
+        commands,
+        "reconcile",
+        run_reconcile,
+        "compare a router with the database: missing, unknown, foreign, different",
+        ("router", "router name"),
+        description="Compare a router with the database. Exit code 4 when they differ.",
     )
-    check.add_argument("router", help="router name")
-    check.add_argument(
-        "--fix",
-        action="store_true",
-        help="queue the jobs that repair the drift (never touches objects that are not ours)",
+    common.flag(
+        check, "--fix", "queue the jobs that repair the drift (never touches objects not ours)"
     )
-    common.add_json_flag(check)
-    check.set_defaults(handler=run_reconcile)
 
-    adopt = commands.add_parser(
+    adopt = common.command(
+        commands,
         "import",
-        help="turn an existing router's profiles and users into packages and clients",
+        run_import,
+        "turn an existing router's profiles and users into packages and clients",
+        ("router", "router name"),
         description="Recognised expiry dates in comments: " + "; ".join(FORMATS) + ".",
     )
-    adopt.add_argument("router", help="router name")
-    adopt.add_argument(
-        "--dry-run", action="store_true", help="show what would be imported, write nothing"
-    )
+    common.flag(adopt, "--dry-run", "show what would be imported, write nothing")
     adopt.add_argument(
         "--validity",
         default="30d",
         help="expiry for accounts whose comment states none (default 30d)",
     )
-    adopt.add_argument(
+    common.flag(
+        adopt,
         "--adopt-profiles",
-        action="store_true",
-        help="let WISP Console manage the router profiles the packages use (read-only otherwise)",
+        "let WISP Console manage the router profiles the packages use (read-only otherwise)",
     )
-    adopt.add_argument("--yes", action="store_true", help="import without asking")
-    common.add_json_flag(adopt)
-    adopt.set_defaults(handler=run_import)
+    common.flag(adopt, "--yes", "import without asking")
 
 
 class StderrProgress:

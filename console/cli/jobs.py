@@ -22,19 +22,25 @@ from db.types import utcnow
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    activate = commands.add_parser(
-        "activate", help="activate a client on a package (queues the router account)"
+    activate = common.command(
+        commands,
+        "activate",
+        run_activate,
+        "activate a client on a package (queues the router account)",
+        ("client", "client username"),
+        ("package", "package name"),
+        description="Record a payment and activate the client on the package: a new "
+        "subscription, or one more validity on the running one. Exit code 3 when the payment "
+        "reference was applied before.",
     )
-    activate.add_argument("client", help="client username")
-    activate.add_argument("package", help="package name")
     activate.add_argument(
         "--payment-ref", help="payment reference, e.g. the M-Pesa receipt (applied at most once)"
     )
     activate.add_argument("--amount", help="amount paid (default: the package price)")
-    activate.add_argument(
+    common.flag(
+        activate,
         "--partial",
-        action="store_true",
-        help="an amount below the price is kept as credit until it reaches a price",
+        "an amount below the price is kept as credit until it reaches a price",
     )
     activate.add_argument(
         "--method",
@@ -56,28 +62,22 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         const="switch_now",
         help="another package while one runs: switch now, the unused value converted to time",
     )
-    activate.add_argument(
+    common.flag(
+        activate,
         "--adopt",
-        action="store_true",
-        help="take over a router account of that name that WISP Console did not create",
+        "take over a router account of that name that WISP Console did not create",
     )
-    common.add_json_flag(activate)
-    activate.set_defaults(handler=run_activate)
 
-    jobs = commands.add_parser("jobs", help="list the provisioning queue")
+    jobs = common.command(commands, "jobs", run_jobs, "list the provisioning queue")
     jobs.add_argument("--status", choices=JOB_STATUSES)
     jobs.add_argument("--limit", type=int, default=200)
-    common.add_json_flag(jobs)
-    jobs.set_defaults(handler=run_jobs)
 
-    retry = commands.add_parser(
-        "retry", help="put a failed job (or every failed job) back in the queue"
+    retry = common.command(
+        commands, "retry", run_retry, "put a failed job (or every failed job) back in the queue"
     )
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("job", nargs="?", type=int, help="job id")
-    which.add_argument("--failed", action="store_true", help="retry every failed job")
-    common.add_json_flag(retry)
-    retry.set_defaults(handler=run_retry)
+    common.flag(which, "--failed", "retry every failed job")
 
 
 def _amount(text: str | None) -> Decimal | None:

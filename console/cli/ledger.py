@@ -13,17 +13,18 @@ from db.ledger import client_ledger
 
 
 def register(clients: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    show = clients.add_parser(
-        "show", help="a client's payments, subscriptions, credit and router accounts"
+    show = common.command(
+        clients,
+        "show",
+        client_show,
+        "a client's payments, subscriptions, credit and router accounts",
+        ("username", None),
     )
-    show.add_argument("username")
-    show.add_argument(
+    common.flag(
+        show,
         "--show-password",
-        action="store_true",
-        help="print the router login passwords (to tell a new customer their login)",
+        "print the router login passwords (to tell a new customer their login)",
     )
-    common.add_json_flag(show)
-    show.set_defaults(handler=client_show)
 
 
 def client_show(args: argparse.Namespace) -> int:

@@ -23,16 +23,18 @@ VALIDITY_HELP = (
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     packages = common.family(commands, "package", "internet packages for sale")
-    add = packages.add_parser(
+    add = common.command(
+        packages,
         "add",
-        help="create a package",
+        package_add,
+        "create a package",
+        ("name", None),
         description=(
             "Rates are the client's view: --rate is download, --upload is upload (default: same as "
             "--rate). The RouterOS rate-limit string (rx = client upload) and the router profile "
             "are derived."
         ),
     )
-    add.add_argument("name")
     add.add_argument("--type", required=True, choices=["hotspot", "pppoe"])
     add.add_argument("--router", required=True, help="router name")
     add.add_argument("--price", required=True)
@@ -42,12 +44,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     add.add_argument("--account-type", default="personal", choices=["personal", "business"])
     add.add_argument("--devices", type=int, help="hotspot: devices per login (shared users)")
     add.add_argument("--data-limit", help="hotspot: data cap, e.g. 5G")
-    common.add_json_flag(add)
-    add.set_defaults(handler=package_add)
 
-    edit = packages.add_parser(
+    edit = common.command(
+        packages,
         "edit",
-        help="change a package (a new shape re-queues its accounts)",
+        package_edit,
+        "change a package (a new shape re-queues its accounts)",
+        ("package", "its name now"),
         description=(
             "--name, --price and --validity change the catalog only: what the next payment buys. "
             "A change of rate, burst, devices, data limit or account type changes what the "
@@ -55,25 +58,19 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
             "after a confirmation that says how many (--yes skips it)."
         ),
     )
-    edit.add_argument("package", metavar="NAME")
     edit.add_argument("--name", help="new name")
     edit.add_argument("--price")
     edit.add_argument("--validity", help=VALIDITY_HELP)
     edit.add_argument("--rate", help="download rate, e.g. 10M or 512k")
     _shaping_options(edit)
-    edit.add_argument("--no-burst", action="store_true", help="remove the burst (both directions)")
+    common.flag(edit, "--no-burst", "remove the burst (both directions)")
     edit.add_argument("--account-type", choices=["personal", "business"])
     edit.add_argument("--devices", type=int, help="hotspot: devices per login (shared users)")
     edit.add_argument("--data-limit", help="hotspot: data cap, e.g. 5G; none removes it")
-    edit.add_argument("--yes", action="store_true", help="re-queue the accounts without asking")
-    common.add_json_flag(edit)
-    edit.set_defaults(handler=package_edit)
-
-    listing = packages.add_parser(
-        "list", help="list packages with their rate limit and router profile"
+    common.flag(edit, "--yes", "re-queue the accounts without asking")
+    common.command(
+        packages, "list", package_list, "list packages with their rate limit and router profile"
     )
-    common.add_json_flag(listing)
-    listing.set_defaults(handler=package_list)
 
 
 def _shaping_options(parser: argparse.ArgumentParser) -> None:
@@ -88,24 +85,31 @@ def _shaping_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-burst-time", help="upload burst time (default: --burst-time)")
 
 
+SPEC_FIELDS = (
+    "price",
+    "validity",
+    "rate",
+    "upload",
+    "burst",
+    "burst_threshold",
+    "burst_time",
+    "upload_burst",
+    "upload_burst_threshold",
+    "upload_burst_time",
+    "account_type",
+    "devices",
+    "data_limit",
+)
+"""Options of `package add` and `package edit` that mean the same in both."""
+
+
+def _given(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {field: getattr(args, field) for field in fields}
+
+
 def package_add(args: argparse.Namespace) -> int:
     spec = catalog.PackageSpec(
-        name=args.name,
-        type=args.type,
-        router=args.router,
-        price=args.price,
-        validity=args.validity,
-        rate=args.rate,
-        upload=args.upload,
-        burst=args.burst,
-        burst_threshold=args.burst_threshold,
-        burst_time=args.burst_time,
-        upload_burst=args.upload_burst,
-        upload_burst_threshold=args.upload_burst_threshold,
-        upload_burst_time=args.upload_burst_time,
-        account_type=args.account_type,
-        devices=args.devices,
-        data_limit=args.data_limit,
+        name=args.name, type=args.type, router=args.router, **_given(args, SPEC_FIELDS)
     )
     catalog.spec_shape(spec)  # a mistyped rate is refused before the router is asked
     on_router = _router_profiles(args, spec.router or "", spec.type)
@@ -127,21 +131,7 @@ def package_add(args: argparse.Namespace) -> int:
 
 def package_edit(args: argparse.Namespace) -> int:
     changes = catalog.PackageChanges(
-        name=args.name,
-        price=args.price,
-        validity=args.validity,
-        account_type=args.account_type,
-        rate=args.rate,
-        upload=args.upload,
-        burst=args.burst,
-        burst_threshold=args.burst_threshold,
-        burst_time=args.burst_time,
-        upload_burst=args.upload_burst,
-        upload_burst_threshold=args.upload_burst_threshold,
-        upload_burst_time=args.upload_burst_time,
-        no_burst=args.no_burst,
-        devices=args.devices,
-        data_limit=args.data_limit,
+        name=args.name, no_burst=args.no_burst, **_given(args, SPEC_FIELDS)
     )
     engine = common.engine(args)
     on_router = None

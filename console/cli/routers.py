@@ -22,90 +22,66 @@ from db.models import Router
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     routers = common.family(commands, "router", "routers the console provisions")
-    add = routers.add_parser(
+    add = common.command(
+        routers,
         "add",
-        help="register a router (its login is tried first)",
+        router_add,
+        "register a router (its login is tried first)",
+        ("name", None),
         description="Register a router. Its API login is tried first; a router that refuses it "
         "is not stored (--no-check stores it without asking the router).",
     )
-    add.add_argument("name")
-    add.add_argument("--host", required=True)
-    add.add_argument("--port", type=int, help="API port (default 8728, or 8729 with --tls)")
-    add.add_argument("--user", default="admin", help="API user (default admin)")
-    _password_options(add, required=True)
-    add.add_argument("--tls", action="store_true", help="use api-ssl")
-    add.add_argument(
-        "--no-verify", action="store_true", help="with --tls: do not verify the certificate"
-    )
-    add.add_argument("--fingerprint", help="with --tls: pin the certificate's SHA-256 fingerprint")
-    _check_option(add)
-    common.add_json_flag(add)
-    add.set_defaults(handler=router_add)
+    _reach_options(add, adding=True)
 
-    edit = routers.add_parser(
+    edit = common.command(
+        routers,
         "edit",
-        help="change a router's host, port, login or TLS",
+        router_edit,
+        "change a router's host, port, login or TLS",
+        ("name", None),
         description="Change how a router is reached. The new login is tried first (unless "
-        "--no-check); its health starts again from unknown.",
+        "--no-check); its health starts again from unknown, and jobs it held are due at once.",
     )
-    edit.add_argument("name")
-    edit.add_argument("--host")
-    edit.add_argument("--port", type=int)
-    edit.add_argument("--user", help="API user")
-    _password_options(edit, required=False)
-    edit.add_argument(
-        "--tls", action=argparse.BooleanOptionalAction, help="use api-ssl (--no-tls: plain API)"
-    )
-    edit.add_argument(
-        "--verify",
-        action=argparse.BooleanOptionalAction,
-        help="with TLS: verify the certificate (--no-verify: do not)",
-    )
-    edit.add_argument("--fingerprint", help="with TLS: pin the certificate's SHA-256 fingerprint")
-    _check_option(edit)
-    common.add_json_flag(edit)
-    edit.set_defaults(handler=router_edit)
+    _reach_options(edit, adding=False)
 
-    remove = routers.add_parser(
+    remove = common.command(
+        routers,
         "remove",
-        help="remove a router from the database (the router itself is not changed)",
+        router_remove,
+        "remove a router from the database (the router itself is not changed)",
+        ("name", None),
         description="Remove a router from the database. Refused while router accounts or "
         "unfinished jobs depend on it, unless --forget-accounts, which deletes them with it; "
         "nothing on the router changes either way. Its packages stay, without a router.",
     )
-    remove.add_argument("name")
-    remove.add_argument(
-        "--forget-accounts",
-        action="store_true",
-        help="also delete its router accounts and jobs from the database",
+    common.flag(
+        remove, "--forget-accounts", "also delete its router accounts and jobs from the database"
     )
-    common.add_json_flag(remove)
-    remove.set_defaults(handler=router_remove)
-
-    listing = routers.add_parser("list", help="list routers and their health")
-    common.add_json_flag(listing)
-    listing.set_defaults(handler=router_list)
-
-    check = routers.add_parser("check", help="connect to a router and report it")
-    check.add_argument("name")
-    common.add_json_flag(check)
-    check.set_defaults(handler=router_check)
+    common.command(routers, "list", router_list, "list routers and their health")
+    common.command(
+        routers, "check", router_check, "connect to a router and report it", ("name", None)
+    )
 
 
-def _password_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    secret = parser.add_mutually_exclusive_group(required=required)
+def _reach_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    """How a router is reached: options of `router add` (with defaults) and `router edit`."""
+    parser.add_argument("--host", required=adding)
+    parser.add_argument("--port", type=int, help="API port (default 8728, or 8729 with TLS)")
+    parser.add_argument("--user", default="admin" if adding else None, help="API user (admin)")
+    secret = parser.add_mutually_exclusive_group(required=adding)
     secret.add_argument(
         "--password-env", metavar="VAR", help="read the password from this environment variable"
     )
-    secret.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-
-
-def _check_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-check", action="store_true", help="store it without trying the router's login"
-    )
+    common.flag(secret, "--password-stdin", "read the password from standard input")
+    if adding:
+        common.flag(parser, "--tls", "use api-ssl")
+        common.flag(parser, "--no-verify", "with --tls: do not verify the certificate")
+    else:
+        tls = argparse.BooleanOptionalAction
+        parser.add_argument("--tls", action=tls, help="use api-ssl (--no-tls: plain API)")
+        parser.add_argument("--verify", action=tls, help="with TLS: verify the certificate")
+    parser.add_argument("--fingerprint", help="with TLS: pin the certificate's SHA-256 fingerprint")
+    common.flag(parser, "--no-check", "store it without trying the router's login")
 
 
 def try_login(args: argparse.Namespace, router: Router) -> dict[str, str]:
@@ -143,14 +119,7 @@ def router_add(args: argparse.Namespace) -> int:
     with common.session_for(args) as session:
         router = catalog.add_router(session, **fields)
         row = router_row(args, router)
-    if args.json:
-        common.print_json(row)
-    else:
-        print(
-            f"router {router.name} added: {router.username}@{router.host}:{router.port}"
-            f"{' (TLS)' if router.use_tls else ''}"
-            + ("" if args.no_check else "; it accepted the login")
-        )
+    common.say(args, row, f"router {router.name} added: {_reached(args, router)}")
     return 0
 
 
@@ -180,15 +149,19 @@ def router_edit(args: argparse.Namespace) -> int:
     with common.session_for(args) as session:
         router, changed = catalog.edit_router(session, args.name, changes)
         row = router_row(args, router)
-    if args.json:
-        common.print_json({**row, "changed": changed})
-    else:
-        print(
-            f"router {router.name} changed ({', '.join(changed)}): now "
-            f"{router.username}@{router.host}:{router.port}{' (TLS)' if router.use_tls else ''}"
-            + ("" if args.no_check else "; it accepted the login")
-        )
+    common.say(
+        args,
+        {**row, "changed": changed},
+        f"router {router.name} changed ({', '.join(changed)}): now {_reached(args, router)}",
+    )
     return 0
+
+
+def _reached(args: argparse.Namespace, router: Router) -> str:
+    """How the router is reached now, and whether it took the login."""
+    return f"{router.username}@{router.host}:{router.port}{' (TLS)' if router.use_tls else ''}" + (
+        "" if args.no_check else "; it accepted the login"
+    )
 
 
 def router_remove(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ def test_operator_flow_from_router_to_queued_job(workdir):
     [
         (
             ["activate", "ghost", "Daily", "--method", "cash"],
-            "wisp: there is no client with username 'ghost'.\n",
+            "wisp: there is no client with username 'ghost' (there are none yet).\n",
         ),
         (["retry", "42"], "wisp: there is no job 42.\n"),
         (
@@ -120,7 +120,7 @@ def test_operator_flow_from_router_to_queued_job(workdir):
                 "--rate",
                 "1M",
             ],
-            "wisp: there is no router named 'none' (known: none yet).\n",
+            "wisp: there is no router named 'none' (there are none yet).\n",
         ),
         (
             [
@@ -144,7 +144,7 @@ def test_operator_flow_from_router_to_queued_job(workdir):
                 "--burst-time",
                 "5",
             ],
-            "wisp: there is no router named 'none' (known: none yet).\n",
+            "wisp: there is no router named 'none' (there are none yet).\n",
         ),
     ],
 )
