@@ -19,24 +19,24 @@ WINDOW_HELP = "a length such as 30m, 24h, 7d or 2w (units: s, m, h, d, w)"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    subs = commands.add_parser(
+    subs = common.command(
+        commands,
         "subscriptions",
-        help="list subscriptions: what each client has, until when, and on which router",
+        list_subscriptions,
+        "list subscriptions: what each client has, until when, and on which router",
         description="Current subscriptions (active and scheduled), soonest end first.",
     )
     subs.add_argument(
         "--expiring", metavar="WINDOW", help=f"only running clocks that end within {WINDOW_HELP}"
     )
     subs.add_argument("--client", metavar="NAME", help="only this client's")
-    subs.add_argument(
-        "--all", action="store_true", help="expired and cancelled ones too (with --client: history)"
-    )
-    common.add_json_flag(subs)
-    subs.set_defaults(handler=list_subscriptions)
+    common.flag(subs, "--all", "expired and cancelled ones too (with --client: history)")
 
-    pays = commands.add_parser(
+    pays = common.command(
+        commands,
         "payments",
-        help="list payments, newest first",
+        list_payments,
+        "list payments, newest first",
         description="Payments received, newest first, with what each one bought.",
     )
     pays.add_argument(
@@ -45,8 +45,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="a date (2025-01-31, midnight in the configured time zone), a time "
         f"(2025-01-31T14:00), or {WINDOW_HELP} back from now",
     )
-    common.add_json_flag(pays)
-    pays.set_defaults(handler=list_payments)
 
 
 def window_seconds(text: str, option: str) -> int:

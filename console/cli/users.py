@@ -20,16 +20,17 @@ from db import catalog
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    users = commands.add_parser("users", help="list a live router's users (read-only)")
-    users.add_argument("router")
-    which = users.add_mutually_exclusive_group()
-    which.add_argument("--hotspot", action="store_true", help="hotspot users only")
-    which.add_argument("--pppoe", action="store_true", help="PPPoE secrets only")
-    users.add_argument(
-        "--active", action="store_true", help="logged-in sessions instead of accounts"
+    users = common.command(
+        commands,
+        "users",
+        list_users,
+        "list a live router's users (read-only)",
+        ("router", "router name"),
     )
-    common.add_json_flag(users)
-    users.set_defaults(handler=list_users)
+    which = users.add_mutually_exclusive_group()
+    common.flag(which, "--hotspot", "hotspot users only")
+    common.flag(which, "--pppoe", "PPPoE secrets only")
+    common.flag(users, "--active", "logged-in sessions instead of accounts")
 
 
 COLUMNS = {
