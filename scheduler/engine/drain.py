@@ -121,6 +121,11 @@ class Drainer:
         self._leases = Leases(engine, self.worker, settings.queue.lease_seconds)
         self._pace: dict[int, float] = {}
 
+    @property
+    def leases(self) -> Leases:
+        """The leases of the jobs this drainer works on (renewed by their heartbeat)."""
+        return self._leases
+
     def due_routers(self, due_by: datetime | None = None) -> list[int]:
         """Active routers that have jobs due by `due_by` (default: now), those answering first."""
         return [router_id for router_id, _ in self._due(due_by)]

@@ -37,20 +37,23 @@ def endpoint(sim: SimRouter, **changes: object) -> Endpoint:
 
 @pytest.fixture
 def client(sim: SimRouter) -> Iterator[RouterClient]:
-    """A router client for `sim` with short timeouts."""
-    settings = RouterSettings(connect_timeout=2.0, command_timeout=2.0)
+    """A router client for `sim` (timeouts no loaded machine reaches: the tests that want a
+    timeout set their own)."""
+    settings = RouterSettings(connect_timeout=10.0, command_timeout=10.0)
     with RouterClient(endpoint(sim), settings) as router_client:
         yield router_client
 
 
 def engine_settings(url: str, **queue: object) -> Settings:
-    """Settings for a test engine: this database, quick retries, short router timeouts."""
+    """Settings for a test engine: this database, quick retries, router timeouts no loaded machine
+    reaches (a router taking longer than its timeout is taken as away; the tests about that set
+    their own)."""
     settings = Settings()
     settings.database.url = url
     settings.queue.backoff_base = 0.2
     settings.queue.backoff_max = 1.0
-    settings.routers.connect_timeout = 2.0
-    settings.routers.command_timeout = 2.0
+    settings.routers.connect_timeout = 10.0
+    settings.routers.command_timeout = 10.0
     for key, value in queue.items():
         setattr(settings.queue, key, value)
     return settings
@@ -67,7 +70,8 @@ def write_config(path: Path, url: str, **sections: dict[str, object]) -> Path:
 
 
 def not_due_again_within_this_drain(service: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A job that fails once waits a minute, so a slow machine cannot retry it in the same drain."""
+    """A job that fails once waits a minute. A drain already takes only the jobs due when it
+    started; this keeps such a test apart from any timer of the service as well."""
     queue = service.drainer.settings.queue  # type: ignore[attr-defined]
     monkeypatch.setattr(queue, "backoff_base", 60.0)
     monkeypatch.setattr(queue, "backoff_max", 60.0)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import queue
+from db.engine import session_scope
 from db.models import RouterProvisioning, SystemLog
+from db.types import utcnow
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
@@ -84,7 +88,8 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
             kills += 1
             seen = statuses(sqlite_engine)
             mid_drain += 0 < seen["completed"] < 1000
-        time.sleep(1.2)  # leases of the last killed worker expire
+        with session_scope(sqlite_engine) as session:  # the last killed worker's leases end
+            queue.reap(session, lease_seconds=1, now=utcnow() + timedelta(seconds=2))
         sim.faults.latency = 0.0
         final = subprocess.run(
             [sys.executable, "-m", "console.cli", "run", "--once"],

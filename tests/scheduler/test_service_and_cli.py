@@ -85,6 +85,8 @@ def test_shutdown_leaves_no_claim_behind(sqlite_engine: Engine, sim: SimRouter) 
     )
     service.start()
     wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0)
+    # From now on the router answers nothing: the drain cannot finish, however fast the machine.
+    sim.faults.hang_after_login = True
     service.shutdown()
     left = statuses(sqlite_engine)
     assert left.get("processing", 0) == 0 and left.get("completed", 0) < 150
@@ -160,6 +162,7 @@ def test_run_once_stops_gracefully_on_sigterm_and_leaves_no_claim(
     )
     try:
         wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0, timeout=60)
+        sim.faults.hang_after_login = True  # the rest cannot be done before the signal
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=60)

@@ -12,7 +12,8 @@ from scheduler.sim import SessionRefused, SimRouter
 Api = librouteros.api.Api
 
 
-def _wait_for(condition, timeout: float = 5.0) -> None:
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    """Until the condition holds (a second of uptime passes however loaded the machine is)."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
