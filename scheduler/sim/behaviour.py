@@ -78,9 +78,10 @@ class Behaviour:
     max_bytes_before_login: int = 4096
     # API sessions open at once; a connection beyond it is closed as soon as it is accepted.
     max_sessions: int = 100
-    # Seconds a connection may send nothing (None: forever); one that has not logged in at most
-    # login_timeout. A session following a `listen` is never idle.
-    idle_timeout: float | None = 600.0
+    # Seconds a logged-in session may send nothing (None: forever; whether RouterOS closes idle
+    # API sessions is unconfirmed, `wisp sim` closes them after 10 minutes). One that has not
+    # logged in gets login_timeout at most. A session following a `listen` is never idle.
+    idle_timeout: float | None = None
     login_timeout: float = 30.0
     # Trap message rewording and categories, keyed by the simulator's default message.
     messages: dict[str, str] = field(default_factory=dict)

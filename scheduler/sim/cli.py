@@ -83,10 +83,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--idle-timeout",
         type=duration,
-        default=None,
+        default=600.0,
         metavar="TIME",
-        help="close a session that sends nothing for this long (default 10m; one that has not "
-        "logged in, 30s)",
+        help="close a session that sends nothing for this long (default 10m, 0: never; one that "
+        "has not logged in, after 30s)",
     )
     parser.add_argument(
         "--online",
@@ -154,8 +154,7 @@ def run(args: argparse.Namespace) -> int:
     behaviour = Behaviour.for_version(args.ros_version)
     if args.max_sessions is not None:
         behaviour.max_sessions = args.max_sessions
-    if args.idle_timeout is not None:
-        behaviour.idle_timeout = args.idle_timeout
+    behaviour.idle_timeout = args.idle_timeout or None
     router = SimRouter(
         host=args.host,
         port=args.port,
