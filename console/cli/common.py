@@ -21,6 +21,7 @@ from db import localtime
 from db.config import Settings, config_path, load_settings
 from db.engine import make_engine, require_schema
 from db.errors import UserError
+from db.outage import install as install_outage_log
 from db.paths import relative_to, sqlite_file
 from db.secrets import install_log_filter, mask
 
@@ -63,6 +64,7 @@ def setup_logging(args: argparse.Namespace) -> None:
     # force: main() may run more than once in a process (tests, scripts)
     logging.basicConfig(level=level, handlers=[handler], force=True)
     install_log_filter()
+    install_outage_log()
 
 
 class ZonedFormatter(logging.Formatter):

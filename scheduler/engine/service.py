@@ -20,6 +20,7 @@ from db import queue
 from db.config import Settings
 from db.engine import session_scope
 from db.expiry import expire_due
+from db.outage import outages
 from db.types import utcnow
 from scheduler.engine.drain import Drainer
 from scheduler.engine.endpoints import Sessions, opened_for
@@ -197,6 +198,7 @@ def _guarded(
         try:
             with opened_for(sessions):
                 function()
+            outages.recovered()
         except Exception:
             logger.exception("the %s job failed; it runs again at its next time", name)
         finally:

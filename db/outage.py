@@ -1,0 +1,70 @@
+"""A database outage is said once, not as a traceback from every timer, lane and batch it stops.
+
+While the database cannot be reached, each drain thread, timer and receiver that touches it fails
+in turn; each would log its traceback. A filter on the log handlers lets the first through as one
+line naming the reason, drops the rest, and a line says when the database is back (the engine
+calls `recovered()` after a timer that used it succeeds).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+logger = logging.getLogger("wisp.database")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors that mean the database cannot be reached or used right now."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+class OutageLog(logging.Filter):
+    """Passes the first failure of an outage as one line; drops the others until it is over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._down = False
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or not is_outage(exc):
+            return True
+        with self._lock:
+            if self._down:
+                return False
+            self._down = True
+        record.msg = (
+            "the database cannot be used (%s); the engine keeps trying and says when it is back"
+        )
+        record.args = (_reason(exc),)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+    def recovered(self) -> None:
+        """Say that the database is back, if an outage was said."""
+        with self._lock:
+            was_down, self._down = self._down, False
+        if was_down:
+            logger.warning("the database is back; the engine carries on")
+
+
+outages = OutageLog()
+
+
+def install() -> None:
+    """Put the outage filter on every handler of the root logger."""
+    for handler in logging.getLogger().handlers:
+        if outages not in handler.filters:
+            handler.addFilter(outages)

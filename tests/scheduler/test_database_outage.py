@@ -1,0 +1,82 @@
+"""A database outage during a drain: one line when it starts, one when it ends, no tracebacks."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from db.engine import make_engine
+from scheduler.sim import SimRouter
+from tests import factories
+from tests.conftest import SERVER_URLS, empty_tables, server_url
+from tests.scheduler.bulk import queue_accounts
+from tests.scheduler.conftest import SIM_PASSWORD, write_config
+from tests.scheduler.test_crash_and_concurrency import ROOT, statuses
+from tests.waiting import wait_for
+
+
+def allow_connections(name: str, allowed: bool) -> None:
+    """Open or close one PostgreSQL database to new connections, cutting the open ones."""
+    admin = make_engine(SERVER_URLS["postgresql"], pool=False)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {allowed}'))
+        if not allowed:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+    admin.dispose()
+
+
+@pytest.mark.slow
+def test_an_outage_mid_drain_is_said_once_and_its_end_once(
+    server_databases: dict[str, str], tmp_path: Path
+) -> None:
+    url = server_url("postgresql", server_databases)
+    name = url.rsplit("/", 1)[1]
+    engine: Engine = make_engine(url, pool=False)
+    empty_tables(engine)
+    log = tmp_path / "run.log"
+    with SimRouter(password=SIM_PASSWORD) as sim:
+        sim.faults.latency = 0.01  # a drain that lasts through the outage
+        factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+        queue_accounts(engine, router="r1", package="Home 10M", count=300)
+        config = write_config(
+            tmp_path / "config.toml",
+            url,
+            queue={"batch_size": 20},
+            scheduler={"drain_interval": 0.2, "health_interval": 1, "expiry_interval": 0.5},
+        )
+        with log.open("w") as out:
+            runner = subprocess.Popen(
+                [sys.executable, "-m", "console.cli", "--config", str(config), "run"],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for(lambda: statuses(engine)["completed"] >= 50, timeout=120)
+                engine.dispose()
+                allow_connections(name, False)
+                time.sleep(5)  # the outage itself: every timer fails a few times meanwhile
+                allow_connections(name, True)
+                wait_for(lambda: statuses(engine)["completed"] == 300, timeout=180)
+            finally:
+                allow_connections(name, True)
+                runner.send_signal(signal.SIGTERM)
+                runner.wait(timeout=60)
+    engine.dispose()
+    said = log.read_text()
+    assert "Traceback" not in said, said[-3000:]
+    assert said.count("the database cannot be used") == 1, said[-3000:]
+    assert said.count("the database is back") == 1, said[-3000:]
