@@ -134,7 +134,9 @@ def test_reconcile_fix_of_an_imported_account_keeps_its_comment_text_and_data_li
 ):
     admin.set(USERS, item_id(admin, USERS, "mpesa1"), {"disabled": "yes"})
     profile_before = named(sim, HS_PROFILES, "5M_DAILY")
-    assert main(["--config", config(tmp_path, imported), "reconcile", "r1", "--fix"]) == 0
+    assert (
+        main(["--config", config(tmp_path, imported), "reconcile", "r1", "--fix"]) == 4
+    )  # drift found
     assert "queued 1 corrective job(s)" in capsys.readouterr().out
     drain(imported, settings)
     user = named(sim, USERS, "mpesa1")
