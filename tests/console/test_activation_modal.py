@@ -461,6 +461,8 @@ async def test_activating_before_the_router_answers_still_asks_it_first(
 ) -> None:
     _newguy(fleet, seeded)
     app = make_app()
+    # A slow router, yet one that answers within the timeout however busy this machine is.
+    app.settings.routers.connect_timeout = 30.0
     async with app.run_test(size=SIZE) as pilot:
         modal = await _open(pilot)
         await pilot.press(*"newguy")
