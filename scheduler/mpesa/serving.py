@@ -1,4 +1,5 @@
-"""Serve an ASGI app with uvicorn on a background thread (the callback receiver of `wisp run`)."""
+"""Serve an ASGI app with uvicorn on a background thread: the callback receiver of `wisp run`,
+and the Daraja simulator in tests."""
 
 from __future__ import annotations
 

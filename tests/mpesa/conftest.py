@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from scheduler.mpesa.daraja import Credentials, DarajaClient
+from scheduler.mpesa.serving import Served, serve_in_thread
 from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Daraja, build_app
-from scheduler.mpesa_sim.serving import Served, serve_in_thread
 
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
 

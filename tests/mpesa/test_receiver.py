@@ -13,7 +13,7 @@ from db.config import Settings
 from db.models import MpesaStatus
 from db.mpesa import record_push
 from scheduler.mpesa.receiver import build_app, callback_urls
-from scheduler.mpesa_sim.serving import serve_in_thread
+from scheduler.mpesa.serving import serve_in_thread
 from tests.mpesa.conftest import TOKEN
 from tests.mpesa.helpers import confirmation, payments, rows, shop, stk_callback
 from tests.waiting import wait_for
