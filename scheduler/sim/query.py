@@ -6,7 +6,7 @@ pushes a value or runs `?#` operations; the row is kept when no value left is fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from scheduler.sim.schema import Menu
 from scheduler.sim.values import BadValue
@@ -99,30 +99,40 @@ def _check_depth(steps: list[RowTest | str]) -> None:
         depth = depth + 1 if not isinstance(step, str) else _ops_depth(step, depth)
 
 
-def _ops_depth(ops: str, depth: int) -> int:
-    """The stack depth after the operations of one ?# word; QueryError if one runs short."""
+def _tokens(ops: str) -> Iterator[tuple[str, int]]:
+    """The operations of one ?# word: ("index", n) or ("last", n) for a stack index (last: it ends
+    the word), ("copy", 0) for a "." that is not an index's separator, (character, 0) otherwise."""
     i, after_index = 0, False
     while i < len(ops):
-        ch = ops[i]
-        if ch.isdigit():
+        if ops[i].isdigit():
             j = i
             while j < len(ops) and ops[j].isdigit():
                 j += 1
-            if int(ops[i:j]) >= depth:
-                raise QueryError(f"?#{ops}: no value at {ops[i:j]}")
-            if j == len(ops):
-                return 1
-            i, after_index, depth = j, True, depth + 1
+            yield ("last" if j == len(ops) else "index"), int(ops[i:j])
+            i, after_index = j, True
             continue
-        if ch == "!" and depth < 1 or ch in "&|" and depth < 2:
-            raise QueryError(f"?#{ops}: {ch} needs more values than the stack holds")
-        if ch in "&|":
-            depth -= 1
-        elif ch == "." and not after_index:
-            if depth < 1:
-                raise QueryError(f"?#{ops}: nothing to copy")
-            depth += 1
+        if ops[i] != "." or not after_index:
+            yield ("copy" if ops[i] == "." else ops[i]), 0
         i, after_index = i + 1, False
+
+
+NEEDS = {"!": 1, "copy": 1, "&": 2, "|": 2}
+"""Values each operation takes from the stack."""
+
+
+def _ops_depth(ops: str, depth: int) -> int:
+    """The stack depth after the operations of one ?# word; QueryError if one runs short."""
+    for kind, index in _tokens(ops):
+        if kind in ("index", "last"):
+            if index >= depth:
+                raise QueryError(f"?#{ops}: no value at {index}")
+            if kind == "last":
+                return 1
+            depth += 1
+        elif depth < NEEDS.get(kind, 0):
+            raise QueryError(f"?#{ops}: {kind} needs more values than the stack holds")
+        else:
+            depth += {"&": -1, "|": -1, "copy": 1}.get(kind, 0)
     return depth
 
 
@@ -147,28 +157,19 @@ def _peek(stack: list[bool], index: int) -> bool:
 
 
 def _run_ops(ops: str, stack: list[bool]) -> list[bool]:
-    """Run the characters of a `?#` word on the stack."""
-    i, after_index = 0, False
-    while i < len(ops):
-        ch = ops[i]
-        if ch.isdigit():
-            j = i
-            while j < len(ops) and ops[j].isdigit():
-                j += 1
-            value = _peek(stack, int(ops[i:j]))
-            if j == len(ops):
-                return [value]
-            stack.append(value)
-            i, after_index = j, True
-            continue
-        if ch == "!":
+    """Run the operations of a `?#` word on the stack."""
+    for kind, index in _tokens(ops):
+        if kind == "last":
+            return [_peek(stack, index)]
+        if kind == "index":
+            stack.append(_peek(stack, index))
+        elif kind == "!":
             stack.append(not _pop(stack))
-        elif ch in "&|":
+        elif kind in "&|":
             a, b = _pop(stack), _pop(stack)
-            stack.append((a and b) if ch == "&" else (a or b))
-        elif ch == "." and not after_index:
+            stack.append((a and b) if kind == "&" else (a or b))
+        elif kind == "copy":
             stack.append(_peek(stack, 0))
-        elif ch != ".":
+        else:
             raise QueryError(ops)
-        i, after_index = i + 1, False
     return stack
