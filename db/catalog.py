@@ -26,6 +26,7 @@ from db.models import (
     Client,
     Health,
     JobStatus,
+    P,
     Package,
     Router,
     RouterProfile,
@@ -47,6 +48,7 @@ from db.shaping import (
     router_profile_name,
 )
 from db.types import utcnow
+from db.validation import check_row, check_value
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -102,7 +104,7 @@ def new_router(
     if password_env is not None and not ENV_NAME.match(password_env):
         raise Refused(f"{password_env!r} is not a valid environment variable name.")
     port = _checked_port(8729 if use_tls else 8728 if port is None else port)
-    return Router(
+    router = Router(
         name=name,
         host=_checked_host(host),
         port=port,
@@ -113,6 +115,8 @@ def new_router(
         tls_verify=tls_verify,
         tls_fingerprint=_checked_fingerprint(tls_fingerprint),
     )
+    check_row(router)  # before its login is tried: the name and user are in what is said then
+    return router
 
 
 HOST_NAME = re.compile(
@@ -374,6 +378,15 @@ def _checked(fn, *args):  # type: ignore[no-untyped-def]
         return fn(*args)
     except ShapeError as exc:
         raise Refused(str(exc)) from None
+
+
+def check_spec(spec: PackageSpec) -> Shape:
+    """Everything in a package spec that needs no database or router: its name, price, validity
+    and shape, so that a mistyped value is refused before the router is asked for its profiles."""
+    for column, value in (("name", spec.name.strip()), ("price", _price(spec.price))):
+        check_value("packages", column, P.c[column].type, value)
+    _checked(parse_validity, spec.validity)
+    return spec_shape(spec)
 
 
 def spec_shape(spec: PackageSpec) -> Shape:

@@ -54,7 +54,8 @@ def fail(exc: BaseException) -> None:
         message = f"the database cannot be used: {reason}"
     else:
         message = str(exc)
-    print(f"wisp: {mask(message)}", file=sys.stderr)
+    # One line, whatever the message quotes: a value holding a line break cannot forge a second.
+    print(f"wisp: {mask(message)}".replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
 
 
 def setup_logging(args: argparse.Namespace) -> None:

@@ -111,7 +111,7 @@ def package_add(args: argparse.Namespace) -> int:
     spec = catalog.PackageSpec(
         name=args.name, type=args.type, router=args.router, **_given(args, SPEC_FIELDS)
     )
-    catalog.spec_shape(spec)  # a mistyped rate is refused before the router is asked
+    catalog.check_spec(spec)  # a mistyped value is refused before the router is asked
     on_router = _router_profiles(args, spec.router or "", spec.type)
     with common.session_for(args) as session:
         added = catalog.create_package(session, spec, on_router=on_router)
