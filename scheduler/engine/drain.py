@@ -98,10 +98,10 @@ class Drainer:
         worker: str | None = None,
         sink: EventSink | None = None,
         lanes: int = LANES,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
-        self.clock = clock
+        self._clock = clock
         self.engine = engine
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
@@ -125,6 +125,10 @@ class Drainer:
     def leases(self) -> Leases:
         """The leases of the jobs this drainer works on (renewed by their heartbeat)."""
         return self._leases
+
+    def clock(self) -> datetime:
+        """Now, by the clock this drainer was given, else `db.types.utcnow` as it is when asked."""
+        return self._clock() if self._clock else utcnow()
 
     def due_routers(self, due_by: datetime | None = None) -> list[int]:
         """Active routers that have jobs due by `due_by` (default: now), those answering first."""
