@@ -194,6 +194,12 @@ def _log_in(router: SimRouter, users: list[str]) -> str | None:
     from scheduler.sim.sessions import SessionRefused
 
     for user in users:
+        # The router tells a customer only "invalid username or password"; the lab owner is told why.
+        found = [row for row in router.rows("/ip/hotspot/user") if row.get("name") == user]
+        if not found:
+            return f"hotspot user {user!r} cannot log in: there is no such user on this router."
+        if found[0].get("disabled") == "true":
+            return f"hotspot user {user!r} cannot log in: the user is disabled on this router."
         try:
             router.sessions.login_hotspot(user)
         except SessionRefused as refused:

@@ -199,7 +199,7 @@ def test_cli_logs_online_users_in_and_refuses_a_disabled_one() -> None:
     )
     assert refused.returncode == 1
     assert refused.stderr == (
-        "wisp sim: hotspot user 'wanjiku100' cannot log in: invalid username or password.\n"
+        "wisp sim: hotspot user 'wanjiku100' cannot log in: the user is disabled on this router.\n"
     )
     process = subprocess.Popen(
         [*command, "--online", "otieno101"], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env
