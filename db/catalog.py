@@ -708,20 +708,22 @@ def _stored_spec(package: Package) -> PackageSpec:
     )
 
 
+BURST_FIELDS = (
+    "burst",
+    "burst_threshold",
+    "burst_time",
+    "upload_burst",
+    "upload_burst_threshold",
+    "upload_burst_time",
+)
+"""A package's burst settings, as its spec and its changes name them."""
+
+
 def _reshaped_spec(package: Package, changes: PackageChanges) -> PackageSpec:
     spec = _stored_spec(package)
     burst: dict[str, str | None] = {}
     if changes.no_burst:
-        burst = dict.fromkeys(
-            (
-                "burst",
-                "burst_threshold",
-                "burst_time",
-                "upload_burst",
-                "upload_burst_threshold",
-                "upload_burst_time",
-            )
-        )
+        burst = dict.fromkeys(BURST_FIELDS)
     elif changes.burst_given:
         burst = {
             "burst": changes.burst or spec.burst,

@@ -17,6 +17,7 @@ from db import secrets
 from db.catalog import get_client
 from db.models import (
     Action,
+    Client,
     JobStatus,
     Package,
     Payment,
@@ -109,14 +110,7 @@ def client_ledger(session: Session, username: str, *, show_password: bool = Fals
         )
     ]
     return Ledger(
-        client={
-            "username": client.username,
-            "full_name": client.full_name,
-            "phone": client.phone,
-            "email": client.email,
-            "account_type": client.account_type,
-            "status": client.status,
-        },
+        client=client_fields(client),
         credit=(client.credit or Decimal("0")).quantize(Decimal("0.01")),
         payments=payments,
         subscriptions=subscriptions,
@@ -143,3 +137,15 @@ def _account(
             secrets.decrypt(account.router_password) if account.router_password else None
         )
     return row
+
+
+def client_fields(client: Client) -> dict[str, Any]:
+    """Who a client is, under the names the console and the CLI show."""
+    return {
+        "username": client.username,
+        "full_name": client.full_name,
+        "phone": client.phone,
+        "email": client.email,
+        "account_type": client.account_type,
+        "status": client.status,
+    }

@@ -12,6 +12,7 @@ from console.cli import common, ledger
 from console.cli.exits import UsageError
 from db import catalog
 from db.activation import describe
+from db.ledger import client_fields
 from db.models import Client
 from db.phones import phone_fragment
 from db.suspension import Suspension, resume_client, suspend_client
@@ -73,12 +74,7 @@ def _contact_options(parser: argparse.ArgumentParser) -> None:
 
 def client_row(args: argparse.Namespace, client: Client) -> dict[str, Any]:
     return {
-        "username": client.username,
-        "full_name": client.full_name,
-        "phone": client.phone,
-        "email": client.email,
-        "account_type": client.account_type,
-        "status": client.status,
+        **client_fields(client),
         "credit": client.credit,
         "created_at": common.local(args, client.created_at),
     }
