@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from sqlmodel import Session
 from db import queue
 from db.engine import session_scope
 from db.models import RouterProvisioning, SystemLog
-from db.types import utcnow
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
@@ -88,8 +86,11 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
             kills += 1
             seen = statuses(sqlite_engine)
             mid_drain += 0 < seen["completed"] < 1000
-        with session_scope(sqlite_engine) as session:  # the last killed worker's leases end
-            queue.reap(session, lease_seconds=1, now=utcnow() + timedelta(seconds=2))
+        # The last killed worker's leases end: wait them out, then reap at the real time (a reap
+        # dated ahead would make its jobs due only then, after `run --once` has taken its due set).
+        time.sleep(1.5)
+        with session_scope(sqlite_engine) as session:
+            queue.reap(session, lease_seconds=1)
         sim.faults.latency = 0.0
         final = subprocess.run(
             [sys.executable, "-m", "console.cli", "run", "--once"],
