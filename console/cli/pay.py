@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from console.cli import common
@@ -104,20 +103,9 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _callback_urls(args: argparse.Namespace) -> dict[str, str]:
-    from db.mpesa import mpesa_secrets
-    from scheduler.mpesa.receiver import callback_urls
+    from scheduler.mpesa.push import callback_urls_of
 
-    settings = common.settings(args)
-    token = mpesa_secrets().callback_token
-    if not settings.mpesa.callback_base_url:
-        raise UserError(
-            "set mpesa.callback_base_url to the public address Daraja reaches `wisp run` at."
-        )
-    if len(token) < 16:
-        raise UserError(
-            "WISP_MPESA_CALLBACK_TOKEN must hold a random secret of at least 16 characters."
-        )
-    return callback_urls(settings.mpesa.callback_base_url, token)
+    return callback_urls_of(common.settings(args))
 
 
 def _daraja_errors() -> Any:
@@ -128,129 +116,73 @@ def _daraja_errors() -> Any:
 
 def request_payment(args: argparse.Namespace) -> int:
     """`wisp pay request CLIENT PACKAGE`."""
-    from sqlmodel import Session
-
-    from db.catalog import get_client, get_package
-    from db.mpesa import daraja_phone, normalise_msisdn, record_push
+    from scheduler.mpesa.push import push_order, send_push
 
     settings, engine = common.settings(args), common.engine(args)
-    with Session(engine) as session:
-        client = get_client(session, args.client)
-        package = get_package(session, args.package)
-    phone = normalise_msisdn(args.phone or client.phone)
-    if phone is None:
-        where = f"--phone {args.phone!r}" if args.phone else f"{client.username}'s phone"
-        raise UserError(f"{where} is not a Kenyan mobile number (07..., 01... or 254...).")
-    price = Decimal(package.price)
-    if price < 1 or price != price.to_integral_value():
-        raise UserError(
-            f"{package.name} costs {price}; STK Push asks for whole shillings of at least 1."
-        )
-    url = _callback_urls(args)["stk"]
+    order = push_order(engine, args.client, args.package, args.phone)
     with _client(args) as daraja:
-        try:
-            accepted = daraja.stk_push(
-                phone=daraja_phone(phone),
-                amount=price,
-                account_reference=client.username,
-                description="Internet",
-                callback_url=url,
-            )
-        except _daraja_errors() as error:
-            raise UserError(str(error)) from None
-        row_id = record_push(
-            engine,
-            client_id=int(client.id or 0),
-            package_id=int(package.id or 0),
-            checkout_request_id=accepted.checkout_request_id,
-            merchant_request_id=accepted.merchant_request_id,
-            msisdn=phone,
-            amount=price,
-            shortcode=settings.mpesa.shortcode,
-            raw=accepted.raw,
-        )
+        sent = send_push(engine, settings, daraja, order)
         print(
-            f"STK Push sent to {phone}: KES {price:.0f} for {package.name} ({client.username}); "
-            f"M-Pesa transaction {row_id}, CheckoutRequestID {accepted.checkout_request_id}.",
+            f"STK Push sent to {order.phone}: KES {order.amount:.0f} for {order.package} "
+            f"({order.client}); M-Pesa transaction {sent.row_id}, CheckoutRequestID "
+            f"{sent.checkout_request_id}.",
             flush=True,
         )
         if not args.wait:
             return 0
-        return _follow(args, daraja, row_id)
+        return _follow(args, daraja, sent.row_id)
 
 
 def _follow(args: argparse.Namespace, daraja: Any, row_id: int) -> int:
     """Wait for the push's result (asking Daraja once it is overdue), then for the router job."""
     from db.models import MpesaStatus
-    from db.mpesa import apply, get_transaction
-    from scheduler.mpesa.recovery import Recovery, query_push
+    from scheduler.mpesa.push import PushWatch, settled
 
-    settings, engine = common.settings(args), common.engine(args)
-    started = time.monotonic()
-    deadline = started + args.timeout
-    last_query = 0.0
+    watch = PushWatch(common.engine(args), common.settings(args), daraja, row_id)
+    deadline = watch.started + args.timeout
     print("waiting for the customer to answer on the phone...", flush=True)
-    while True:
-        row = get_transaction(engine, row_id)
-        if row.status == MpesaStatus.RECEIVED:
-            apply(engine, settings, row_id)  # the receiver may be elsewhere, or slower
-            continue
-        if row.status == MpesaStatus.APPLIED:
-            receipt = row.receipt or "(receipt not yet known: the payment was confirmed by query)"
-            print(f"paid: {row.amount} from {row.msisdn}, receipt {receipt}; {row.note}.")
-            break
-        if row.status in (MpesaStatus.FAILED, MpesaStatus.UNMATCHED):
-            print(f"not paid: {row.note}" if row.status == "failed" else f"paid, {row.note}")
-            return Exit.ERROR
-        now = time.monotonic()
-        if now > deadline:
+    row = watch.look()
+    while not settled(row):
+        if time.monotonic() > deadline:
             print(f"no answer within {args.timeout:g} s; `wisp pay reconcile` asks Daraja again.")
             return Exit.ERROR
-        if now - started >= settings.mpesa.query_after and now - last_query >= 5:
-            last_query = now
-            query_push(engine, settings, daraja, str(row.checkout_request_id), Recovery())
-            continue
         time.sleep(0.3)
+        row = watch.look()
+    if row.status != MpesaStatus.APPLIED:
+        print(f"not paid: {row.note}" if row.status == MpesaStatus.FAILED else f"paid, {row.note}")
+        return Exit.ERROR
+    receipt = row.receipt or "(receipt not yet known: the payment was confirmed by query)"
+    print(f"paid: {row.amount} from {row.msisdn}, receipt {receipt}; {row.note}.")
     return _follow_job(args, row.client_id, row.package_id, deadline)
 
 
 def _follow_job(
     args: argparse.Namespace, client_id: int | None, package_id: int | None, deadline: float
 ) -> int:
-    from sqlalchemy import select
-    from sqlmodel import Session, col
+    from sqlmodel import Session
 
-    from db.models import JobStatus, Package, Router, RouterProvisioning
+    from db.models import JobStatus, RouterProvisioning
+    from scheduler.mpesa.push import delivery_job
 
     engine = common.engine(args)
-    with Session(engine) as session:
-        package = session.get(Package, package_id)
-        if package is None:
-            return 0
-        job = session.scalars(
-            select(RouterProvisioning).where(
-                col(RouterProvisioning.client_id) == client_id,
-                col(RouterProvisioning.router_id) == package.router_id,
-                col(RouterProvisioning.service_type) == package.type,
-            )
-        ).first()
-        router = session.get(Router, package.router_id)
+    job = delivery_job(engine, client_id, package_id)
     if job is None:
         print("nothing to deliver to a router yet (held as credit or scheduled).")
         return 0
-    where = router.name if router else f"router {package.router_id}"
-    print(f"router job {job.id} on {where}: waiting for delivery...", flush=True)
+    print(f"router job {job.job_id} on {job.router}: waiting for delivery...", flush=True)
     while time.monotonic() < deadline:
         with Session(engine) as session:
-            current = session.get(RouterProvisioning, job.id)
+            current = session.get(RouterProvisioning, job.job_id)
         if current is not None and current.status == JobStatus.COMPLETED:
-            print(f"router job {job.id} completed: {current.router_username} is on {where}.")
+            print(
+                f"router job {job.job_id} completed: {current.router_username} is on {job.router}."
+            )
             return 0
         if current is not None and current.status == JobStatus.FAILED:
-            print(f"router job {job.id} failed: {current.last_error}")
+            print(f"router job {job.job_id} failed: {current.last_error}")
             return Exit.HELD_OR_FAILED
         time.sleep(0.3)
-    print(f"router job {job.id} is not delivered yet (is `wisp run` or the console running?).")
+    print(f"router job {job.job_id} is not delivered yet (is `wisp run` or the console running?).")
     return Exit.HELD_OR_FAILED
 
 
