@@ -6,6 +6,7 @@ None of these import Textual; the engine modules are imported only when a comman
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -14,6 +15,9 @@ from sqlmodel import Session, col
 from console.cli import common
 from console.cli.exits import Exit, UsageError
 from db.models import Health, JobStatus, Router, RouterProvisioning
+
+if TYPE_CHECKING:
+    from scheduler.engine.runner import OnceReport
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,6 +30,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "the login, or a job failed)",
     )
     run.add_argument("--worker", help="name to claim jobs under (default: config, else host:pid)")
+    common.flag(
+        run,
+        "--json",
+        "with --once: print what was done as JSON on stdout (the log stays on stderr)",
+    )
     run.set_defaults(handler=run_engine)
 
 
@@ -46,6 +55,20 @@ def held_jobs(engine: Engine) -> int:
         )
 
 
+def once_json(done: OnceReport, held: int) -> dict[str, object]:
+    """`wisp run --once --json`: counts of this run, and the jobs left held on a router away."""
+    report = done.drain
+    return {
+        "reaped": done.reaped,
+        "expired": done.expired,
+        "completed": report.completed,
+        "failed": report.failed,
+        "retried": report.retried,
+        "held": held,
+        "routers_away": sorted(report.paused_routers),
+    }
+
+
 def run_engine(args: argparse.Namespace) -> int:
     """`wisp run`."""
     from scheduler.engine import runner
@@ -54,8 +77,13 @@ def run_engine(args: argparse.Namespace) -> int:
         raise UsageError("--worker must be 1 to 128 printable characters.")
     settings, engine = common.settings(args), common.engine(args)
     if args.once:
-        failed = runner.run_once(settings, engine, worker=args.worker)
-        return Exit.HELD_OR_FAILED if failed or held_jobs(engine) else Exit.DONE
+        done = runner.run_once(settings, engine, worker=args.worker)
+        held = held_jobs(engine)
+        if args.json:
+            common.print_json(once_json(done, held))
+        return Exit.HELD_OR_FAILED if done.drain.failed or held else Exit.DONE
+    if args.json:
+        raise UsageError("--json goes with --once: `wisp run` alone logs one line per job.")
     from scheduler.mpesa.service import mpesa_running
 
     with mpesa_running(settings, engine):

@@ -35,27 +35,38 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "to the config file's folder.",
     )
     init.set_defaults(handler=run_init)
+    common.add_json_flag(init)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser(
-        "upgrade", help="create or upgrade the schema to this version"
-    ).set_defaults(handler=run_upgrade)
-    db_commands.add_parser("status", help="show the schema revision").set_defaults(
-        handler=run_status
+    common.command(
+        db_commands, "upgrade", run_upgrade, "create or upgrade the schema to this version"
+    )
+    common.command(
+        db_commands,
+        "status",
+        run_status,
+        "show the schema revision (exit 1 when the database is behind this version)",
     )
 
 
 def run_init(args: argparse.Namespace) -> int:
     path = config_path(args.config)
+    written: dict[str, str | None] = {"config_written": None, "env_written": None}
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(CONFIG_SKELETON)
-        print(f"wrote {path}")
+        written["config_written"] = str(path)
+        if not args.json:
+            print(f"wrote {path}")
     env_file = path.parent / ".env"
     if not os.environ.get(SECRET_KEY_ENV) and not _has_key(env_file):
         _write_key(env_file)
-        print(f"wrote {env_file} with a new {SECRET_KEY_ENV} (keep it: stored passwords need it)")
-    return run_upgrade(args, create=True)
+        written["env_written"] = str(env_file)
+        if not args.json:
+            print(
+                f"wrote {env_file} with a new {SECRET_KEY_ENV} (keep it: stored passwords need it)"
+            )
+    return run_upgrade(args, create=True, extra={"config": str(path), **written})
 
 
 def _has_key(env_file: Path) -> bool:
@@ -72,15 +83,19 @@ def _write_key(env_file: Path) -> None:
         fh.write(f"{SECRET_KEY_ENV}={new_key()}\n")
 
 
-def run_upgrade(args: argparse.Namespace, *, create: bool = False) -> int:
+def run_upgrade(
+    args: argparse.Namespace, *, create: bool = False, extra: dict[str, str | None] | None = None
+) -> int:
     engine = common.engine(args, check_schema=False, create=create)
     before = current_revision_or_none(engine)
     upgrade(engine)
     after = head_revision()
     where = safe_url(engine.url)
-    print(
+    common.say(
+        args,
+        {**(extra or {}), "database": where, "revision": after, "previous_revision": before},
         f"database {where} is at revision {after}"
-        + ("" if before == after else f" (was {before or 'empty'})")
+        + ("" if before == after else f" (was {before or 'empty'})"),
     )
     return 0
 
@@ -97,5 +112,10 @@ def run_status(args: argparse.Namespace) -> int:
     current = current_revision_or_none(engine)
     head = head_revision()
     state = "up to date" if current == head else f"behind (this version needs {head})"
-    print(f"database {safe_url(engine.url)}: revision {current or 'none'}, {state}")
+    where = safe_url(engine.url)
+    common.say(
+        args,
+        {"database": where, "revision": current, "head": head, "up_to_date": current == head},
+        f"database {where}: revision {current or 'none'}, {state}",
+    )
     return 0 if current == head else 1

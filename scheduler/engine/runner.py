@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import FrameType
 
 from sqlalchemy.engine import Engine
@@ -70,8 +71,18 @@ def quiet_duplicate_logs() -> None:
     logging.getLogger("wisp.router").setLevel(logging.CRITICAL)
 
 
-def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:
-    """Reap dead leases, sweep expiries, drain what is due; 1 if any job ended failed, else 0.
+@dataclass(frozen=True)
+class OnceReport:
+    """What `wisp run --once` did before draining (leases reaped, subscriptions expired) and the
+    drain's report."""
+
+    reaped: int
+    expired: int
+    drain: DrainReport
+
+
+def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -> OnceReport:
+    """Reap dead leases, sweep expiries, drain what is due; what was done.
 
     SIGTERM or SIGINT ends the drain early and gracefully: the jobs not yet on a router go back.
     """
@@ -79,13 +90,13 @@ def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -
     service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
     with stopping_on_signals(service.drainer.stop_soon):
         try:
-            service.reap()
-            service.sweep_expiry()
+            reaped = service.reap()
+            expired = service.sweep_expiry()
             report = service.drain_once()
         finally:
             service.shutdown(wait=True)
     logger.info(summary(report))
-    return 1 if report.failed else 0
+    return OnceReport(reaped, expired, report)
 
 
 def run_forever(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:

@@ -133,3 +133,58 @@ def test_actions_answer_in_json_too(shop: Wisp, sim: SimRouter) -> None:
         *("--validity", "1w", "--rate", "5M", "--json"),
     ).json()
     assert package["validity"]["seconds"] == 7 * 86400
+
+
+def test_the_engine_and_the_schema_answer_in_json_too(shop: Wisp, sim: SimRouter) -> None:
+    shop.ok("activate", "amina", "Day", "--method", "cash")
+    drained = shop.ok("run", "--once", "--json").json()
+    assert drained == {
+        "reaped": 0,
+        "expired": 0,
+        "completed": 1,
+        "failed": 0,
+        "retried": 0,
+        "held": 0,
+        "routers_away": [],
+    }
+    assert shop("run", "--json").code == 2  # the headless engine logs lines; JSON is for --once
+    status = shop.ok("db", "status", "--json").json()
+    assert kinds(status) == {
+        "database": "str",
+        "revision": "str",
+        "head": "str",
+        "up_to_date": "bool",
+    }
+    assert status["up_to_date"] is True
+    upgraded = shop.ok("db", "upgrade", "--json").json()
+    assert upgraded["revision"] == upgraded["previous_revision"] == status["head"]
+    init = shop.ok("init", "--json").json()
+    assert init["config"] == str(shop.config) and init["config_written"] is None
+    assert init["revision"] == status["head"]
+
+
+def test_run_once_json_names_the_router_away_and_the_jobs_held_there(wisp: Wisp) -> None:
+    with SimRouter(password="right") as stopped:
+        port = stopped.port
+    wisp.ok(
+        *("router", "add", "far", "--host", "127.0.0.1", "--port", str(port)),
+        *("--password-stdin", "--no-check"),
+        stdin="right\n",
+    )
+    wisp.ok(
+        *("package", "add", "Day", "--type", "hotspot", "--router", "far", "--price", "50"),
+        *("--validity", "1d", "--rate", "5M"),
+    )
+    wisp.ok("client", "add", "amina", "--name", "Amina")
+    wisp.ok("activate", "amina", "Day", "--method", "cash")
+    held = wisp("run", "--once", "--json")
+    assert held.code == 5
+    assert held.json() | {"reaped": 0} == {
+        "reaped": 0,
+        "expired": 0,
+        "completed": 0,
+        "failed": 0,
+        "retried": 0,
+        "held": 1,
+        "routers_away": ["far"],
+    }
