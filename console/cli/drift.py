@@ -158,7 +158,10 @@ def run_import(args: argparse.Namespace) -> int:
         return CANCELLED
     shown.end()
     if args.json:
-        print(json.dumps(plan.as_dict(), indent=2))
+        shown_plan = plan.as_dict()
+        for account in shown_plan["accounts"]:
+            account["expires_on"] = common.local(args, account["expires_on"])
+        common.print_json(shown_plan)
     else:
         print_plan(args, plan)
     if args.dry_run or plan.empty:

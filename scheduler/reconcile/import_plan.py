@@ -135,7 +135,7 @@ class ImportPlan:
         return not (self.packages or self.accounts or self.adoptions or adopting)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view, without passwords."""
+        """A JSON-ready view (times as they are, in UTC), without passwords."""
         return {
             "router": self.router,
             "packages": [
@@ -153,7 +153,7 @@ class ImportPlan:
                     "username": a.username,
                     "profile": a.profile,
                     "disabled": a.disabled,
-                    "expires_on": a.expires_on.isoformat() if a.expires_on else None,
+                    "expires_on": a.expires_on,
                     "expiry": a.expiry_source,
                     "kept": sorted(a.extra),
                 }

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler.sim import SimRouter
-from tests.cli.conftest import Wisp
+from tests.cli.conftest import PASSWORD, Wisp
 
 TIME = "time"
 
@@ -188,3 +188,17 @@ def test_run_once_json_names_the_router_away_and_the_jobs_held_there(wisp: Wisp)
         "held": 1,
         "routers_away": ["far"],
     }
+
+
+def test_import_plan_json_gives_expiry_times_in_the_operator_zone(wisp: Wisp) -> None:
+    with SimRouter(password=PASSWORD, seed_users=4) as seeded:
+        wisp.ok(
+            *("router", "add", "old", "--host", "127.0.0.1", "--port", str(seeded.port)),
+            "--password-stdin",
+            stdin=f"{PASSWORD}\n",
+        )
+        plan = wisp.ok("import", "old", "--dry-run", "--json").json()
+    expiries = [a["expires_on"] for a in plan["accounts"] if a["expires_on"]]
+    assert expiries, plan["accounts"]
+    for text in expiries:
+        assert datetime.fromisoformat(text).utcoffset() == timedelta(hours=3)  # Africa/Nairobi
