@@ -22,7 +22,7 @@ from db.models import (
     Subscription,
     SubscriptionStatus,
 )
-from db.queue import queue_account
+from db.queue import queue_account, requeue_accounts
 
 
 def lock_client(session: Session, client_id: int) -> None:
@@ -48,6 +48,20 @@ def paid_accounts(session: Session, client_id: int) -> set[tuple[int, str]]:
     return {(router_id, service) for router_id, service in rows if router_id is not None}
 
 
+def client_accounts(session: Session, client_id: int) -> list[RouterProvisioning]:
+    """The client's router accounts that are meant to be enabled, oldest first."""
+    return list(
+        session.scalars(
+            select(RouterProvisioning)
+            .where(
+                col(RouterProvisioning.client_id) == client_id,
+                col(RouterProvisioning.action) == Action.ACTIVATE,
+            )
+            .order_by(col(RouterProvisioning.id))
+        )
+    )
+
+
 def withdraw_unpaid(
     session: Session, client_id: int, *, action: str, now: datetime, reason: str
 ) -> list[int]:
@@ -56,24 +70,13 @@ def withdraw_unpaid(
     Returns the ids of the account rows queued.
     """
     paid = paid_accounts(session, client_id)
-    accounts = session.scalars(
-        select(RouterProvisioning).where(
-            col(RouterProvisioning.client_id) == client_id,
-            col(RouterProvisioning.action) == Action.ACTIVATE,
-        )
-    ).all()
-    withdrawn = []
-    for account in accounts:
-        if (account.router_id, account.service_type) in paid:
-            continue
-        queue_account(
-            session,
-            router_id=account.router_id,
-            router_username=account.router_username,
-            service_type=account.service_type,
-            action=action,
-            now=now,
-        )
+    unpaid = [
+        account
+        for account in client_accounts(session, client_id)
+        if (account.router_id, account.service_type) not in paid
+    ]
+    withdrawn = requeue_accounts(session, unpaid, action=action, now=now)
+    for account in unpaid:
         logs.info(
             session,
             "Subscription",
@@ -83,7 +86,6 @@ def withdraw_unpaid(
             client_id=client_id,
             provisioning_id=account.id,
         )
-        withdrawn.append(int(account.id or 0))
     return withdrawn
 
 

@@ -35,7 +35,7 @@ from db.models import (
 )
 from db.phones import normalise_phone
 from db.profiles import owned_profiles
-from db.queue import queue_account
+from db.queue import requeue_accounts
 from db.shaping import (
     Shape,
     ShapeError,
@@ -786,17 +786,13 @@ def edit_package(
         session.add(package)
         session.flush()
     if reshaped:
-        for account in package_accounts(session, package):
-            queue_account(
-                session,
-                router_id=account.router_id,
-                router_username=account.router_username,
-                service_type=account.service_type,
-                action=Action.ACTIVATE,
-                router_profile=package.router_profile,
-                now=now,
-            )
-            requeued.append(int(account.id or 0))
+        requeued = requeue_accounts(
+            session,
+            package_accounts(session, package),
+            action=Action.ACTIVATE,
+            router_profile=package.router_profile,
+            now=now,
+        )
     if changed:
         logs.info(
             session,

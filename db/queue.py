@@ -14,7 +14,7 @@ worker was busy: finishing an older revision puts the row back to pending.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,6 +114,33 @@ def queue_account(
     session.add(row)
     session.flush()
     return row
+
+
+def requeue_accounts(
+    session: Session,
+    accounts: Iterable[RouterProvisioning],
+    *,
+    action: str,
+    router_profile: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Queue `action` again for each of the accounts, keeping its router, service and login.
+
+    Returns their ids. A `router_profile` of None keeps each account's own profile.
+    """
+    queued = []
+    for account in accounts:
+        queue_account(
+            session,
+            router_id=account.router_id,
+            router_username=account.router_username,
+            service_type=account.service_type,
+            action=action,
+            router_profile=router_profile,
+            now=now,
+        )
+        queued.append(int(account.id or 0))
+    return queued
 
 
 def claim(

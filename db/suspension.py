@@ -17,18 +17,17 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from db import logs
-from db.accounts import lock_client, queue_client_account
+from db.accounts import client_accounts, lock_client, queue_client_account
 from db.catalog import Refused, get_client
 from db.models import (
     Action,
     Client,
     ClientStatus,
     Package,
-    RouterProvisioning,
     Subscription,
     SubscriptionStatus,
 )
-from db.queue import queue_account
+from db.queue import requeue_accounts
 
 
 @dataclass(frozen=True)
@@ -82,25 +81,9 @@ def suspend_client(session: Session, username: str, *, now: datetime) -> Suspens
         subscription.paused_at = now
         session.add(subscription)
         stopped.append(int(subscription.id or 0))
-    accounts = session.scalars(
-        select(RouterProvisioning)
-        .where(
-            col(RouterProvisioning.client_id) == client.id,
-            col(RouterProvisioning.action) == Action.ACTIVATE,
-        )
-        .order_by(col(RouterProvisioning.id))
-    ).all()
-    disabled = []
-    for account in accounts:
-        queue_account(
-            session,
-            router_id=account.router_id,
-            router_username=account.router_username,
-            service_type=account.service_type,
-            action=Action.DEACTIVATE,
-            now=now,
-        )
-        disabled.append(int(account.id or 0))
+    disabled = requeue_accounts(
+        session, client_accounts(session, int(client.id or 0)), action=Action.DEACTIVATE, now=now
+    )
     client.status = ClientStatus.SUSPENDED
     session.add(client)
     session.flush()
