@@ -3,7 +3,9 @@
 Each run starts clean in a temporary folder, removed on exit. Routers are lab routers
 (scheduler.sim) speaking the real RouterOS API over TCP on loopback; some of their users are
 already online. One router is down, to show how the console reports it, and one PPPoE router
-refuses its first writes, so that a job fails and can be retried from the console.
+refuses its first writes, so that a job fails and can be retried from the console. A Daraja
+simulator takes M-Pesa payments (console.demo_mpesa): a customer pays every few seconds, and the
+operator's STK Push requests are answered by a simulated phone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 
+from console.demo_mpesa import PAYMENT_EVERY, DemoMpesa, start_mpesa
 from db import catalog
 from db.activation import ActivationService
 from db.config import Settings
@@ -106,9 +109,13 @@ class Demo:
     engine: Engine
     fleet: SimFleet
     passwords: dict[str, str] = field(default_factory=dict)
+    mpesa: DemoMpesa | None = None
 
     def close(self) -> None:
-        """Stop the routers, close the database and remove the folder."""
+        """Stop the paying customer, M-Pesa and the routers, close the database and remove the
+        folder."""
+        if self.mpesa:
+            self.mpesa.close()
         self.fleet.stop()
         self.engine.dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -119,8 +126,12 @@ def ensure_secret_key() -> None:
     os.environ.setdefault(SECRET_KEY_ENV, Fernet.generate_key().decode())
 
 
-def start_demo(folder: Path | None = None) -> Demo:
-    """Create everything the demo needs; the caller must `close()` it."""
+def start_demo(folder: Path | None = None, *, payment_every: float | None = PAYMENT_EVERY) -> Demo:
+    """Create everything the demo needs; the caller must `close()` it.
+
+    A simulated customer pays every `payment_every` seconds once the console receives M-Pesa
+    callbacks (None: nobody pays by themselves).
+    """
     ensure_secret_key()
     folder = folder or Path(tempfile.mkdtemp(prefix="wisp-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,6 +145,9 @@ def start_demo(folder: Path | None = None) -> Demo:
     demo = Demo(folder, settings, engine, fleet)
     try:
         seed(demo)
+        demo.mpesa = start_mpesa(settings)
+        if payment_every is not None:
+            demo.mpesa.start_customer(payment_every)
     except BaseException:
         demo.close()
         raise
