@@ -269,6 +269,7 @@ class RouterProvisioning(SQLModel, table=True):
             name="uq_router_provisionings_account",
         ),
         Index("ix_router_provisionings_due", "status", "next_attempt_at"),
+        Index("ix_router_provisionings_claim", "status", "priority", "next_attempt_at"),
         Index("ix_router_provisionings_router_status", "router_id", "status"),
     )
 
@@ -289,6 +290,9 @@ class RouterProvisioning(SQLModel, table=True):
     router_extra: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     """Router fields no package models (limit-uptime, limit-bytes-total, mac-address, ...), kept."""
     status: str = Field(default="pending", max_length=16)
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """0 for a customer's account (paid, waiting); higher is bulk work (a voucher batch) that
+    goes after every due job of a lower number."""
     attempts: int = 0
     revision: int = 1
     last_error: str | None = Field(default=None, sa_type=Text)
@@ -404,3 +408,68 @@ class MpesaTransaction(SQLModel, table=True):
 
 
 M: Table = MpesaTransaction.__table__  # type: ignore[attr-defined]
+
+
+class VoucherMode(StrEnum):
+    """How a voucher logs in: its code as user and password, or a user name and a password."""
+
+    CODE = "code"
+    USER_PASS = "user-pass"
+
+
+class VoucherState(StrEnum):
+    """unused (on the router, never logged in), in use (its clock runs from the first login),
+    expired (its time is over), revoked (withdrawn by the operator before use)."""
+
+    UNUSED = "unused"
+    IN_USE = "in use"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class VoucherBatch(SQLModel, table=True):
+    """A batch of vouchers generated together for one package (and so one router and price)."""
+
+    __tablename__ = "voucher_batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    package_id: int = Field(foreign_key="packages.id", index=True)
+    router_id: int = Field(foreign_key="routers.id")
+    count: int
+    price: Decimal = Field(sa_type=Numeric(12, 2))
+    """Each voucher's selling price when the batch was made (a later package price change does
+    not change what was printed)."""
+    validity_seconds: int = Field(sa_type=BigInteger)
+    mode: str = Field(default="code", max_length=16)
+    prefix: str = Field(default="", max_length=16)
+    length: int = 6
+    note: str | None = Field(default=None, max_length=128)
+    created_by: str = Field(max_length=64)
+    imported_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
+class Voucher(SQLModel, table=True):
+    """One code of a batch: a hotspot user on the batch's router, ours through its account row.
+
+    Its state is read from its columns: revoked when `revoked_at` is set, unused until a
+    subscription started on first login, then in use or expired as that subscription is.
+    """
+
+    __tablename__ = "vouchers"
+    __table_args__ = (UniqueConstraint("router_id", "code", name="uq_vouchers_router_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="voucher_batches.id", index=True)
+    router_id: int = Field(foreign_key="routers.id")
+    code: str = Field(max_length=64)
+    password_encrypted: str | None = Field(default=None, sa_type=Text)
+    """User-pass mode only; in code mode the code is the password."""
+    provisioning_id: int | None = Field(default=None, foreign_key="router_provisionings.id")
+    subscription_id: int | None = Field(default=None, foreign_key="subscriptions.id")
+    client_id: int | None = Field(default=None, foreign_key="clients.id")
+    first_login_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+    created_at: datetime = _created()
+    updated_at: datetime = _updated()
