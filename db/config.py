@@ -70,6 +70,10 @@ class SchedulerSettings:
     """Seconds between router health checks."""
     drift_interval: float = 0.0
     """Seconds between read-only drift checks of each router (0 turns them off)."""
+    voucher_interval: float = 60.0
+    """Seconds between looks for vouchers' first logins on routers holding unused ones (a
+    voucher's clock starts at its first login, read from the router's uptime: a longer interval
+    loses no time, it only shows the start later)."""
     expiry_action: str = "deactivate"
     """What expiry does to a router account: "deactivate" (disable, kick, drop cookie) or "remove"."""
     worker_name: str = ""
@@ -342,6 +346,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("scheduler", "reaper_interval"): (0.01, 86_400, " seconds"),
     ("scheduler", "health_interval"): (0.01, 86_400, " seconds"),
     ("scheduler", "drift_interval"): (0, 7 * 86_400, " seconds (0 turns it off)"),
+    ("scheduler", "voucher_interval"): (1, 86_400, " seconds"),
     ("routers", "connect_timeout"): (0.1, 300, " seconds"),
     ("routers", "command_timeout"): (0.1, 600, " seconds"),
     ("console", "refresh_interval"): (0.05, 3600, " seconds"),

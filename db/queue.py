@@ -67,6 +67,7 @@ def queue_account(
     package_id: int | None = None,
     subscription_id: int | None = None,
     adopt: bool | None = None,
+    priority: int = 0,
     now: datetime | None = None,
 ) -> RouterProvisioning:
     """Create the account row or re-queue the existing one with a new desired state.
@@ -75,6 +76,7 @@ def queue_account(
     two rows. `router_password` is the encrypted password; None keeps the stored one, and
     `new_password` makes one for an account that has none yet. `adopt`
     allows the engine to take over a router account of that name that we did not create.
+    `priority` above 0 is bulk work, claimed after every due job of a lower number.
     """
     if action not in ACTIONS:
         raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
@@ -103,6 +105,7 @@ def queue_account(
     row.package_id = package_id if package_id is not None else row.package_id
     row.subscription_id = subscription_id if subscription_id is not None else row.subscription_id
     row.revision += 1
+    row.priority = priority
     if row.status != JobStatus.PROCESSING:
         # A busy row stays with its worker; the new revision sends it back to pending afterwards.
         row.status = JobStatus.PENDING
@@ -155,13 +158,16 @@ def claim(
     """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`.
 
     A job is due when its next attempt is at or before `due_by` (default: now). A drain that
-    passes its own start never takes again a job it put back during that drain.
+    passes its own start never takes again a job it put back during that drain. Customers'
+    accounts (priority 0) are taken before bulk work, however long the bulk has waited.
     """
     now = now or utcnow()
     due = and_(J.c.status == JobStatus.PENDING, J.c.next_attempt_at <= (due_by or now))
     if router_id is not None:
         due = and_(due, J.c.router_id == router_id)
-    pick = select(J.c.id).where(due).order_by(J.c.next_attempt_at, J.c.id).limit(limit)
+    pick = (
+        select(J.c.id).where(due).order_by(J.c.priority, J.c.next_attempt_at, J.c.id).limit(limit)
+    )
     take = {
         "status": JobStatus.PROCESSING,
         "locked_at": now,

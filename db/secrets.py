@@ -136,9 +136,12 @@ def _fernet() -> Fernet:
         ) from None
 
 
-def encrypt(plain: str) -> str:
-    """Encrypt a secret for storage."""
-    remember(plain)
+def encrypt(plain: str, *, masked: bool = True) -> str:
+    """Encrypt a secret for storage; log output masks it from now on unless not `masked` (a
+    voucher code is printed on paper and named in logs: thousands of them would only slow
+    every log line)."""
+    if masked:
+        remember(plain)
     return _fernet().encrypt(plain.encode()).decode()
 
 

@@ -27,6 +27,7 @@ from scheduler.engine.endpoints import Sessions, opened_for
 from scheduler.engine.events import DrainReport, EventSink
 from scheduler.engine.health import HealthChecker
 from scheduler.engine.lanes import LANES
+from scheduler.engine.vouchers import look_for_first_logins
 from scheduler.reconcile.fix import check_all_drift
 
 logger = logging.getLogger("wisp.engine")
@@ -71,7 +72,8 @@ class ProvisioningService:
         return "paused" if self._paused else "running"
 
     def start(self) -> None:
-        """Start the timers; the first drain, expiry sweep, reap and health probe run at once."""
+        """Start the timers; the first drain, expiry sweep, reap, health probe and look for
+        vouchers first logged in run at once."""
         if self._scheduler is not None:
             return
         scheduler = BackgroundScheduler(
@@ -85,6 +87,7 @@ class ProvisioningService:
             ("expiry", self.sweep_expiry, timers.expiry_interval),
             ("reaper", self.reap, timers.reaper_interval),
             ("health", self._health_tick, timers.health_interval),
+            ("vouchers", self.look_for_vouchers, timers.voucher_interval),
         ):
             scheduler.add_job(
                 _guarded(job_id, function, self._sessions, self._overruns),
@@ -176,6 +179,10 @@ class ProvisioningService:
         """The timer's probe round: starts the probes and returns (a hung router never makes the
         next round wait, or be skipped)."""
         self.health.check_all(wait=False)
+
+    def look_for_vouchers(self) -> int:
+        """Start the clock of vouchers first logged in since the last look; returns how many."""
+        return len(look_for_first_logins(self.engine, self.settings.routers).started)
 
     def check_drift(self) -> None:
         """Compare every active router with the database (read-only); counts go on the router."""
