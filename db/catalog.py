@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -351,9 +351,31 @@ def get_router(session: Session, name: str) -> Router:
 # --------------------------------------------------------------------------------------- packages
 
 
+@dataclass(frozen=True, kw_only=True)
+class BurstSettings:
+    """A package's burst as an operator gives it, to `package add` and `package edit` alike.
+
+    The upload side defaults to the download side.
+    """
+
+    burst: str | None = None
+    burst_threshold: str | None = None
+    burst_time: str | None = None
+    upload_burst: str | None = None
+    upload_burst_threshold: str | None = None
+    upload_burst_time: str | None = None
+
+
+BURST_FIELDS = tuple(field.name for field in fields(BurstSettings))
+"""A package's burst settings, as its spec and its changes name them."""
+
+
 @dataclass(frozen=True)
-class PackageSpec:
-    """A package as an operator describes it: rates like "10M", validity like "30d"."""
+class PackageSpec(BurstSettings):
+    """A package as an operator describes it: rates like "10M", validity like "30d".
+
+    Its burst settings (keyword only) are those of `BurstSettings`.
+    """
 
     name: str
     type: str
@@ -362,12 +384,6 @@ class PackageSpec:
     validity: str
     rate: str
     upload: str | None = None
-    burst: str | None = None
-    burst_threshold: str | None = None
-    burst_time: str | None = None
-    upload_burst: str | None = None
-    upload_burst_threshold: str | None = None
-    upload_burst_time: str | None = None
     account_type: str = "personal"
     devices: int | None = None
     data_limit: str | None = None
@@ -601,12 +617,13 @@ def create_package(
 
 
 @dataclass(frozen=True)
-class PackageChanges:
+class PackageChanges(BurstSettings):
     """What `wisp package edit` changes; None leaves a field as it is.
 
     Name, price and validity change the catalog only (what the next payment buys). Everything that
     shapes traffic (rates, burst, devices, data limit, account type) changes what the package's
-    accounts get on the router, so they are queued again.
+    accounts get on the router, so they are queued again. The burst settings are those of
+    `BurstSettings`.
     """
 
     name: str | None = None
@@ -615,12 +632,6 @@ class PackageChanges:
     account_type: str | None = None
     rate: str | None = None
     upload: str | None = None
-    burst: str | None = None
-    burst_threshold: str | None = None
-    burst_time: str | None = None
-    upload_burst: str | None = None
-    upload_burst_threshold: str | None = None
-    upload_burst_time: str | None = None
     no_burst: bool = False
     devices: int | None = None
     data_limit: str | None = None
@@ -628,17 +639,7 @@ class PackageChanges:
 
     @property
     def burst_given(self) -> bool:
-        return any(
-            v is not None
-            for v in (
-                self.burst,
-                self.burst_threshold,
-                self.burst_time,
-                self.upload_burst,
-                self.upload_burst_threshold,
-                self.upload_burst_time,
-            )
-        )
+        return any(getattr(self, name) is not None for name in BURST_FIELDS)
 
     @property
     def shaping(self) -> bool:
@@ -708,31 +709,13 @@ def _stored_spec(package: Package) -> PackageSpec:
     )
 
 
-BURST_FIELDS = (
-    "burst",
-    "burst_threshold",
-    "burst_time",
-    "upload_burst",
-    "upload_burst_threshold",
-    "upload_burst_time",
-)
-"""A package's burst settings, as its spec and its changes name them."""
-
-
 def _reshaped_spec(package: Package, changes: PackageChanges) -> PackageSpec:
     spec = _stored_spec(package)
     burst: dict[str, str | None] = {}
     if changes.no_burst:
         burst = dict.fromkeys(BURST_FIELDS)
     elif changes.burst_given:
-        burst = {
-            "burst": changes.burst or spec.burst,
-            "burst_threshold": changes.burst_threshold or spec.burst_threshold,
-            "burst_time": changes.burst_time or spec.burst_time,
-            "upload_burst": changes.upload_burst or spec.upload_burst,
-            "upload_burst_threshold": changes.upload_burst_threshold or spec.upload_burst_threshold,
-            "upload_burst_time": changes.upload_burst_time or spec.upload_burst_time,
-        }
+        burst = {name: getattr(changes, name) or getattr(spec, name) for name in BURST_FIELDS}
     upload = changes.upload if changes.upload is not None else spec.upload
     return replace(
         spec,
