@@ -47,6 +47,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--seed-users", type=int, default=0, metavar="N", help="add N realistic hotspot users"
     )
     parser.add_argument(
+        "--seed-mikhmon",
+        type=int,
+        default=0,
+        metavar="N",
+        help="leave the router as Mikhmon would: its priced profiles and N vouchers in batches "
+        "(vc-/up- comments), some unused, some in use with the expiry their first login wrote, "
+        "some expired",
+    )
+    parser.add_argument(
         "--state",
         default=None,
         metavar="FILE",
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         tls_port=args.tls_port if args.tls else None,
         tls_mode=args.tls_mode,
         seed_users=args.seed_users,
+        seed_mikhmon=args.seed_mikhmon,
         state_file=args.state,
         behaviour=behaviour,
     )

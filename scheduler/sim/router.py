@@ -15,7 +15,7 @@ from scheduler.sim.factory import install_factory_config, install_resource
 from scheduler.sim.faults import Faults
 from scheduler.sim.login import Account
 from scheduler.sim.loop import LoopThread
-from scheduler.sim.seed import seed_users
+from scheduler.sim.seed import seed_mikhmon, seed_users
 from scheduler.sim.sessions import Sessions
 from scheduler.sim.state import load_state, save_state
 from scheduler.sim.tls import server_context
@@ -54,6 +54,7 @@ class SimRouter:
         tls_port: int | None = None,
         tls_mode: str = "cert",
         seed_users: int = 0,
+        seed_mikhmon: int = 0,
         state_file: str | Path | None = None,
         interfaces: int = 4,
         behaviour: Behaviour | None = None,
@@ -81,6 +82,7 @@ class SimRouter:
         self._started = False
         self._down = False
         self._seed = seed_users
+        self._seed_mikhmon = seed_mikhmon
         install_factory_config(self._engine, identity, interfaces, port or 1)
         install_resource(self._engine, self.behaviour, ros_version)
 
@@ -95,11 +97,14 @@ class SimRouter:
         return self._engine.stats
 
     def start(self) -> SimRouter:
-        """Load state, seed users, open the listening sockets; returns self."""
+        """Load state, seed users (and Mikhmon's vouchers), open the listening sockets; returns
+        self."""
         if self.state_file is not None and self.state_file.exists():
             load_state(self._engine, self.state_file)
         if self._seed:
             seed_users(self._engine, self._sessions, self._seed)
+        if self._seed_mikhmon:
+            seed_mikhmon(self._engine, self._sessions, self.behaviour, self._seed_mikhmon)
         if self.tls_port is not None:
             self._tls_context, self.certificate_pem = server_context(self.tls_mode)
         self._loop.start()
