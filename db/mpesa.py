@@ -19,16 +19,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col
 
 from db import logs
 from db.activation import ActivationService, DuplicatePayment, PackageChange
 from db.catalog import Refused
 from db.config import Settings
-from db.engine import session_scope
+from db.engine import is_deadlock, session_scope
 from db.errors import UserError
 from db.models import (
     Client,
@@ -418,30 +418,10 @@ def store_c2b(
                 attached = _attach_to_push(session, payment, raw)
                 if attached is not None:
                     return attached
-            row = MpesaTransaction(
-                kind=C2B,
-                status=MpesaStatus.RECEIVED,
-                source=source,
-                receipt=payment.receipt,
-                payment_ref=payment.receipt,
-                msisdn=payment.msisdn,
-                amount=payment.amount,
-                bill_ref=payment.bill_ref or None,
-                shortcode=payment.shortcode,
-                payer_name=payment.payer_name or None,
-                transaction_time=payment.transaction_time or utcnow(),
-                deliveries=1,
-                raw={source: raw},
-            )
+            row = _new_c2b(payment, raw, source)
             session.add(row)
             session.flush()
-            logs.info(
-                session,
-                "Payment",
-                f"M-Pesa {payment.receipt} ({source}): {payment.amount} from {row.msisdn} "
-                f"to {payment.shortcode}, account {payment.bill_ref or '(none)'}.",
-                {"mpesa_transaction_id": row.id},
-            )
+            _log_c2b(session, row, source)
             return Stored(int(row.id or 0), row.status, True)
     except IntegrityError:
         with session_scope(engine) as session:
@@ -451,6 +431,115 @@ def store_c2b(
             found.deliveries += 1
             session.add(found)
             return Stored(int(found.id or 0), found.status, False)
+
+
+def _new_c2b(payment: C2bPayment, raw: dict[str, Any], source: str) -> MpesaTransaction:
+    return MpesaTransaction(
+        kind=C2B,
+        status=MpesaStatus.RECEIVED,
+        source=source,
+        receipt=payment.receipt,
+        payment_ref=payment.receipt,
+        msisdn=payment.msisdn,
+        amount=payment.amount,
+        bill_ref=payment.bill_ref or None,
+        shortcode=payment.shortcode,
+        payer_name=payment.payer_name or None,
+        transaction_time=payment.transaction_time or utcnow(),
+        deliveries=1,
+        raw={source: raw},
+    )
+
+
+def _log_c2b(session: Session, row: MpesaTransaction, source: str) -> None:
+    logs.info(
+        session,
+        "Payment",
+        f"M-Pesa {row.receipt} ({source}): {row.amount} from {row.msisdn} "
+        f"to {row.shortcode}, account {row.bill_ref or '(none)'}.",
+        {"mpesa_transaction_id": row.id},
+    )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One callback (or recovered transaction) to store: what it says, its body, how it came."""
+
+    payment: StkResult | C2bPayment
+    raw: dict[str, Any]
+    source: str = "callback"
+
+
+def store_many(engine: Engine, arrivals: list[Arrival]) -> list[Stored | Invalid]:
+    """Store a group of arrivals in one transaction (one commit for all of them).
+
+    Each gets its own answer: what storing did, or why it was refused (a push we never made).
+    Should the group collide with another writer (a receipt inserted meanwhile by another
+    process), each arrival is stored on its own instead, which settles such races one by one.
+    """
+    try:
+        with session_scope(engine) as session:
+            return _store_group(session, arrivals)
+    except DBAPIError as error:
+        if not (isinstance(error, IntegrityError) or is_deadlock(error)):
+            raise
+    return [_store_one(engine, arrival) for arrival in arrivals]
+
+
+def _store_one(engine: Engine, arrival: Arrival) -> Stored | Invalid:
+    try:
+        if isinstance(arrival.payment, StkResult):
+            return store_stk_result(engine, arrival.payment, arrival.raw, source=arrival.source)
+        return store_c2b(engine, arrival.payment, arrival.raw, source=arrival.source)
+    except Invalid as invalid:
+        return invalid
+
+
+def _store_group(session: Session, arrivals: list[Arrival]) -> list[Stored | Invalid]:
+    receipts = [a.payment.receipt for a in arrivals if isinstance(a.payment, C2bPayment)]
+    known = (
+        {
+            str(row.receipt): row
+            for row in session.scalars(
+                select(MpesaTransaction)
+                .where(col(MpesaTransaction.receipt).in_(receipts))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        if receipts
+        else {}
+    )
+    answers: list[Stored | Invalid | tuple[MpesaTransaction, bool]] = []
+    for arrival in arrivals:
+        payment = arrival.payment
+        if isinstance(payment, StkResult):
+            try:
+                answers.append(_store_stk(session, payment, arrival.raw, arrival.source))
+            except Invalid as invalid:
+                answers.append(invalid)
+            continue
+        row = known.get(payment.receipt)
+        if row is not None:
+            row.deliveries += 1
+            answers.append((row, False))
+            continue
+        attached = (
+            _attach_to_push(session, payment, arrival.raw) if arrival.source == "pull" else None
+        )
+        if attached is not None:
+            answers.append(attached)
+            continue
+        row = known[payment.receipt] = _new_c2b(payment, arrival.raw, arrival.source)
+        session.add(row)
+        answers.append((row, True))
+    session.flush()
+    for answer in answers:
+        if isinstance(answer, tuple) and answer[1]:
+            _log_c2b(session, answer[0], answer[0].source)
+    return [
+        Stored(int(a[0].id or 0), a[0].status, a[1]) if isinstance(a, tuple) else a for a in answers
+    ]
 
 
 def _attach_to_push(session: Session, payment: C2bPayment, raw: dict[str, Any]) -> Stored | None:
@@ -566,130 +655,147 @@ class Applied:
     note: str = ""
     outcome: str | None = None
     payment_id: int | None = None
+    job_id: int | None = None
+    """The router job the activation queued (None when nothing is to be delivered)."""
 
 
 def apply(engine: Engine, settings: Settings, transaction_id: int) -> Applied:
-    """Apply a received row once: activate its client on its package under its reference."""
-    with Session(engine) as session:
-        row = session.get(MpesaTransaction, transaction_id)
-        if row is None:
-            raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
-        if row.status != MpesaStatus.RECEIVED:
-            return Applied(transaction_id, row.status, row.note or "")
-        if row.kind == STK or (row.client_id and row.package_id):  # a push, or assigned
-            client = session.get(Client, row.client_id) if row.client_id else None
-            package = session.get(Package, row.package_id) if row.package_id else None
-            match = Match(
-                client,
-                package,
-                "" if client and package else "its client or package is gone.",
-            )
-        else:
-            match = match_c2b(session, row)
-        reference, amount = row.payment_ref or row.receipt, row.amount
+    """Apply a received row once: activate its client on its package under its reference.
+
+    The row is locked, then matched and activated in the same transaction, so two processes
+    applying it at once (the receiver and a recovery round) activate once. A race lost to an
+    activation under the same reference elsewhere is tried again and found already applied.
+    """
+    for attempt in (1, 2):
+        try:
+            with session_scope(engine) as session:
+                return _apply_in(session, ActivationService(engine, settings), transaction_id)
+        except DBAPIError as error:
+            if attempt == 2 or not (isinstance(error, IntegrityError) or is_deadlock(error)):
+                raise
+    raise AssertionError("unreachable")
+
+
+def apply_many(engine: Engine, settings: Settings, transaction_ids: list[int]) -> list[Applied]:
+    """Apply several received rows in one transaction (one commit), each as `apply` would.
+
+    A refusal of one (unmatched) is kept to that row; a race with another writer falls back to
+    applying each row in its own transaction.
+    """
+    service = ActivationService(engine, settings)
+    try:
+        with session_scope(engine) as session:
+            return [_apply_in(session, service, i) for i in transaction_ids]
+    except DBAPIError as error:
+        if not (isinstance(error, IntegrityError) or is_deadlock(error)):
+            raise
+    return [apply(engine, settings, i) for i in transaction_ids]
+
+
+def _apply_in(session: Session, service: ActivationService, transaction_id: int) -> Applied:
+    row = _locked(session, col(MpesaTransaction.id) == transaction_id)
+    if row is None:
+        raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
+    if row.status != MpesaStatus.RECEIVED:
+        return Applied(transaction_id, row.status, row.note or "", payment_id=row.payment_id)
+    if row.kind == STK or (row.client_id and row.package_id):  # a push, or assigned
+        client = session.get(Client, row.client_id) if row.client_id else None
+        package = session.get(Package, row.package_id) if row.package_id else None
+        match = Match(
+            client, package, "" if client and package else "its client or package is gone."
+        )
+    else:
+        match = match_c2b(session, row)
+    reference = row.payment_ref or row.receipt
     if match.client is None or match.package is None or not reference:
         return _finish(
-            engine,
-            transaction_id,
-            MpesaStatus.UNMATCHED,
-            match.note or "no reference.",
-            client=match.client,
+            session, row, MpesaStatus.UNMATCHED, match.note or "no reference.", match.client
         )
-    service = ActivationService(engine, settings)
-    method = "mpesa" if "mpesa" in settings.activation.payment_methods else None
+    methods = service.settings.activation.payment_methods
     change: str | None = None
     for _ in range(2):
         try:
-            done = service.activate(
-                match.client.username,
-                match.package.name,
-                payment_ref=reference,
-                amount=amount,
-                method=method,
-                partial=True,
-                change=change,
-            )
+            with session.begin_nested():
+                done = service.activate_in(
+                    session,
+                    match.client.username,
+                    match.package.name,
+                    reference,
+                    amount=row.amount,
+                    method="mpesa" if "mpesa" in methods else None,
+                    partial=True,
+                    change=change,
+                )
         except PackageChange:
             change = "after_current"  # paid for another package: it starts when this one ends
             continue
         except DuplicatePayment:
-            with Session(engine) as session:
-                payment = session.scalars(
-                    select(Payment).where(col(Payment.reference) == reference.upper())
-                ).first()
+            payment = session.scalars(
+                select(Payment).where(col(Payment.reference) == reference.upper())
+            ).first()
             return _finish(
-                engine,
-                transaction_id,
+                session,
+                row,
                 MpesaStatus.APPLIED,
                 "already applied.",
-                client=match.client,
-                package=match.package,
+                match.client,
+                match.package,
                 payment_id=payment.id if payment else None,
             )
         except Refused as refused:
             return _finish(
-                engine,
-                transaction_id,
-                MpesaStatus.UNMATCHED,
-                str(refused),
-                client=match.client,
-                package=match.package,
+                session, row, MpesaStatus.UNMATCHED, str(refused), match.client, match.package
             )
         note = f"{done.outcome}: {match.client.username} on {match.package.name}" + (
             f", credit {done.credit}" if done.credit else ""
         )
         return _finish(
-            engine,
-            transaction_id,
+            session,
+            row,
             MpesaStatus.APPLIED,
             note,
-            client=match.client,
-            package=match.package,
+            match.client,
+            match.package,
             payment_id=done.payment_id,
             outcome=str(done.outcome),
+            job_id=done.job_id,
         )
     raise AssertionError("unreachable")
 
 
 def _finish(
-    engine: Engine,
-    transaction_id: int,
+    session: Session,
+    row: MpesaTransaction,
     status: MpesaStatus,
     note: str,
-    *,
     client: Client | None = None,
     package: Package | None = None,
+    *,
     payment_id: int | None = None,
     outcome: str | None = None,
+    job_id: int | None = None,
 ) -> Applied:
-    """Move a received row to its end state (a row already moved by another process stays)."""
-    values: dict[str, Any] = {"status": status, "note": note, "updated_at": utcnow()}
+    """Move a received (and locked) row to its end state."""
+    row.status, row.note, row.updated_at = status, note, utcnow()
     if client is not None:
-        values["client_id"] = client.id
+        row.client_id = client.id
     if package is not None:
-        values["package_id"] = package.id
+        row.package_id = package.id
     if payment_id is not None:
-        values["payment_id"] = payment_id
+        row.payment_id = payment_id
     if status == MpesaStatus.APPLIED:
-        values["applied_at"] = utcnow()
-    with session_scope(engine) as session:
-        moved = session.execute(
-            update(MpesaTransaction)
-            .where(
-                col(MpesaTransaction.id) == transaction_id,
-                col(MpesaTransaction.status) == MpesaStatus.RECEIVED,
-            )
-            .values(**values)
-        ).rowcount  # type: ignore[attr-defined]
-        if moved and status == MpesaStatus.UNMATCHED:
-            logs.warning(
-                session,
-                "Payment",
-                f"M-Pesa transaction {transaction_id} is unmatched: {note}",
-                {"mpesa_transaction_id": transaction_id},
-                client_id=client.id if client else None,
-            )
-    return Applied(transaction_id, status, note, outcome, payment_id)
+        row.applied_at = utcnow()
+    session.add(row)
+    session.flush()
+    if status == MpesaStatus.UNMATCHED:
+        logs.warning(
+            session,
+            "Payment",
+            f"M-Pesa transaction {row.id} is unmatched: {note}",
+            {"mpesa_transaction_id": row.id},
+            client_id=client.id if client else None,
+        )
+    return Applied(int(row.id or 0), status, note, outcome, payment_id, job_id)
 
 
 def assign(
@@ -736,18 +842,28 @@ def assign(
     return apply(engine, settings, transaction_id)
 
 
-def apply_received(engine: Engine, settings: Settings, *, limit: int = 500) -> list[Applied]:
-    """Apply every row stored but not yet applied (a crash between storing and applying)."""
+def received_ids(engine: Engine, *, limit: int = 500) -> list[int]:
+    """Rows stored but not yet applied, oldest first."""
     with Session(engine) as session:
-        ids = list(
-            session.scalars(
+        return [
+            int(i or 0)
+            for i in session.scalars(
                 select(col(MpesaTransaction.id))
                 .where(col(MpesaTransaction.status) == MpesaStatus.RECEIVED)
                 .order_by(col(MpesaTransaction.id))
                 .limit(limit)
             )
-        )
-    return [apply(engine, settings, int(i or 0)) for i in ids]
+        ]
+
+
+def apply_received(engine: Engine, settings: Settings, *, limit: int = 500) -> list[Applied]:
+    """Apply every row stored but not yet applied (a crash between storing and applying)."""
+    ids = received_ids(engine, limit=limit)
+    return [
+        done
+        for at in range(0, len(ids), 25)
+        for done in apply_many(engine, settings, ids[at : at + 25])
+    ]
 
 
 # -- reading ---------------------------------------------------------------------------------------

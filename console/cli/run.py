@@ -61,6 +61,7 @@ def once_json(done: OnceReport, held: int) -> dict[str, object]:
     return {
         "reaped": done.reaped,
         "expired": done.expired,
+        "vouchers_started": done.vouchers_started,
         "completed": report.completed,
         "failed": report.failed,
         "retried": report.retried,
@@ -86,5 +87,6 @@ def run_engine(args: argparse.Namespace) -> int:
         raise UsageError("--json goes with --once: `wisp run` alone logs one line per job.")
     from scheduler.mpesa.service import mpesa_running
 
-    with mpesa_running(settings, engine):
-        return runner.run_forever(settings, engine, worker=args.worker)
+    with mpesa_running(settings, engine) as mpesa:
+        wake_on = mpesa.wakes if mpesa else None
+        return runner.run_forever(settings, engine, worker=args.worker, wake_on=wake_on)

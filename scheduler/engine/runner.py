@@ -73,16 +73,17 @@ def quiet_duplicate_logs() -> None:
 
 @dataclass(frozen=True)
 class OnceReport:
-    """What `wisp run --once` did before draining (leases reaped, subscriptions expired) and the
-    drain's report."""
+    """What `wisp run --once` did before draining (leases reaped, subscriptions expired, vouchers
+    seen logged in for the first time) and the drain's report."""
 
     reaped: int
     expired: int
+    vouchers_started: int
     drain: DrainReport
 
 
 def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -> OnceReport:
-    """Reap dead leases, sweep expiries, drain what is due; what was done.
+    """Reap dead leases, sweep expiries, start vouchers first logged in, drain what is due.
 
     SIGTERM or SIGINT ends the drain early and gracefully: the jobs not yet on a router go back.
     """
@@ -92,25 +93,40 @@ def run_once(settings: Settings, engine: Engine, *, worker: str | None = None) -
         try:
             reaped = service.reap()
             expired = service.sweep_expiry()
+            started = service.look_for_vouchers()
             report = service.drain_once()
         finally:
             service.shutdown(wait=True)
     logger.info(summary(report))
-    return OnceReport(reaped, expired, report)
+    return OnceReport(reaped, expired, started, report)
 
 
-def run_forever(settings: Settings, engine: Engine, *, worker: str | None = None) -> int:
-    """Run until SIGTERM or SIGINT, then stop gracefully; returns 0."""
+def run_forever(
+    settings: Settings,
+    engine: Engine,
+    *,
+    worker: str | None = None,
+    wake_on: Callable[[Callable[[], None] | None], object] | None = None,
+) -> int:
+    """Run until SIGTERM or SIGINT, then stop gracefully; returns 0.
+
+    `wake_on` is given the engine's `wake` while it runs (and None once it stops), for whatever
+    else in this process queues jobs (the M-Pesa intake), so their jobs are drained at once.
+    """
     quiet_duplicate_logs()
     stop = threading.Event()
     with stopping_on_signals(stop.set):
         service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)
         try:
             service.start()
+            if wake_on is not None:
+                wake_on(service.wake)
             logger.info("provisioning engine running as %s", service.worker)
             while not stop.wait(0.5):
                 pass
         finally:
+            if wake_on is not None:
+                wake_on(None)
             service.shutdown(wait=True)
     logger.info("stopped; no job left claimed by %s", service.worker)
     return 0

@@ -2,7 +2,8 @@
 
 A thin Starlette layer over `db.mpesa`: each request is checked (source address, the secret token
 in its path, body size, structure, our shortcode, a push we made), stored, and only then answered
-`{"ResultCode": 0, "ResultDesc": "Accepted"}`; applying the payment runs after the answer. Paths
+`{"ResultCode": 0, "ResultDesc": "Accepted"}`; the intake (scheduler.mpesa.intake) stores
+callbacks in groups and applies the payments after the answer. Paths
 carry the token and never the words Daraja refuses ("mpesa", "safaricom").
 """
 
@@ -15,25 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.config import Settings
-from db.models import MpesaStatus
-from db.mpesa import (
-    Invalid,
-    UnknownPush,
-    apply,
-    parse_c2b,
-    parse_stk_callback,
-    store_c2b,
-    store_stk_result,
-)
+from db.mpesa import Arrival, Invalid, UnknownPush, parse_c2b, parse_stk_callback
+from scheduler.mpesa.intake import Intake
 
 logger = logging.getLogger("wisp.mpesa")
 
@@ -69,8 +59,9 @@ def _rejection(status: int, reason: str, *, validation: bool = False) -> JSONRes
     return JSONResponse({"ResultCode": code, "ResultDesc": f"Rejected: {reason}"}, status)
 
 
-def build_app(engine: Engine, settings: Settings, token: str) -> Starlette:
-    """The receiver for one database, its settings and the callback token."""
+def build_app(settings: Settings, intake: Intake, token: str) -> Starlette:
+    """The receiver for its settings, the intake that stores (and applies) what it accepts, and
+    the callback token."""
     if len(token) < 16:
         raise ValueError("the callback token must be at least 16 characters")
     mpesa = settings.mpesa
@@ -116,10 +107,10 @@ def build_app(engine: Engine, settings: Settings, token: str) -> Starlette:
     async def stk(request: Request, payload: dict[str, Any]) -> Response:
         result = parse_stk_callback(payload)
         try:
-            stored = await run_in_threadpool(store_stk_result, engine, result, payload)
+            await intake.store(Arrival(result, payload))
         except UnknownPush as unknown:
             raise Rejected(400, str(unknown)) from None
-        return _accepted(engine, settings, stored.id, stored.status)
+        return JSONResponse(ACCEPTED)
 
     async def validation(request: Request, payload: dict[str, Any]) -> Response:
         payment = parse_c2b(payload)
@@ -131,8 +122,8 @@ def build_app(engine: Engine, settings: Settings, token: str) -> Starlette:
         payment = parse_c2b(payload)
         if payment.shortcode not in ours:
             raise Rejected(400, f"shortcode {payment.shortcode} is not ours")
-        stored = await run_in_threadpool(store_c2b, engine, payment, payload)
-        return _accepted(engine, settings, stored.id, stored.status)
+        await intake.store(Arrival(payment, payload))
+        return JSONResponse(ACCEPTED)
 
     async def pulled(request: Request, payload: dict[str, Any]) -> Response:
         # Pull Transactions is polled (`wisp pay reconcile`, the recovery timer); what Daraja
@@ -180,20 +171,3 @@ async def _read(request: Request, limit: int) -> bytes:
             raise Rejected(413, f"the body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _accepted(engine: Engine, settings: Settings, transaction_id: int, status: str) -> Response:
-    """Accepted: the row is committed. A received row is applied once the answer is sent."""
-    task = None
-    if status == MpesaStatus.RECEIVED:
-        task = BackgroundTask(_apply_quietly, engine, settings, transaction_id)
-    return JSONResponse(ACCEPTED, background=task)
-
-
-def _apply_quietly(engine: Engine, settings: Settings, transaction_id: int) -> None:
-    try:
-        done = apply(engine, settings, transaction_id)
-        logger.info("M-Pesa transaction %s: %s %s", transaction_id, done.status, done.note)
-    except Exception:
-        # Stored and acknowledged: the recovery round applies it later.
-        logger.exception("M-Pesa transaction %s could not be applied now", transaction_id)

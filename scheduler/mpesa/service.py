@@ -1,5 +1,6 @@
 """M-Pesa beside the provisioning engine in `wisp run`: the callback receiver on its own thread
-and a recovery round on a timer."""
+(its intake storing and applying payments), and a recovery round on a timer. Both wake the
+provisioning engine of the process once a payment queued a router job (`wakes`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -16,6 +17,7 @@ from db.config import Settings
 from db.mpesa import mpesa_secrets
 from db.types import utcnow
 from scheduler.mpesa.daraja import DarajaClient
+from scheduler.mpesa.intake import Intake, woken
 from scheduler.mpesa.receiver import build_app, callback_paths
 from scheduler.mpesa.recovery import MpesaUnavailable, daraja_client, recover
 from scheduler.mpesa.serving import Served, serve_in_thread
@@ -34,8 +36,16 @@ class MpesaService:
         self.engine = engine
         self.served: Served | None = None
         self.client: DarajaClient | None = None
+        self.intake = Intake(engine, settings)
+        self._wake: Callable[[], object] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wakes(self, wake: Callable[[], object] | None) -> None:
+        """Call `wake` (the provisioning engine's `wake`) once a payment queued a router job, so
+        the account is written at once instead of at the next drain."""
+        self._wake = wake
+        self.intake.wakes(wake)
 
     def start(self) -> None:
         mpesa = self.settings.mpesa
@@ -48,7 +58,8 @@ class MpesaService:
                 f"of at least {MIN_TOKEN} characters (in the environment or .env)."
             )
         host, _, port = mpesa.listen.rpartition(":")
-        app = build_app(self.engine, self.settings, secrets.callback_token)
+        self.intake.start()
+        app = build_app(self.settings, self.intake, secrets.callback_token)
         self.served = serve_in_thread(app, host.strip("[]"), int(port))
         said.info(
             "M-Pesa callbacks received on %s:%s%s",
@@ -78,6 +89,8 @@ class MpesaService:
                 continue
             if report.applied or report.answered or report.errors:
                 said.info("M-Pesa recovery: %s", report.summary())
+            if self._wake is not None and any(a.job_id for a in report.applied):
+                woken(self._wake, report.applied)
 
     def stop(self) -> None:
         self._stop.set()
@@ -85,6 +98,7 @@ class MpesaService:
             self._thread.join(timeout=30)
         if self.served:
             self.served.stop()
+        self.intake.stop()
         if self.client:
             self.client.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -71,14 +72,29 @@ def collector() -> Iterator[tuple[Collector, Served]]:
 TOKEN = "cb-token-0123456789abcdef"
 
 
+@contextlib.contextmanager
+def receiving(engine, settings) -> Iterator[str]:
+    """The callback receiver and its intake on `engine`, served on a free port; yields the
+    base URL with the token."""
+    from scheduler.mpesa.intake import Intake
+    from scheduler.mpesa.receiver import build_app
+
+    intake = Intake(engine, settings)
+    intake.start()
+    served = serve_in_thread(build_app(settings, intake, TOKEN))
+    try:
+        yield f"{served.url}/hooks/{TOKEN}"
+    finally:
+        served.stop()
+        intake.stop()
+
+
 @pytest.fixture
 def receiver(engine) -> Iterator[str]:
     """The callback receiver on `engine`, served on a free port; yields its base URL + token."""
     from db.config import Settings
-    from scheduler.mpesa.receiver import build_app
 
     settings = Settings()
     settings.mpesa.max_body = 4096
-    served = serve_in_thread(build_app(engine, settings, TOKEN))
-    yield f"{served.url}/hooks/{TOKEN}"
-    served.stop()
+    with receiving(engine, settings) as url:
+        yield url

@@ -12,9 +12,8 @@ import pytest
 from db.config import Settings
 from db.models import MpesaStatus
 from db.mpesa import record_push
-from scheduler.mpesa.receiver import build_app, callback_urls
-from scheduler.mpesa.serving import serve_in_thread
-from tests.mpesa.conftest import TOKEN
+from scheduler.mpesa.receiver import callback_urls
+from tests.mpesa.conftest import TOKEN, receiving
 from tests.mpesa.helpers import confirmation, payments, rows, shop, stk_callback
 from tests.waiting import wait_for
 
@@ -163,15 +162,10 @@ def test_a_source_outside_the_allowlist_is_refused_and_logged(sqlite_engine, cap
     shop(sqlite_engine)
     settings = Settings()
     settings.mpesa.allowlist = "196.201.214.200, 196.201.212.0/24"
-    served = serve_in_thread(build_app(sqlite_engine, settings, TOKEN))
-    try:
-        with caplog.at_level("WARNING", logger="wisp.mpesa"):
-            answer = httpx.post(
-                f"{served.url}/hooks/{TOKEN}/c2b/confirmation",
-                json=confirmation("RKTQDM7W65", "1500", "jdoe"),
-            )
-    finally:
-        served.stop()
+    with receiving(sqlite_engine, settings) as url, caplog.at_level("WARNING", logger="wisp.mpesa"):
+        answer = httpx.post(
+            f"{url}/c2b/confirmation", json=confirmation("RKTQDM7W65", "1500", "jdoe")
+        )
     assert answer.status_code == 403
     assert rows(sqlite_engine) == []
     assert "source 127.0.0.1 is not in mpesa.allowlist" in caplog.text
@@ -182,9 +176,8 @@ def test_behind_a_local_reverse_proxy_the_forwarded_address_is_checked(sqlite_en
     shop(sqlite_engine)
     settings = Settings()
     settings.mpesa.allowlist = "196.201.214.200"
-    served = serve_in_thread(build_app(sqlite_engine, settings, TOKEN))
-    url = f"{served.url}/hooks/{TOKEN}/c2b/confirmation"
-    try:
+    with receiving(sqlite_engine, settings) as base:
+        url = f"{base}/c2b/confirmation"
         refused = httpx.post(
             url,
             json=confirmation("RKTQDM7W66", "1500", "jdoe"),
@@ -195,7 +188,5 @@ def test_behind_a_local_reverse_proxy_the_forwarded_address_is_checked(sqlite_en
             json=confirmation("RKTQDM7W67", "1500", "jdoe"),
             headers={"X-Forwarded-For": "196.201.214.200"},
         )
-    finally:
-        served.stop()
     assert (refused.status_code, accepted.status_code) == (403, 200)
     assert [r.receipt for r in rows(sqlite_engine)] == ["RKTQDM7W67"]
