@@ -3,22 +3,36 @@ no external asset (it prints the same from a browser offline)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from console.printing.cards import QR_BORDER, Card, Layout, layout_named, price_text, qr_code
 
 
-def render_html(cards: Sequence[Card], layout: str, operator: str) -> str:
+def render_html(
+    cards: Sequence[Card],
+    layout: str,
+    operator: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> str:
     """The printable page of `cards` in `layout` (a4-36, thermal-58, thermal-80), each card with
-    the operator's name; ValueError for an unknown layout or no cards."""
+    the operator's name; ValueError for an unknown layout or no cards.
+
+    `progress`, if given, is told the number of cards drawn so far after each card.
+    """
     shape = layout_named(layout)
     if not cards:
         raise ValueError("There are no vouchers to print.")
+    drawn = []
+    for number, card in enumerate(cards, start=1):
+        drawn.append(_card(card, operator))
+        if progress is not None:
+            progress(number)
     pages = [
-        cards[start : start + shape.per_page] for start in range(0, len(cards), shape.per_page)
+        drawn[start : start + shape.per_page] for start in range(0, len(drawn), shape.per_page)
     ]
-    body = "\n".join(_page(page, shape, operator) for page in pages)
+    body = "\n".join(_page(page) for page in pages)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -27,8 +41,8 @@ def render_html(cards: Sequence[Card], layout: str, operator: str) -> str:
     )
 
 
-def _page(cards: Sequence[Card], shape: Layout, operator: str) -> str:
-    inner = "\n".join(_card(card, operator) for card in cards)
+def _page(cards: list[str]) -> str:
+    inner = "\n".join(cards)
     return f'<section class="page">\n{inner}\n</section>'
 
 

@@ -175,3 +175,11 @@ def test_the_html_page_escapes_what_the_operator_typed():
     assert "Joe&#x27;s &lt;Net&gt; &amp; Co" in page
     assert "<Net>" not in page
     assert "@page { size: 80mm 100mm" in page
+
+
+def test_both_renderers_tell_their_progress_card_by_card():
+    cards = code_cards(5)
+    told: list[int] = []
+    render_pdf(cards, "a4-36", OPERATOR, progress=told.append)
+    render_html(cards, "thermal-58", OPERATOR, progress=told.append)
+    assert told == [1, 2, 3, 4, 5] * 2
