@@ -46,6 +46,8 @@ class MpesaService:
         the account is written at once instead of at the next drain."""
         self._wake = wake
         self.intake.wakes(wake)
+        if wake is not None:
+            woken(wake, [])  # for what was applied before the engine was there to wake
 
     def start(self) -> None:
         mpesa = self.settings.mpesa
