@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Engine
 from textual import on
@@ -32,6 +32,9 @@ from scheduler.engine.events import (
     JobFailed,
     RouterHealthChanged,
 )
+
+if TYPE_CHECKING:
+    from scheduler.mpesa.service import MpesaService
 
 
 @runtime_checkable
@@ -101,6 +104,13 @@ class WispApp(App[int]):
             super().__init__()
             self.event = event
 
+    class MpesaStarted(Message):
+        """The M-Pesa receiver and recovery started beside the engine, or could not (`error`)."""
+
+        def __init__(self, error: BaseException | None = None) -> None:
+            super().__init__()
+            self.error = error
+
     def __init__(
         self,
         settings: Settings,
@@ -118,6 +128,9 @@ class WispApp(App[int]):
         self._watch_terminal = watch_terminal
         self._standing: dict[str, Notification] = {}
         """Notices about one job or router, by subject, so a newer word about it replaces them."""
+        self.mpesa: MpesaService | None = None
+        """The M-Pesa callback receiver and recovery, run beside the embedded engine."""
+        self._closed = False
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -129,6 +142,52 @@ class WispApp(App[int]):
         self.push_screen(MainScreen())
         if self._watch_terminal:
             self._install_watchdog()
+        if self.service is not None and self.settings.mpesa.listen:
+            self.run_worker(self._start_mpesa, thread=True, group="mpesa", exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        """The console is closing: stop receiving M-Pesa callbacks with the engine."""
+        self._closed = True
+        self._stop_mpesa()
+
+    # ------------------------------------------------------------------------------------ M-Pesa
+
+    def _start_mpesa(self) -> None:
+        """Receive Daraja's callbacks and recover missed ones beside the engine, as `wisp run` does
+        (in a worker thread: the receiver binds its port and waits until it serves)."""
+        from scheduler.mpesa.service import MpesaService
+
+        mpesa = MpesaService(self.settings, self.engine)
+        try:
+            mpesa.start()
+        except Exception as error:
+            mpesa.stop()
+            self.post_message(self.MpesaStarted(error))
+            return
+        if self._closed:  # the console closed while the receiver was starting
+            mpesa.stop()
+            return
+        self.mpesa = mpesa
+        self.post_message(self.MpesaStarted())
+
+    def _stop_mpesa(self) -> None:
+        mpesa, self.mpesa = self.mpesa, None
+        if mpesa is not None:
+            mpesa.stop()
+
+    @on(MpesaStarted)
+    def _mpesa_started(self, message: MpesaStarted) -> None:
+        """Say once, in one sentence, why M-Pesa callbacks are not received here."""
+        if message.error is not None:
+            from console.views.errors import one_sentence
+
+            reason = one_sentence(message.error, self.engine)
+            self.announce(
+                "mpesa",
+                f"M-Pesa callbacks are not received by this console: {reason}",
+                severity="error",
+                timeout=12,
+            )
 
     # ---------------------------------------------------------------------------- the scheduler
 

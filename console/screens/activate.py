@@ -27,7 +27,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import (
@@ -44,8 +43,8 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from console.screens.activate_push import MpesaRequest
 from console.screens.keys import HELP_IN_DIALOG
-from console.screens.typed import OnWispApp
 from console.views.activation_result import (
     ADOPT_LABEL,
     CHANGE_CHOICES,
@@ -69,7 +68,7 @@ FOLLOW_EVERY = 0.2
 NO_METHOD = "how paid?"
 """The method's prompt while nothing is chosen and no reference is typed."""
 
-HINT = "enter: next   ctrl+s: activate   f1: keys   esc: close"
+HINT = "enter: next  ^s: activate  ^r: M-Pesa  f1: keys  esc: close"
 LOCKED_HINT = "ctrl+n: new activation   f1: keys   esc: close"
 
 
@@ -108,8 +107,8 @@ class Request:
     """The router was not asked yet about such an account for this choice: ask before writing."""
 
 
-class ActivateScreen(OnWispApp, ModalScreen[None]):
-    """Activate a client on a package."""
+class ActivateScreen(MpesaRequest):
+    """Activate a client on a package, paid by hand or by an STK Push it sends."""
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="close_activate"),
@@ -177,6 +176,8 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         self._busy = False
         self._focus_before: Widget | None = None
         self._follow_timer: Timer | None = None
+        self.push_paid = False
+        """An STK Push sent here was paid: like an activation, the form stays locked."""
 
     def compose(self) -> ComposeResult:
         methods = self.wisp.settings.activation.payment_methods
@@ -220,6 +221,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("New activation", id="new-activation", compact=True)
                 yield Button("Activate", id="activate", variant="primary", compact=True)
+                yield Button("Request M-Pesa", id="request-mpesa", compact=True)
                 yield Button("Close", id="close", compact=True)
             yield Label(HINT, id="activate-hint", classes="hint")
 
@@ -230,12 +232,18 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         self._search("")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Activate only from an open form; New activation only once the form is locked."""
-        if action == "activate":
-            return None if self.activation is not None or self._busy else True
+        """Activate or request a payment only from an open form; New activation only once the
+        form is locked by an activation or a paid push."""
+        if action in ("activate", "request_mpesa"):
+            return None if self._done or self._busy or self.pushing else True
         if action == "new":
-            return True if self.activation is not None else None
+            return True if self._done else None
         return True
+
+    @property
+    def _done(self) -> bool:
+        """Something was bought here (activated, or paid by a push): the form is locked."""
+        return self.activation is not None or self.push_paid
 
     # ------------------------------------------------------------------------ choices
 
@@ -471,7 +479,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
 
     def action_activate(self) -> None:
         """Activate the chosen client on the chosen package, once."""
-        if self.activation is not None or self._busy:
+        if self._done or self._busy or self.pushing:
             return
         try:
             request = self._request()
@@ -519,12 +527,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         self._show_preview("")
         self._show_foreign(None)
         await self._show_choices(None)
-        self.query_one("#activate", Button).disabled = True
-        self.query_one("#activate-hint", Label).update(LOCKED_HINT)
-        new = self.query_one("#new-activation", Button)
-        new.display = True
-        new.focus()
-        self.refresh_bindings()
+        self._show_done()
         activation = message.activation
         if activation.job_id is None:
             self._show_result(None)  # nothing queued: a package after the current one, or credit
@@ -533,11 +536,50 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
             self.wisp.wake_scheduler()
             self._follow(activation.job_id)
 
+    def _show_done(self) -> None:
+        """Lock the form after a sale: only New activation and Close remain."""
+        self.query_one("#activate", Button).disabled = True
+        self.query_one("#request-mpesa", Button).display = False  # room for New activation
+        self.query_one("#activate-hint", Label).update(LOCKED_HINT)
+        new = self.query_one("#new-activation", Button)
+        new.display = True
+        new.focus()
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------- M-Pesa request
+
+    def _chosen_or_say(self) -> tuple[str, str] | None:
+        """The client and package to ask a payment for; else say what is missing, and focus it."""
+        missing: Missing | None = None
+        if self._client() is None:
+            missing = Missing(
+                "Find a client first: type part of their username, name or phone.",
+                "#client-search",
+            )
+        elif self._chosen() is None:
+            missing = Missing("Pick the package to ask the M-Pesa payment for.", "#package")
+        if missing is not None:
+            self._say(str(missing), False)
+            for widget in self.query(missing.field).results(Widget):
+                widget.focus()
+            return None
+        return self._chosen()
+
+    def _push_settled(self, paid: bool) -> None:
+        """The push ended: paid locks the form as an activation does; otherwise it opens again."""
+        if paid:
+            self.push_paid = True
+            self._show_done()
+            return
+        self._lock_form(False)
+        self.refresh_bindings()
+
     def action_new(self) -> None:
         """Start another activation from an empty form."""
-        if self.activation is None:
+        if not self._done or self.pushing:
             return
         self.activation = None
+        self.push_paid = False
         self._stop_following()
         self._previewed = None
         self.preview = None
@@ -553,6 +595,7 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         self._say("", None)
         self._lock_form(False)
         self.query_one("#activate", Button).disabled = False
+        self.query_one("#request-mpesa", Button).display = True
         self.query_one("#activate-hint", Label).update(HINT)
         self.query_one("#new-activation", Button).display = False
         self.query_one("#client-search", Input).focus()
@@ -613,6 +656,10 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
     def _pressed_activate(self) -> None:
         self.action_activate()
 
+    @on(Button.Pressed, "#request-mpesa")
+    def _pressed_request(self) -> None:
+        self.action_request_mpesa()
+
     @on(Button.Pressed, "#new-activation")
     def _pressed_new(self) -> None:
         self.action_new()
@@ -626,6 +673,10 @@ class ActivateScreen(OnWispApp, ModalScreen[None]):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
+        if event.worker.group == "mpesa-push":
+            self.push_failed()
+            self._say(f"No M-Pesa request: {one_sentence(error, self.wisp.engine)}", False)
+            return
         if event.worker.group == "activate":
             self._busy = False
             self._lock_form(False)

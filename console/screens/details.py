@@ -20,15 +20,20 @@ from textual.worker import Worker, WorkerState
 
 from console.screens.keys import HELP_IN_DIALOG
 from console.screens.typed import OnWispApp
-from console.views import details
+from console.views import details, payment_details
 from console.views.errors import one_sentence
 from db.engine import session_scope
 
-LOADERS = {"job": details.job, "subscription": details.subscription, "package": details.package}
+LOADERS = {
+    "job": details.job,
+    "subscription": details.subscription,
+    "package": details.package,
+    "payment": payment_details.payment,
+}
 
 
 class DetailsScreen(OnWispApp, ModalScreen[None]):
-    """Everything about one job, subscription or package."""
+    """Everything about one job, subscription, package or M-Pesa payment."""
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="close_details"),
@@ -63,6 +68,7 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
                 yield Static(id="details-error")
                 yield Static(id="details-fields")
                 yield Static(id="details-password")
+                yield Static(id="details-payload")
                 yield Static(id="details-history")
             yield Label(self._hint(), id="details-hint", classes="hint")
 
@@ -104,8 +110,13 @@ class DetailsScreen(OnWispApp, ModalScreen[None]):
             table.add_row(name, reveal if value == details.HIDDEN else value)
         self.query_one("#details-fields", Static).update(table)
         error = self.query_one("#details-error", Static)
-        error.update(Text.assemble(("Last error\n", "bold"), found.error) if found.error else "")
+        error.update(
+            Text.assemble((f"{found.error_label}\n", "bold"), found.error) if found.error else ""
+        )
         error.display = bool(found.error)
+        payload = self.query_one("#details-payload", Static)
+        payload.update(Text.assemble(("Raw payload\n", "bold"), found.payload or ""))
+        payload.display = found.payload is not None
         history = "\n".join(found.history) or "no history"
         self.query_one("#details-history", Static).update(
             Text.assemble(("History\n", "bold"), history)

@@ -50,6 +50,8 @@ def places() -> list[Place]:
     """Every place with keys: the console as a whole first, then each screen."""
     from console.app import WispApp
     from console.screens.activate import ActivateScreen
+    from console.screens.activate_push import MpesaRequest
+    from console.screens.assign import AssignScreen
     from console.screens.confirm import ConfirmScreen
     from console.screens.details import DetailsScreen
     from console.screens.help import HelpScreen
@@ -63,7 +65,8 @@ def places() -> list[Place]:
         Place("Outside dialogs", (WispApp,), (moving,)),
         Place("Main screen", (MainScreen, Pane), (("esc", "Back from a maximized pane"),)),
         Place("Details", (DetailsScreen,)),
-        Place("Activate a client", (ActivateScreen,), (("tab", "Next field"),)),
+        Place("Activate a client", (ActivateScreen, MpesaRequest), (("tab", "Next field"),)),
+        Place("Assign a payment", (AssignScreen,), (("tab", "Next field"),)),
         Place("Yes or no", (ConfirmScreen,)),
         Place("Router users", (RouterUsersScreen,)),
         Place("Drift (reconcile)", (ReconcileScreen,)),

@@ -1,4 +1,7 @@
-"""The main screen: packages, subscriptions and the provisioning queue, refreshed live.
+"""The main screen: packages, subscriptions, the provisioning queue and M-Pesa payments, live.
+
+On a short terminal (80x24 over SSH) the queue and the payments share the bottom of the screen as
+two tabs: 3 shows the queue, 4 the payments. From 30 lines up both are shown.
 
 The poll loop follows Dolphie: a thread worker queries every pane's window in one session and posts
 `PanesFetched`; the main thread applies it by key diff, then a one-shot timer arms the next poll, so
@@ -7,7 +10,7 @@ polls never overlap. While another screen (a modal, the router users) is on top,
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -20,13 +23,14 @@ from console.views.errors import one_sentence
 from console.views.snapshot import Filters, Snapshot, take
 from console.widgets.main.packages_pane import PackagesPane
 from console.widgets.main.pane import Pane
+from console.widgets.main.payments_pane import PaymentsPane
 from console.widgets.main.queue_pane import QueuePane
 from console.widgets.main.status_bar import StatusBar
 from console.widgets.main.subscriptions_pane import SubscriptionsPane
 
 
 class MainScreen(MainActions):
-    """Three live panes and the status bar."""
+    """Four live panes and the status bar."""
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     """Below 30 lines (80x24 over SSH) the packages pane gives its room to the other two."""
@@ -49,6 +53,14 @@ class MainScreen(MainActions):
             tooltip="Activate a client on a package (queues the router account)",
         ),
         Binding("r", "retry", "Retry", id="retry", tooltip="Retry the selected failed job"),
+        Binding(
+            "A",
+            "assign",
+            "Assign",
+            id="assign_payment",
+            show=False,
+            tooltip="Give the selected unmatched M-Pesa payment to a client and package",
+        ),
         Binding(
             "R",
             "retry_all",
@@ -85,6 +97,7 @@ class MainScreen(MainActions):
         Binding("1", "pane(1)", "Packages", show=False, id="pane_packages"),
         Binding("2", "pane(2)", "Subscriptions", show=False, id="pane_subscriptions"),
         Binding("3", "pane(3)", "Queue", show=False, id="pane_queue"),
+        Binding("4", "pane(4)", "Payments", show=False, id="pane_payments"),
     ]
 
     class PanesFetched(Message):
@@ -107,6 +120,7 @@ class MainScreen(MainActions):
         yield PackagesPane(id="packages")
         yield SubscriptionsPane(id="subscriptions")
         yield QueuePane(id="queue")
+        yield PaymentsPane(id="payments")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -115,11 +129,12 @@ class MainScreen(MainActions):
 
     @property
     def panes(self) -> list[Pane]:
-        """The three panes, in key order (1, 2, 3)."""
+        """The four panes, in key order (1, 2, 3, 4)."""
         return [
             self.query_one(PackagesPane),
             self.query_one(SubscriptionsPane),
             self.query_one(QueuePane),
+            self.query_one(PaymentsPane),
         ]
 
     @property
@@ -147,8 +162,10 @@ class MainScreen(MainActions):
         self._fetch(self._filters())
 
     def _filters(self) -> Filters:
-        packages, subscriptions, queue = self.panes
-        return Filters(packages.filter_text, subscriptions.filter_text, queue.filter_text)
+        packages, subscriptions, queue, payments = self.panes
+        return Filters(
+            packages.filter_text, subscriptions.filter_text, queue.filter_text, payments.filter_text
+        )
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _fetch(self, filters: Filters) -> None:
@@ -181,15 +198,17 @@ class MainScreen(MainActions):
         """Show a snapshot: each pane by key diff, the status bar, then the keys' state."""
         self.snapshot = snapshot
         with self.app.batch_update():
-            packages, subscriptions, queue = self.panes
+            packages, subscriptions, queue, payments = self.panes
             packages.show(snapshot.packages)
             subscriptions.show(snapshot.subscriptions)
             queue.show(snapshot.jobs)
+            payments.show(snapshot.payments)
             self.query_one(StatusBar).show(
                 snapshot.status,
                 self.wisp.scheduler_state,
                 self.wisp.last_drain,
                 self.wisp.settings.zone,
+                snapshot.payments_hour,
             )
         self.refresh_bindings()
 
@@ -211,6 +230,13 @@ class MainScreen(MainActions):
     @on(Pane.FilterChanged)
     def _filtered(self, _: Pane.FilterChanged) -> None:
         self.poll()
+
+    @on(events.DescendantFocus)
+    def _tab_shown(self, _: events.DescendantFocus) -> None:
+        """The queue or the payments took the focus: on a short terminal, show that tab."""
+        pane = self.focused_pane
+        if isinstance(pane, QueuePane | PaymentsPane):
+            self.set_class(isinstance(pane, PaymentsPane), "-payments")
 
     @on(DataTable.RowHighlighted)
     def _moved(self, _: DataTable.RowHighlighted) -> None:

@@ -1,4 +1,5 @@
-"""What the main screen's keys do: activate, retry, details, filter, pause, moving between panes."""
+"""What the main screen's keys do: activate, retry, assign a payment, details, filter, pause, moving
+between panes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from console.views.status import QueueStatus
 from console.widgets.main.pane import Pane
 from db import queue
 from db.engine import session_scope
-from db.models import JobStatus
+from db.models import JobStatus, MpesaStatus
 
 
 class MainActions(OnWispApp, Screen[None]):
@@ -75,6 +76,8 @@ class MainActions(OnWispApp, Screen[None]):
         if action == "details":
             pane = self.focused_pane
             return pane is not None and pane.selected is not None
+        if action == "assign":
+            return self._unmatched_payment_selected() is not None
         return True
 
     def _selected_job_failed(self) -> bool:
@@ -87,6 +90,13 @@ class MainActions(OnWispApp, Screen[None]):
             return None
         return int(pane.selected.key) if pane.selected.status == JobStatus.FAILED else None
 
+    def _unmatched_payment_selected(self) -> int | None:
+        """The id of the unmatched M-Pesa payment the payments pane has selected, if any."""
+        pane = self.focused_pane
+        if pane is None or pane.KIND != "payment" or pane.selected is None:
+            return None
+        return int(pane.selected.key) if pane.selected.status == MpesaStatus.UNMATCHED else None
+
     def _failed_count(self) -> int:
         snapshot = self.snapshot
         status: QueueStatus | None = snapshot.status if snapshot else None
@@ -95,15 +105,21 @@ class MainActions(OnWispApp, Screen[None]):
     # ------------------------------------------------------------------------------------ actions
 
     def action_pane(self, number: int) -> None:
-        """Focus pane 1, 2 or 3."""
-        self.panes[number - 1].table.focus()
+        """Focus pane 1, 2, 3 or 4."""
+        self._focus(self.panes[number - 1])
 
     def action_next_pane(self) -> None:
         """Focus the next pane (after the last comes the first)."""
         pane = self.focused_pane
         panes: list[Pane] = self.panes
         index = panes.index(pane) if pane in panes else -1
-        panes[(index + 1) % len(panes)].table.focus()
+        self._focus(panes[(index + 1) % len(panes)])
+
+    def _focus(self, pane: Pane) -> None:
+        """Focus a pane's table; the queue and the payments share a tab on a short terminal."""
+        if pane.KIND in ("job", "payment"):
+            self.set_class(pane.KIND == "payment", "-payments")
+        pane.table.focus()
 
     def action_filter(self) -> None:
         """Filter the focused pane as you type."""
@@ -123,6 +139,14 @@ class MainActions(OnWispApp, Screen[None]):
         from console.screens.activate import ActivateScreen
 
         self.wisp.push_screen(ActivateScreen())
+
+    def action_assign(self) -> None:
+        """Give the selected unmatched M-Pesa payment to a client and package."""
+        from console.screens.assign import AssignScreen
+
+        transaction_id = self._unmatched_payment_selected()
+        if transaction_id is not None:
+            self.wisp.push_screen(AssignScreen(transaction_id))
 
     def action_users(self) -> None:
         """Browse a router's users, read-only."""

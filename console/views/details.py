@@ -32,6 +32,10 @@ class Details:
     history: list[str] = field(default_factory=list)
     job_id: int | None = None
     """The router account whose client password may be revealed."""
+    payload: str | None = None
+    """The raw payload as received (an M-Pesa transaction's), pretty JSON with secrets masked."""
+    error_label: str = "Last error"
+    """What the error is called (a payment's: why it is unmatched or not paid)."""
 
 
 class NotFound(LookupError):

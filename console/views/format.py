@@ -42,8 +42,8 @@ def due(moment: datetime | None, now: datetime) -> str:
     return "now" if moment <= now else f"in {span(moment - now)}"
 
 
-def local(moment: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """A stored UTC time in the operator's zone, or '-'."""
+def local(moment: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """A stored UTC time in the operator's zone, with the zone's abbreviation, or '-'."""
     return moment.astimezone(zone).strftime(fmt) if moment else "-"
 
 

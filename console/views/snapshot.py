@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from console.views import panes
+from console.views import panes, payments
+from console.views.payments import PaymentsHour
 from console.views.status import QueueStatus, queue_status
 from console.views.window import Window
 
@@ -21,6 +22,7 @@ class Filters:
     packages: str = ""
     subscriptions: str = ""
     jobs: str = ""
+    payments: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Snapshot:
     subscriptions: Window
     jobs: Window
     status: QueueStatus
+    payments: Window = field(default_factory=Window)
+    payments_hour: PaymentsHour = field(default_factory=PaymentsHour)
     filters: Filters = field(default_factory=Filters)
 
 
@@ -42,5 +46,7 @@ def take(engine: Engine, now: datetime, zone: ZoneInfo, filters: Filters) -> Sna
             subscriptions=panes.subscriptions(session, now, filters.subscriptions),
             jobs=panes.jobs(session, now, filters.jobs),
             status=queue_status(session, now, zone),
+            payments=payments.payments(session, now, zone, filters.payments),
+            payments_hour=payments.last_hour(session, now),
             filters=filters,
         )

@@ -279,6 +279,7 @@ async def test_a_package_change_waits_for_a_choice(
             "partial",
             "change",
             "activate",
+            "request-mpesa",
             "close",
         ]
         await pilot.press(*"QCHANGE001", "enter")  # no choice yet: nothing is written

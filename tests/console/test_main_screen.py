@@ -29,7 +29,7 @@ async def test_panes_show_the_database(make_app: Callable[..., WispApp], seeded:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        packages, subscriptions, queue = app.screen.panes  # type: ignore[attr-defined]
+        packages, subscriptions, queue, _payments = app.screen.panes  # type: ignore[attr-defined]
         assert packages.table.row_count == 2
         assert subscriptions.table.row_count == 5
         assert queue.table.row_count == 5
@@ -89,6 +89,8 @@ async def test_number_keys_and_tab_move_between_panes(make_app: Callable[..., Wi
         assert screen.focused_pane is screen.panes[1]
         await pilot.press("3")
         assert screen.focused_pane is screen.panes[2]
+        await pilot.press("tab")
+        assert screen.focused_pane is screen.panes[3]
         await pilot.press("tab")
         assert screen.focused_pane is screen.panes[0]
 

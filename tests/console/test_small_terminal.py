@@ -135,7 +135,7 @@ async def test_panes_at_80x24_show_the_columns_and_rows_that_matter(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        packages, subscriptions, queue = app.screen.panes  # type: ignore[attr-defined]
+        packages, subscriptions, queue, _payments = app.screen.panes  # type: ignore[attr-defined]
         assert "Router" in packages.table.shown_labels
         assert {"Status", "Age", "Last error"} <= set(queue.table.shown_labels)
         for pane in (packages, subscriptions, queue):

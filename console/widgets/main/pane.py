@@ -24,6 +24,9 @@ class Pane(Vertical, can_focus=False):
     KIND = ""
     """What a row is ("package", "subscription", "job"): picks the details view."""
     COLUMNS: tuple[Column, ...] = ()
+    HINTS: tuple[tuple[str, str], ...] = ()
+    """Keys worth knowing in this pane, as (binding id, what it does), said in its title with the
+    key bound now (the footer has no room for them at 80 columns)."""
     STATUS_COLUMN: int | None = None
     ALLOW_MAXIMIZE = True
     """Maximizing its table shows the whole pane (title, table and filter) on the screen."""
@@ -46,11 +49,15 @@ class Pane(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), classes="pane-title")
-        yield WindowTable(self.COLUMNS, self.STATUS_COLUMN, id=f"{self.KIND}-table")
+        yield WindowTable(self.columns(), self.STATUS_COLUMN, id=f"{self.KIND}-table")
         yield Input(
             placeholder=f"filter {self.TITLE.lower()} (enter: keep, esc: clear)",
             classes="pane-filter",
         )
+
+    def columns(self) -> tuple[Column, ...]:
+        """The table's columns (a pane may name them from the settings)."""
+        return self.COLUMNS
 
     @property
     def table(self) -> WindowTable:
@@ -71,7 +78,13 @@ class Pane(Vertical, can_focus=False):
         shown = self.table.row_count if self.is_mounted and self.children else 0
         count = f"{self._total:,}" if shown >= self._total else f"{shown:,} of {self._total:,}"
         where = f"  filter: {self.filter_text}" if self.filter_text else ""
-        return f"{self.NUMBER} {self.TITLE} ({count}){where}"
+        return f"{self.NUMBER} {self.TITLE} ({count}){where or self._hints()}"
+
+    def _hints(self) -> str:
+        key_for = getattr(self.app, "key_for", None) if self.is_attached else None
+        if key_for is None:
+            return ""
+        return "".join(f"   {key_for(binding_id)}: {what}" for binding_id, what in self.HINTS)
 
     def open_filter(self) -> None:
         """Show the filter line and put the cursor in it."""

@@ -26,3 +26,4 @@ class QueuePane(Pane):
         Column("Last error", 20, grow=6),
     )
     STATUS_COLUMN = 2
+    HINTS = (("pane_payments", "payments"),)

@@ -1,4 +1,5 @@
-"""The status bar: the scheduler, queue counts, router health, the last drain, the hour's chart."""
+"""The status bar: the scheduler, the last hour's M-Pesa payments, queue counts, router health,
+the last drain, the hour's chart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from console.views.format import first_line
+from console.views.payments import PaymentsHour, amount_text
 from console.views.status import QueueStatus, RouterHealth
 from console.widgets.fitted_text import FittedText
 from console.widgets.main.activity_chart import ActivityChart
@@ -44,6 +46,18 @@ def counts_text(counts: dict[str, int]) -> Text:
         (str(failed), "bold red" if failed else ""),
         (" done today ", "dim"),
         (str(counts.get("completed", 0)), "green"),
+    )
+
+
+def payments_texts(hour: PaymentsHour) -> tuple[Text, ...]:
+    """M-Pesa payments of the last hour, counted and totalled, then shorter versions."""
+    count = (str(hour.count), "bold green" if hour.count else "")
+    total = (f"KES {amount_text(hour.total)}", "green" if hour.count else "")
+    return (
+        Text.assemble(("M-Pesa last hour ", "dim"), count, (" · ", "dim"), total),
+        Text.assemble(("M-Pesa 1h ", "dim"), count, (" · ", "dim"), total),
+        Text.assemble(("1h ", "dim"), count, (" · ", "dim"), total),
+        Text.assemble(total),
     )
 
 
@@ -127,16 +141,23 @@ class StatusBar(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="status-line"):
             yield FittedText(id="scheduler")
+            yield FittedText(id="mpesa-hour")
             yield Static(id="counts")
         with Horizontal(classes="status-line"):
             yield FittedText(id="routers")
             yield ActivityChart(id="chart")
 
     def show(
-        self, status: QueueStatus, state: str, last_drain: datetime | None, zone: ZoneInfo
+        self,
+        status: QueueStatus,
+        state: str,
+        last_drain: datetime | None,
+        zone: ZoneInfo,
+        payments: PaymentsHour | None = None,
     ) -> None:
         """Redraw from a refresh tick (each part only if its text changed)."""
         self.query_one("#scheduler", FittedText).show(*scheduler_texts(state, last_drain, zone))
+        self.query_one("#mpesa-hour", FittedText).show(*payments_texts(payments or PaymentsHour()))
         self._set("#counts", counts_text(status.counts))
         routers = self.query_one("#routers", FittedText)
         routers.show(*routers_texts(status.routers))
