@@ -183,3 +183,14 @@ def test_both_renderers_tell_their_progress_card_by_card():
     render_pdf(cards, "a4-36", OPERATOR, progress=told.append)
     render_html(cards, "thermal-58", OPERATOR, progress=told.append)
     assert told == [1, 2, 3, 4, 5] * 2
+
+
+def test_the_card_data_loads_without_the_pdf_writer():
+    import subprocess
+    import sys
+
+    code = "import sys, console.printing; print('fpdf' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
