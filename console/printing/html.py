@@ -73,7 +73,7 @@ def _css(shape: Layout) -> str:
     card = (
         "flex-direction: column; align-items: center; text-align: center;"
         if shape.roll
-        else "border: 0.1mm dashed #aaa; padding: 2mm; gap: 2mm;"
+        else "border: 0.1mm dashed #aaa; padding: 2mm; gap: 2mm; align-items: center;"
     )
     return f"""@page {{ size: {shape.page_width}mm {shape.page_height}mm; margin: 0; }}
 * {{ box-sizing: border-box; }}

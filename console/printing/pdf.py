@@ -55,7 +55,9 @@ def _sheet_card(pdf: FPDF, shape: Layout, card: Card, operator: str, x: float, y
     pad, qr = shape.padding, shape.qr_size
     _qr(pdf, card, x + shape.card_width - pad - qr, y + (shape.card_height - qr) / 2, qr)
     width = shape.card_width - qr - 3 * pad
-    left, top = x + pad, y + pad
+    sizes = (6.5, 8, 7, 7, 5, 11) if card.password is None else (6.5, 8, 7, 7, 9.5, 9.5)
+    block = sum(sizes) * PT * LINE + 1
+    left, top = x + pad, y + max(pad, (shape.card_height - block) / 2)  # centred like the QR
     top = _line(pdf, operator, left, top, width, "Helvetica", "B", 6.5)
     top = _line(pdf, card.package, left, top, width, "Helvetica", "B", 8)
     top = _line(pdf, price_text(card), left, top, width, "Helvetica", "", 7)
