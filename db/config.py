@@ -151,9 +151,23 @@ class MpesaSettings:
     """How far back each pull looks, in seconds."""
     timeout: float = 15.0
     """Seconds to wait for Daraja to answer a request."""
+    push_expiry: float = 86_400.0
+    """Seconds after which a push that neither its callback nor a query resolved is closed as
+    expired (queried once more first), so recovery stops asking for it."""
 
     def allowed_networks(self) -> list[str]:
         return [entry.strip() for entry in self.allowlist.split(",") if entry.strip()]
+
+
+@dataclass
+class VoucherSettings:
+    """Hotspot voucher cards (`wisp voucher print`)."""
+
+    operator: str = "WISP Console"
+    """The name printed on every card: your business, as customers know it."""
+    hotspot_dns: str = ""
+    """The hotspot's DNS name the cards' QR codes log in at (http://NAME/login?...); empty: read
+    from the router's hotspot server profile (dns-name) when printing."""
 
 
 @dataclass
@@ -175,6 +189,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     activation: ActivationSettings = field(default_factory=ActivationSettings)
     mpesa: MpesaSettings = field(default_factory=MpesaSettings)
+    vouchers: VoucherSettings = field(default_factory=VoucherSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "(defaults)"
     """The file the settings came from."""
@@ -192,6 +207,7 @@ SECTIONS = (
     "console",
     "activation",
     "mpesa",
+    "vouchers",
     "logging",
 )
 CHOICES = {
@@ -356,6 +372,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("mpesa", "pull_interval"): (0, 86_400, " seconds (0 turns it off)"),
     ("mpesa", "pull_window"): (60, 7 * 86_400, " seconds"),
     ("mpesa", "timeout"): (0.5, 300, " seconds"),
+    ("mpesa", "push_expiry"): (300, 7 * 86_400, " seconds"),
 }
 """Every number's sensible range: a value outside it is refused at start, naming the key."""
 

@@ -480,6 +480,12 @@ def get_batch(session: Session, name: str) -> VoucherBatch:
     return batch
 
 
+def batch_validity(engine: Engine, name: str) -> int:
+    """Seconds each voucher of the batch runs from its first login."""
+    with Session(engine) as session:
+        return get_batch(session, name).validity_seconds
+
+
 # -- states, listings and sales --------------------------------------------------------------------
 
 

@@ -26,10 +26,25 @@ from console.cli import (
     sim,
     tui,
     users,
+    vouchers,
 )
 from console.cli.exits import Exit, UsageError, code_for
 
-MODULES = (setup, routers, packages, clients, jobs, reports, run, users, sim, tui, drift, pay)
+MODULES = (
+    setup,
+    routers,
+    packages,
+    clients,
+    jobs,
+    reports,
+    run,
+    users,
+    sim,
+    tui,
+    drift,
+    pay,
+    vouchers,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

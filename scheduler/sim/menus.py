@@ -102,6 +102,28 @@ HOTSPOT_USER_PROFILE = Menu(
     ),
 )
 
+HOTSPOT_SERVER_PROFILE = Menu(
+    path="/ip/hotspot/profile",
+    key="name",
+    duplicate_message=traps.DUPLICATE_PROFILE,
+    # A lab router with its hotspot set up: the built-in default and the setup wizard's profile.
+    builtin_rows=(
+        (0, {"name": "default", "default": "true", "dns-name": ""}),
+        (1, {"name": "hsprof1", "dns-name": "hotspot.lan", "hotspot-address": "10.5.50.1"}),
+    ),
+    builtin_remove_message=traps.DEFAULT_PROFILE_NOT_REMOVABLE,
+    fields=(
+        Field("name", required=True, unsettable=False),
+        Field("hotspot-address", shown_by_default=True),
+        Field("dns-name", default="", shown_by_default=True),
+        Field("html-directory", default="hotspot", shown_by_default=True),
+        Field("login-by", default="cookie,http-chap", shown_by_default=True),
+        Field("http-cookie-lifetime", v.duration, "3d", shown_by_default=True),
+        _flag("use-radius"),
+        _flag("default", read_only=True),
+    ),
+)
+
 HOTSPOT_ACTIVE = Menu(
     path="/ip/hotspot/active",
     commands=PRINT_REMOVE,
@@ -288,6 +310,7 @@ ALL_MENUS: tuple[Menu, ...] = (
     HOTSPOT_USER_PROFILE,
     HOTSPOT_ACTIVE,
     HOTSPOT_COOKIE,
+    HOTSPOT_SERVER_PROFILE,
     PPP_PROFILE,
     PPP_SECRET,
     PPP_ACTIVE,

@@ -141,6 +141,7 @@ def test_the_engine_and_the_schema_answer_in_json_too(shop: Wisp, sim: SimRouter
     assert drained == {
         "reaped": 0,
         "expired": 0,
+        "vouchers_started": 0,
         "completed": 1,
         "failed": 0,
         "retried": 0,
@@ -182,6 +183,7 @@ def test_run_once_json_names_the_router_away_and_the_jobs_held_there(wisp: Wisp)
     assert held.json() | {"reaped": 0} == {
         "reaped": 0,
         "expired": 0,
+        "vouchers_started": 0,
         "completed": 0,
         "failed": 0,
         "retried": 0,

@@ -59,9 +59,16 @@ def engine_settings(url: str, **queue: object) -> Settings:
     return settings
 
 
+PATIENT_ROUTERS = {"connect_timeout": 30.0, "command_timeout": 30.0}
+
+
 def write_config(path: Path, url: str, **sections: dict[str, object]) -> Path:
-    """A config.toml for a subprocess (wisp run) pointing at the test database."""
+    """A config.toml for a subprocess (wisp run) pointing at the test database.
+
+    Router timeouts no loaded machine reaches unless the test sets its own (a router slower
+    than its timeout is taken as away)."""
     lines = ["[database]", f"url = {json.dumps(url)}"]
+    sections = {**sections, "routers": {**PATIENT_ROUTERS, **sections.get("routers", {})}}
     for section, values in sections.items():
         lines.append(f"[{section}]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
