@@ -357,13 +357,15 @@ import db.validation  # noqa: E402,F401
 class MpesaStatus(StrEnum):
     """Where an M-Pesa transaction is: pending (a push awaits its result), received (stored, not
     yet applied), applied (it paid for a package or went to credit), unmatched (no client or
-    package for it: an operator's), failed (the customer did not pay: cancelled, timed out)."""
+    package for it: an operator's), failed (the customer did not pay: cancelled, timed out),
+    expired (a push that neither callback nor query resolved within mpesa.push_expiry)."""
 
     PENDING = "pending"
     RECEIVED = "received"
     APPLIED = "applied"
     UNMATCHED = "unmatched"
     FAILED = "failed"
+    EXPIRED = "expired"
 
 
 class MpesaTransaction(SQLModel, table=True):

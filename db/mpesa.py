@@ -319,8 +319,9 @@ def store_stk_result(
 ) -> Stored:
     """Record the result of a push (callback or query) on its row.
 
-    A pending push takes the result; a failed one (the query said timeout) still takes a late
-    success, because the money moved; a received or applied one is never downgraded.
+    A pending push takes the result; a failed one (the query said timeout) or an expired one
+    still takes a late success, because the money moved; a received or applied one is never
+    downgraded.
     """
     try:
         with session_scope(engine) as session:
@@ -355,7 +356,8 @@ def _store_stk(session: Session, result: StkResult, raw: dict[str, Any], source:
     row.deliveries += 1
     row.raw = {**(row.raw or {}), source: raw}
     fresh = False
-    if row.status == MpesaStatus.PENDING or (row.status == MpesaStatus.FAILED and result.paid):
+    late = row.status in (MpesaStatus.FAILED, MpesaStatus.EXPIRED)
+    if row.status == MpesaStatus.PENDING or (late and result.paid):
         fresh = True
         row.result_code = result.result_code
         row.result_desc = result.result_desc
@@ -557,7 +559,13 @@ def _attach_to_push(session: Session, payment: C2bPayment, raw: dict[str, Any]) 
         col(MpesaTransaction.created_at) >= when - timedelta(days=1),
         col(MpesaTransaction.created_at) <= when + timedelta(minutes=5),
         col(MpesaTransaction.status).in_(
-            [MpesaStatus.PENDING, MpesaStatus.FAILED, MpesaStatus.RECEIVED, MpesaStatus.APPLIED]
+            [
+                MpesaStatus.PENDING,
+                MpesaStatus.FAILED,
+                MpesaStatus.EXPIRED,
+                MpesaStatus.RECEIVED,
+                MpesaStatus.APPLIED,
+            ]
         ),
     )
     if push is None:
@@ -565,7 +573,7 @@ def _attach_to_push(session: Session, payment: C2bPayment, raw: dict[str, Any]) 
     push.receipt = payment.receipt
     push.deliveries += 1
     push.raw = {**(push.raw or {}), "pull": raw}
-    fresh = push.status in (MpesaStatus.PENDING, MpesaStatus.FAILED)
+    fresh = push.status in (MpesaStatus.PENDING, MpesaStatus.FAILED, MpesaStatus.EXPIRED)
     if fresh:
         push.status = MpesaStatus.RECEIVED
         push.payment_ref = payment.receipt
@@ -891,6 +899,44 @@ def pushes_to_query(
                 .order_by(col(MpesaTransaction.id))
             )
         )
+
+
+def pushes_to_expire(
+    engine: Engine, after: timedelta, *, now: datetime | None = None
+) -> list[MpesaTransaction]:
+    """Pushes still pending `after` they were made: no callback came and no query settled them."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(MpesaTransaction)
+                .where(
+                    col(MpesaTransaction.kind) == STK,
+                    col(MpesaTransaction.status) == MpesaStatus.PENDING,
+                    col(MpesaTransaction.created_at) < now - after,
+                )
+                .order_by(col(MpesaTransaction.id))
+            )
+        )
+
+
+def expire_push(engine: Engine, transaction_id: int, why: str) -> bool:
+    """Close a push that is still pending as expired; False when something settled it first
+    (a callback or a query meanwhile: a result is never overwritten)."""
+    with session_scope(engine) as session:
+        row = _locked(session, col(MpesaTransaction.id) == transaction_id)
+        if row is None or row.status != MpesaStatus.PENDING:
+            return False
+        row.status, row.note, row.updated_at = MpesaStatus.EXPIRED, why, utcnow()
+        session.add(row)
+        logs.warning(
+            session,
+            "Payment",
+            f"M-Pesa push {row.checkout_request_id} expired: {why}",
+            {"mpesa_transaction_id": row.id},
+            client_id=row.client_id,
+        )
+        return True
 
 
 def transactions(

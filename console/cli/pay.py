@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     listing = pay.add_parser("list", help="M-Pesa transactions, newest first")
     listing.add_argument(
-        "--status", choices=["pending", "received", "applied", "unmatched", "failed"]
+        "--status", choices=["pending", "received", "applied", "unmatched", "failed", "expired"]
     )
     listing.add_argument("--since", metavar="WHEN", help="a date, a time, or a window like 24h")
     listing.add_argument("--limit", type=int, default=200, help="at most this many (200)")
@@ -149,7 +149,8 @@ def _follow(args: argparse.Namespace, daraja: Any, row_id: int) -> int:
         time.sleep(0.3)
         row = watch.look()
     if row.status != MpesaStatus.APPLIED:
-        print(f"not paid: {row.note}" if row.status == MpesaStatus.FAILED else f"paid, {row.note}")
+        unpaid = row.status in (MpesaStatus.FAILED, MpesaStatus.EXPIRED)
+        print(f"not paid: {row.note}" if unpaid else f"paid, {row.note}")
         return Exit.ERROR
     receipt = row.receipt or "(receipt not yet known: the payment was confirmed by query)"
     print(f"paid: {row.amount} from {row.msisdn}, receipt {receipt}; {row.note}.")

@@ -168,8 +168,13 @@ class PushWatch:
 
 
 def settled(row: MpesaTransaction) -> bool:
-    """True once a push will not change by itself: applied, failed or unmatched."""
-    return row.status in (MpesaStatus.APPLIED, MpesaStatus.FAILED, MpesaStatus.UNMATCHED)
+    """True once a push will not change by itself: applied, failed, expired or unmatched."""
+    return row.status in (
+        MpesaStatus.APPLIED,
+        MpesaStatus.FAILED,
+        MpesaStatus.EXPIRED,
+        MpesaStatus.UNMATCHED,
+    )
 
 
 @dataclass(frozen=True)

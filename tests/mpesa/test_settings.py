@@ -25,6 +25,7 @@ def write(tmp_path, text):
         ('type = "bank"', "mpesa.type must be one of paybill, till"),
         ('type = "till"', "mpesa.till must be the till number"),
         ("max_body = 10", "mpesa.max_body must be from 1024"),
+        ("push_expiry = 60", "mpesa.push_expiry must be from 300 to 604800 seconds, not 60"),
     ],
 )
 def test_a_wrong_mpesa_setting_is_refused_naming_the_key(tmp_path, text, message):
