@@ -199,3 +199,19 @@ async def test_command_palette_offers_the_console_actions(make_app: Callable[...
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert type(app.screen).__name__ == "CommandPalette"
+
+
+async def test_job_details_show_times_in_the_operator_zone_with_its_abbreviation(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
+    ActivationService(seeded).activate("client1", "Home 10M")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        details = app.screen
+        assert isinstance(details, DetailsScreen) and details.found is not None
+        fields = dict(details.found.fields)
+        assert fields["Created"].endswith(" EAT") and fields["Next attempt"].endswith(" EAT")
+        assert details.found.history and all(" EAT  " in line for line in details.found.history)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -253,3 +254,67 @@ class TestHelp:
             await _ready(pilot)
 
         assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=open_help)
+
+
+def _payments(engine: Engine) -> None:
+    """Two paybill payments no client matched and a push the customer cancelled, at fixed times."""
+    from db.models import MpesaTransaction
+    from db.mpesa import (
+        apply,
+        parse_c2b,
+        parse_stk_callback,
+        record_push,
+        store_c2b,
+        store_stk_result,
+    )
+    from tests.mpesa.helpers import confirmation, stk_callback
+
+    for receipt, amount, account in (("QKB2222222", "1500", "nobody"), ("QKC3333333", "50", "")):
+        body = confirmation(receipt, amount, account, TransTime="20260302091500")
+        stored = store_c2b(engine, parse_c2b(body), body)
+        assert apply(engine, console_settings(engine), stored.id).status == "unmatched"
+    record_push(
+        engine,
+        client_id=3,
+        package_id=1,
+        checkout_request_id="ws_CO_snapshot",
+        merchant_request_id="29115-1",
+        msisdn="+254700000003",
+        amount=Decimal("1500"),
+        shortcode="174379",
+        raw={"CheckoutRequestID": "ws_CO_snapshot"},
+    )
+    body = stk_callback("ws_CO_snapshot", code=1032)
+    store_stk_result(engine, parse_stk_callback(body), body)
+    with session_scope(engine) as session:
+        session.execute(
+            update(MpesaTransaction.__table__).values(  # type: ignore[arg-type]
+                created_at=FIXED_NOW - timedelta(minutes=5)
+            )
+        )
+
+
+class TestPayments:
+    """The payments tab and the assign dialog at 80x24."""
+
+    def test_payments_tab(self, snap_compare, snapshot_app, seeded) -> None:  # type: ignore[no-untyped-def]
+        _payments(seeded)
+
+        async def open_tab(pilot: Pilot[Any]) -> None:
+            await settle(pilot)
+            await pilot.press("4")
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=open_tab)
+
+    def test_assign_dialog(self, snap_compare, snapshot_app, seeded) -> None:  # type: ignore[no-untyped-def]
+        _payments(seeded)
+
+        async def open_dialog(pilot: Pilot[Any]) -> None:
+            await settle(pilot)
+            await pilot.press("4", "down", "down", "A")
+            await settle(pilot)
+            await pilot.press(*"client1")
+            await _ready(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SSH, run_before=open_dialog)
