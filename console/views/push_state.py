@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from console.views.payments import amount_text, payment_state
 from db.models import MpesaStatus, MpesaTransaction
-from scheduler.mpesa.push import PushOrder
+from scheduler.mpesa.push import PushOrder, settled
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class PushSeen:
     phone: str | None
     receipt: str | None
     note: str | None
+    settled: bool
+    """Paid and applied, not paid, expired or unmatched: the push will not change by itself."""
 
     @classmethod
     def of(cls, row: MpesaTransaction) -> PushSeen:
@@ -33,16 +35,12 @@ class PushSeen:
             row.msisdn,
             row.receipt,
             row.note,
+            settled(row),
         )
 
     @property
     def paid(self) -> bool:
         return self.status == MpesaStatus.APPLIED
-
-    @property
-    def settled(self) -> bool:
-        """Paid and applied, not paid, or unmatched: the push will not change by itself."""
-        return self.status in (MpesaStatus.APPLIED, MpesaStatus.FAILED, MpesaStatus.UNMATCHED)
 
 
 def sent_text(order: PushOrder) -> str:
@@ -64,7 +62,7 @@ def push_text(seen: PushSeen) -> tuple[str, bool | None]:
         return "Not paid: the customer cancelled the request on the phone (1032).", False
     if state == "timed out":
         return "Not paid: the phone did not answer in time (1037); ask again.", False
-    if seen.status == MpesaStatus.FAILED:
+    if seen.status in (MpesaStatus.FAILED, MpesaStatus.EXPIRED):
         return f"Not paid: {seen.note}", False
     if seen.status == MpesaStatus.UNMATCHED:
         return f"Paid, but not applied: {seen.note}", False

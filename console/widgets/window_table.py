@@ -25,6 +25,10 @@ STATUS_STYLES = {
     "completed": "green",
     "expired": "dim",
     "cancelled": "dim",
+    "matched": "green",
+    "unmatched": "bold yellow",
+    "received": "cyan",
+    "timed out": "dim",
 }
 """Colour of a row's status cell; these are the 16 ANSI colours, so 256-colour terminals match."""
 
