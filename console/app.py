@@ -104,6 +104,9 @@ class WispApp(App[int]):
             super().__init__()
             self.event = event
 
+    class PaymentApplied(Message):
+        """An M-Pesa payment received here queued a router job (posted from the M-Pesa threads)."""
+
     class MpesaStarted(Message):
         """The M-Pesa receiver and recovery started beside the engine, or could not (`error`)."""
 
@@ -158,6 +161,7 @@ class WispApp(App[int]):
         from scheduler.mpesa.service import MpesaService
 
         mpesa = MpesaService(self.settings, self.engine)
+        mpesa.wakes(lambda: self.post_message(self.PaymentApplied()))
         try:
             mpesa.start()
         except Exception as error:
@@ -174,6 +178,12 @@ class WispApp(App[int]):
         mpesa, self.mpesa = self.mpesa, None
         if mpesa is not None:
             mpesa.stop()
+
+    @on(PaymentApplied)
+    def _payment_applied(self) -> None:
+        """Send the paid account to its router now, and show the payment at once."""
+        self.wake_scheduler()
+        self._refresh_panes()
 
     @on(MpesaStarted)
     def _mpesa_started(self, message: MpesaStarted) -> None:

@@ -6,6 +6,7 @@ the push to paid, cancelled (1032) or timed out (1037), and a paid one on to the
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,10 +18,14 @@ from textual.widgets import Select, Static
 
 from console.app import WispApp
 from console.screens.activate import ActivateScreen
+from console.widgets.main.payments_pane import PaymentsPane
+from db.activation import ActivationService
 from db.config import Settings
 from db.models import MpesaTransaction, Payment, Subscription
+from scheduler.mpesa.daraja import Credentials, DarajaClient
+from scheduler.mpesa.receiver import callback_urls
 from scheduler.mpesa.serving import Served
-from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, Daraja
+from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, SANDBOX_SHORTCODE, Daraja
 from tests.console.conftest import console_settings, drain, settle, until
 from tests.mpesa.conftest import KEY, SECRET, TOKEN, sim  # noqa: F401  (the simulator fixture)
 
@@ -155,3 +160,35 @@ async def test_without_daraja_settings_the_request_names_what_to_set(
         await settle(pilot)
         assert _said(modal).startswith("No M-Pesa request: WISP_MPESA_CALLBACK_TOKEN must hold")
     assert _count(seeded, MpesaTransaction) == 0
+
+
+async def test_a_paybill_payment_received_by_the_console_shows_at_once(
+    make_app: Callable[..., WispApp],
+    seeded: Engine,
+    service: Any,
+    sim: tuple[Daraja, Served],  # noqa: F811
+    daraja_env: None,
+) -> None:
+    """The embedded receiver stores and applies a C2B confirmation; the payment that queued a
+    router job refreshes the panes itself (the timed refresh is an hour away in these tests)."""
+    ActivationService(seeded).activate("client2", "Home 10M")
+    _, served = sim
+    app = make_app(_settings(seeded, served.url))
+    service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await _receiving(pilot, app)
+        await settle(pilot)
+        pane = app.screen.query_one(PaymentsPane)
+        assert pane.table.row_count == 0
+        urls = callback_urls(app.settings.mpesa.callback_base_url, TOKEN)
+        with DarajaClient(
+            served.url, SANDBOX_SHORTCODE, Credentials(KEY, SECRET, SANDBOX_PASSKEY), timeout=5
+        ) as daraja:
+            daraja.register_c2b(
+                confirmation_url=urls["confirmation"], validation_url=urls["validation"]
+            )
+            daraja.simulate_c2b(amount=Decimal(1500), msisdn="254700000002", bill_ref="client2")
+        await until(pilot, lambda: pane.table.row_count == 1, 30)
+        (row,) = pane.table._shown.values()
+        assert row.cells[2:5] == ("matched", "client2", "1,500")
+        assert "1h 1 · KES 1,500" in str(app.screen.query_one("#mpesa-hour").render())
