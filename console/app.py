@@ -324,6 +324,11 @@ class WispApp(App[int]):
             yield SystemCommand(
                 "Router users", "Browse a router's users, read-only", main.action_users
             )
+            yield SystemCommand(
+                "M-Pesa payments",
+                "Recent payments, what became of them and of their router jobs",
+                lambda: main.action_pane(4),
+            )
             if self.service is not None:
                 yield SystemCommand(
                     "Pause or resume the scheduler",

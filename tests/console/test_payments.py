@@ -33,6 +33,7 @@ from db.config import Settings
 from db.models import Payment, Subscription, SystemLog
 from db.mpesa import (
     apply,
+    assign,
     parse_c2b,
     parse_stk_callback,
     record_push,
@@ -126,6 +127,12 @@ async def test_the_payments_tab_lists_transactions_in_columns_that_fit(
         assert "4 Payments (4)" in shown and "QKA1111111" in shown
         keys = {key.description for key in app.screen.query(FooterKey)}
         assert {"Help", "Quit"} <= keys
+        await pilot.press("slash", *"qkb")
+        await settle(pilot)
+        assert [row.key.value for row in table.ordered_rows] == [str(payments["unmatched"])]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 4
         await pilot.press("3")
         await settle(pilot)
         assert app.screen.query_one(QueuePane).region.height > 0 and pane.region.height == 0
@@ -262,3 +269,39 @@ async def test_a_missing_callback_token_is_one_notice_not_a_crash(
 
 def _notices(app: WispApp) -> list[str]:
     return [str(n.message) for n in app._notifications if "M-Pesa" in str(n.message)]
+
+
+async def test_a_payment_assigned_meanwhile_is_refused_in_one_sentence(
+    make_app: Callable[..., WispApp], seeded: Engine, payments: dict[str, int]
+) -> None:
+    unmatched = payments["unmatched"]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        pane = _pane(app)
+        while pane.selected is not None and pane.selected.key != str(unmatched):
+            await pilot.press("down")
+        await pilot.press("A")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, AssignScreen)
+        assign(seeded, console_settings(seeded), unmatched, "client5", "Home 10M")  # another desk
+        await pilot.press(*"client4")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        said = str(dialog.query_one("#assign-result", Static).content)
+        assert said == (
+            f"Not assigned: M-Pesa transaction {unmatched} is applied; only an unmatched one is "
+            "assigned."
+        )
+    with Session(seeded) as session:
+        paid = session.scalars(select(Payment).where(Payment.reference == "QKB2222222")).all()  # type: ignore[arg-type]
+    assert len(paid) == 1 and paid[0].client_id == get_client_id(seeded, "client5")
+
+
+def get_client_id(engine: Engine, username: str) -> int | None:
+    with Session(engine) as session:
+        return get_client(session, username).id
