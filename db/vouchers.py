@@ -666,3 +666,161 @@ def sales(engine: Engine, *, start: datetime, end: datetime, zone: Any) -> list[
         }
         for (day, batch, package, router), (n, v) in sorted(totals.items())
     ]
+
+
+# -- vouchers another tool made (an import) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedVoucher:
+    """A voucher found on a router, as the import read it (see scheduler.reconcile.mikhmon)."""
+
+    code: str
+    password: str
+    package_id: int
+    mode: str
+    batch: str
+    """The batch's name: the tool's own batch comment, or one named after the package for
+    vouchers whose comment their first login overwrote."""
+    note: str
+    state: VoucherState
+    first_login: datetime | None
+    expires: datetime | None
+    comment: str
+    extra: dict[str, str]
+
+
+def import_vouchers(
+    session: Session, router_id: int, found: Sequence[ImportedVoucher], *, now: datetime
+) -> dict[str, int]:
+    """Write imported vouchers: batches by name, an account row each (already on the router,
+    adoptable, its comment and other fields kept), and for one used the subscription its first
+    login started (running or expired). Vouchers the database has are skipped. Returns counts."""
+    counts = {"batches": 0, "vouchers": 0, "subscriptions": 0}
+    known = {
+        code
+        for code in session.scalars(
+            select(col(Voucher.code)).where(col(Voucher.router_id) == router_id)
+        )
+    }
+    batches = {
+        b.name: b
+        for b in session.scalars(
+            select(VoucherBatch).where(col(VoucherBatch.router_id) == router_id)
+        )
+    }
+    for item in found:
+        if item.code in known:
+            continue
+        known.add(item.code)
+        package = session.get(Package, item.package_id)
+        assert package is not None
+        batch = batches.get(item.batch)
+        if batch is None:
+            validity = add_validity(now, package.duration_length, package.duration_unit) - now
+            batch = VoucherBatch(
+                name=item.batch[:64],
+                package_id=item.package_id,
+                router_id=router_id,
+                count=0,
+                price=package.price,
+                validity_seconds=int(validity.total_seconds()),
+                mode=item.mode,
+                length=len(item.code),
+                note=item.note[:NOTE_MAX] or None,
+                created_by="import",
+                imported_at=now,
+                created_at=now,
+            )
+            session.add(batch)
+            session.flush()
+            batches[batch.name] = batch
+            counts["batches"] += 1
+        batch.count += 1
+        account = RouterProvisioning(
+            router_id=router_id,
+            package_id=item.package_id,
+            service_type=ServiceType.HOTSPOT,
+            action=Action.ACTIVATE,
+            router_username=item.code,
+            router_password=secrets.encrypt(item.password, masked=False),
+            router_profile=package.router_profile,
+            router_comment=item.comment or None,
+            router_extra=item.extra or None,
+            adopt=True,
+            status=JobStatus.COMPLETED,
+            priority=BULK,
+            completed_at=now,
+            imported_at=now,
+        )
+        session.add(account)
+        session.flush()
+        voucher = Voucher(
+            batch_id=int(batch.id or 0),
+            router_id=router_id,
+            code=item.code,
+            password_encrypted=(
+                secrets.encrypt(item.password, masked=False)
+                if item.mode == VoucherMode.USER_PASS
+                else None
+            ),
+            provisioning_id=account.id,
+            revoked_at=now if item.state == VoucherState.REVOKED else None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(voucher)
+        session.flush()
+        counts["vouchers"] += 1
+        if item.state in (VoucherState.IN_USE, VoucherState.EXPIRED):
+            first = item.first_login or now
+            expires = item.expires or first + timedelta(seconds=batch.validity_seconds)
+            if item.state == VoucherState.EXPIRED:
+                expires = min(expires, now)
+            _start_imported(session, voucher, account, package, first, expires, item.state, now)
+            counts["subscriptions"] += 1
+    return counts
+
+
+def _start_imported(
+    session: Session,
+    voucher: Voucher,
+    account: RouterProvisioning,
+    package: Package,
+    first: datetime,
+    expires: datetime,
+    state: VoucherState,
+    now: datetime,
+) -> None:
+    client = session.scalars(select(Client).where(col(Client.username) == voucher.code)).first()
+    if client is None:
+        client = Client(
+            username=voucher.code,
+            full_name=f"Voucher {voucher.code}",
+            account_type=package.account_type,
+            imported_at=now,
+        )
+        session.add(client)
+        session.flush()
+    running = state == VoucherState.IN_USE
+    subscription = Subscription(
+        client_id=int(client.id or 0),
+        package_id=int(package.id or 0),
+        router_id=voucher.router_id,
+        provisioning_id=account.id,
+        start_date=first,
+        expires_on=expires,
+        status=SubscriptionStatus.ACTIVE if running else SubscriptionStatus.EXPIRED,
+        delivered_at=first,
+        imported_at=now,
+    )
+    session.add(subscription)
+    session.flush()
+    voucher.first_login_at = first
+    voucher.client_id = client.id
+    voucher.subscription_id = subscription.id
+    account.client_id = client.id
+    account.subscription_id = subscription.id
+    if not running:
+        account.action = Action.DEACTIVATE  # as the tool left it: stopped on the router
+    session.add_all([voucher, account])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from typing import Any
 
 from console.cli import common
@@ -170,16 +171,27 @@ def run_import(args: argparse.Namespace) -> int:
         _confirm(plan)
     result = apply_import(engine, plan)
     out = sys.stderr if args.json else sys.stdout
+    unpriced = sum(1 for p in plan.packages if p.terms is None or p.terms.price is None)
     print(
         f"imported {result.packages} package(s), {result.accounts} account(s) and {result.clients} new "
-        f"client(s) from {plan.router}; the router was not changed. Set package prices with care: "
-        "imported packages cost 0.",
+        f"client(s) from {plan.router}; the router was not changed."
+        + (
+            f" Set package prices with care: {unpriced} imported package(s) cost 0."
+            if unpriced and result.packages
+            else ""
+        ),
         file=out,
     )
     if result.accounts_adopted:
         print(
             f"{result.accounts_adopted} account row(s) may now take over their router account "
             "(comment text and fields kept); `wisp retry --failed` delivers those that failed.",
+            file=out,
+        )
+    if result.vouchers:
+        print(
+            f"imported {result.vouchers} Mikhmon voucher(s) in {result.voucher_batches} new "
+            "batch(es), each in the state the router shows (`wisp voucher batches`).",
             file=out,
         )
     if result.profiles_adopted:
@@ -203,6 +215,15 @@ def _confirm(plan: ImportPlan) -> None:
         raise Refused("import not confirmed; nothing was written.")
 
 
+def _seconds_text(seconds: int | None) -> str | None:
+    if not seconds:
+        return None
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
     """What the import would create, what it skips and why."""
     if plan.packages:
@@ -213,10 +234,24 @@ def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
                 "profile": p.name,
                 "rate_limit": p.rate_limit,
                 "devices": p.device_limit,
+                "price": p.terms.price if p.terms else None,
+                "validity": _seconds_text(p.terms.validity) if p.terms else None,
             }
             for p in plan.packages
         ]
-        common.print_table(rows, ["service", "profile", "rate_limit", "devices"])
+        columns = ["service", "profile", "rate_limit", "devices"]
+        if any(p.terms for p in plan.packages):
+            columns += ["price", "validity"]  # from Mikhmon's on-login scripts
+        common.print_table(rows, columns)
+        print()
+    if plan.vouchers:
+        states = Counter(v.voucher.state.value.replace("_", " ") for v in plan.vouchers)
+        batches = {v.voucher.batch.name for v in plan.vouchers if v.voucher.batch}
+        print(
+            f"Mikhmon vouchers ({len(plan.vouchers)}, in {len(batches)} batch(es) still named on "
+            "the router): "
+            + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        )
         print()
     if plan.accounts:
         print(f"Accounts ({len(plan.accounts)}):")
@@ -250,9 +285,11 @@ def print_plan(args: argparse.Namespace, plan: ImportPlan) -> None:
             "(their package sets none), as are limit-uptime, MAC bindings and comments."
         )
     print_profiles(plan)
+    vouchers = f", {len(plan.vouchers)} voucher(s)" if plan.vouchers else ""
     print(
-        f"{len(plan.packages)} package(s) and {len(plan.accounts)} account(s) to import; already in the "
-        f"database: {plan.known_packages} package(s), {plan.known_accounts} account(s)."
+        f"{len(plan.packages)} package(s), {len(plan.accounts)} account(s){vouchers} to import; "
+        f"already in the database: {plan.known_packages} package(s), {plan.known_accounts} "
+        "account(s)."
     )
 
 

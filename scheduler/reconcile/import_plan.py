@@ -24,7 +24,7 @@ the operator confirms (the CLI's --dry-run shows the plan and stops).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from db.types import utcnow
 from scheduler.engine.endpoints import client_for
 from scheduler.reconcile.comment_dates import expiry_from_comment
 from scheduler.reconcile.compare import SERVICES
+from scheduler.reconcile.mikhmon import MikhmonVoucher, ProfileTerms, parse_on_login, read_voucher
 from scheduler.reconcile.sides import (
     ACCOUNT_PROPS,
     CancelCheck,
@@ -52,6 +53,8 @@ from scheduler.reconcile.sides import (
 )
 from scheduler.routeros.actions import UNMODELLED, comment_text, is_owned, unmodelled
 
+VOUCHER_PROPS = {"hotspot": ("uptime",), "pppoe": ()}
+"""What a Mikhmon voucher's state is read from besides the account's own fields."""
 PHONE = re.compile(r"(?<!\d)(?:\+?254|0)[17]\d{8}(?!\d)")
 """A Kenyan mobile number in a comment (07…, 01…, 2547…, +2541…)."""
 
@@ -66,6 +69,18 @@ class ProfileImport:
     shape: Shape
     device_limit: int | None
     account_type: str
+    terms: ProfileTerms | None = None
+    """Price and validity a Mikhmon on-login script states for the profile's vouchers."""
+
+
+@dataclass(frozen=True)
+class VoucherFound:
+    """A hotspot user Mikhmon made (its batch comment or first-login expiry says so): it becomes
+    a voucher in its true state, not a client."""
+
+    voucher: MikhmonVoucher
+    comment: str
+    extra: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -127,12 +142,13 @@ class ImportPlan:
     """(service, name) of the router profiles the packages use that are not ours: adopted when
     `adopt_profiles`, read-only otherwise."""
     adoptions: list[AccountAdoption] = field(default_factory=list)
+    vouchers: list[VoucherFound] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """True when there is nothing to write."""
         adopting = self.adopt_profiles and self.profiles
-        return not (self.packages or self.accounts or self.adoptions or adopting)
+        return not (self.packages or self.accounts or self.adoptions or self.vouchers or adopting)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready view (times as they are, in UTC), without passwords."""
@@ -144,8 +160,20 @@ class ImportPlan:
                     "profile": p.name,
                     "rate_limit": p.rate_limit,
                     "devices": p.device_limit,
+                    "price": p.terms.price if p.terms else None,
+                    "validity_seconds": p.terms.validity if p.terms else None,
                 }
                 for p in self.packages
+            ],
+            "vouchers": [
+                {
+                    "code": v.voucher.name,
+                    "profile": v.voucher.profile,
+                    "batch": v.voucher.batch.name if v.voucher.batch else None,
+                    "state": v.voucher.state.value.replace("_", " "),
+                    "expires_on": v.voucher.expires,
+                }
+                for v in self.vouchers
             ],
             "accounts": [
                 {
@@ -212,7 +240,7 @@ def plan_import(
             for row in reader.profiles(service):
                 planner.profile(service, row)
         for service in SERVICES:
-            props = (*ACCOUNT_PROPS, *UNMODELLED[service])
+            props = (*ACCOUNT_PROPS, *UNMODELLED[service], *VOUCHER_PROPS[service])
             for row in reader.accounts(service, props):
                 planner.account(service, row)
     return plan
@@ -249,18 +277,24 @@ class _Planner:
         self.owned = owned
         self.names = {name for _, name in accounts}
         self.importable = set(packages)
+        self.mikhmon: set[tuple[str, str]] = set()
+        """Profiles whose on-login script is Mikhmon's: their users may be its vouchers."""
         self.refused: dict[tuple[str, str], str] = {}
         self.zone = settings.zone
         self.now = now
 
     def profile(self, service: str, row: Row) -> None:
         name = row.get("name", "")
+        if service == "hotspot" and parse_on_login(row.get("on-login")) is not None:
+            self.mikhmon.add((service, name))
         if (service, name) in self.packages:
             self.plan.known_packages += 1
             self._not_ours(service, name)
             return
         try:
             found = profile_import(service, row)
+            if service == "hotspot":
+                found = replace(found, terms=parse_on_login(row.get("on-login")))
         except ShapeError as exc:
             self.refused[(service, name)] = str(exc)
             self.plan.skipped.append(Skipped("profile", service, name, str(exc)))
@@ -294,6 +328,12 @@ class _Planner:
             self.plan.skipped.append(Skipped("account", service, name, reason))
             return
         self.names.add(name)
+        voucher = read_voucher(row, self.zone, self.now) if service == "hotspot" else None
+        if voucher is not None and (service, profile) in self.mikhmon:
+            self.plan.vouchers.append(
+                VoucherFound(voucher, row.get("comment", ""), self._extra(service, profile, row))
+            )
+            return
         if row.get("limit-bytes-total", "0") not in ("", "0"):
             self.plan.data_limits += 1
         self.plan.accounts.append(self._account(service, row))

@@ -9,7 +9,7 @@ are read back by their unique keys, so 20,000 accounts take a few dozen statemen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +31,13 @@ from db.models import (
     S,
     Subscription,
     SubscriptionStatus,
+    VoucherMode,
+    VoucherState,
 )
 from db.profiles import adopt_profiles
+from db.shaping import add_validity
 from db.types import utcnow
+from db.vouchers import ImportedVoucher, import_vouchers
 from scheduler.reconcile.import_plan import AccountImport, ImportPlan, ProfileImport
 
 CHUNK = 500
@@ -50,6 +54,8 @@ class ImportResult:
     subscriptions: int = 0
     profiles_adopted: int = 0
     accounts_adopted: int = 0
+    vouchers: int = 0
+    voucher_batches: int = 0
 
     @property
     def written(self) -> int:
@@ -61,6 +67,7 @@ class ImportResult:
             + self.subscriptions
             + self.profiles_adopted
             + self.accounts_adopted
+            + self.vouchers
         )
 
 
@@ -84,6 +91,8 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
                 taken.add(account.username)
                 todo.append((account, package))
         _add_accounts(session, plan.router_id, todo, now, result)
+        written = _add_vouchers(session, plan, packages, now)
+        result.vouchers, result.voucher_batches = written["vouchers"], written["batches"]
         result.accounts_adopted = _adopt_accounts(session, plan)
         if plan.adopt_profiles:
             adopted = adopt_profiles(session, plan.router_id, plan.profiles, now=now)
@@ -94,7 +103,8 @@ def apply_import(engine: Engine, plan: ImportPlan, *, now: datetime | None = Non
                 "General",
                 f"Imported from router {plan.router}: {result.packages} package(s), {result.accounts} "
                 f"account(s), {result.clients} new client(s), {result.accounts_adopted} account row(s) "
-                f"adopting their router account, {result.profiles_adopted} profile(s) adopted; the "
+                f"adopting their router account, {result.profiles_adopted} profile(s) adopted, "
+                f"{result.vouchers} voucher(s) in {result.voucher_batches} new batch(es); the "
                 "router was not changed.",
                 {"router_id": plan.router_id, **result.__dict__, "skipped": len(plan.skipped)},
             )
@@ -144,11 +154,14 @@ def _add_package(
     session: Session, plan: ImportPlan, profile: ProfileImport, now: datetime
 ) -> Package:
     length, unit = plan.validity
+    terms = profile.terms
+    if terms is not None and terms.validity:
+        length, unit = validity_of(terms.validity)
     package = Package(
         name=_package_name(session, plan, profile),
         type=profile.service,
         account_type=profile.account_type,
-        price=Decimal("0"),
+        price=terms.price if terms is not None and terms.price is not None else Decimal("0"),
         duration_length=length,
         duration_unit=unit,
         router_id=plan.router_id,
@@ -164,6 +177,54 @@ def _add_package(
     session.add(package)
     session.flush()
     return package
+
+
+def validity_of(seconds: int) -> tuple[int, str]:
+    """A number of seconds as a package's validity: whole days, else hours, else minutes."""
+    for unit, size in (("days", 86_400), ("hours", 3_600)):
+        if seconds % size == 0:
+            return seconds // size, unit
+    return max(1, -(-seconds // 60)), "minutes"
+
+
+def _add_vouchers(
+    session: Session, plan: ImportPlan, packages: dict[tuple[str, str], Package], now: datetime
+) -> dict[str, int]:
+    """Mikhmon's vouchers as vouchers in their batches, each in the state the router shows."""
+    found = []
+    for item in plan.vouchers:
+        voucher = item.voucher
+        package = packages.get(("hotspot", voucher.profile))
+        if package is None:
+            continue
+        batch = voucher.batch
+        validity = timedelta(seconds=_validity_seconds(package, now))
+        found.append(
+            ImportedVoucher(
+                code=voucher.name,
+                password=voucher.password,
+                package_id=int(package.id or 0),
+                mode=VoucherMode.CODE if voucher.mode == "vc" else VoucherMode.USER_PASS,
+                batch=batch.name if batch else f"{package.name} (in use when imported)",
+                note=batch.note if batch else "",
+                state=VoucherState(voucher.state.value.replace("_", " ")),
+                first_login=(
+                    voucher.expires - validity
+                    if voucher.expires
+                    else (now - timedelta(seconds=voucher.uptime) if voucher.uptime else None)
+                ),
+                expires=voucher.expires,
+                comment=item.comment,
+                extra=item.extra,
+            )
+        )
+    return import_vouchers(session, plan.router_id, found, now=now)
+
+
+def _validity_seconds(package: Package, now: datetime) -> int:
+    return int(
+        (add_validity(now, package.duration_length, package.duration_unit) - now).total_seconds()
+    )
 
 
 def _account_names(session: Session, router_id: int) -> set[str]:

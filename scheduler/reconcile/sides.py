@@ -30,7 +30,7 @@ IN_QUEUE = (JobStatus.PENDING, JobStatus.PROCESSING)
 """Account rows the queue is still delivering: their router state is not yet expected to match."""
 ACCOUNT_PROPS = (".id", "name", "profile", "disabled", "comment", "password")
 PROFILE_PROPS = {
-    "hotspot": (".id", "name", "rate-limit", "shared-users", "default"),
+    "hotspot": (".id", "name", "rate-limit", "shared-users", "default", "on-login"),
     "pppoe": (".id", "name", "rate-limit", "default"),
 }
 BUILTIN_PROFILES = frozenset({"default", "default-encryption"})

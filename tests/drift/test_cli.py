@@ -57,13 +57,11 @@ def test_import_dry_run_writes_nothing_and_without_a_terminal_asks_for_yes(
     path = config(tmp_path, drifted.engine)
     assert main(["--config", path, "import", "r1", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "walkin1" in out and "OLD_PLAN" in out and "1 package(s) and 1 account(s) to import" in out
-    )
+    assert "walkin1" in out and "OLD_PLAN" in out and "1 package(s), 1 account(s) to import" in out
     assert main(["--config", path, "import", "r1"]) == 1
     assert "add --yes" in capsys.readouterr().err
     assert main(["--config", path, "import", "r1", "--yes", "--validity", "7d"]) == 0
     assert "imported 1 package(s), 1 account(s)" in capsys.readouterr().out
     assert main(["--config", path, "import", "r1", "--yes"]) == 0
-    assert "0 package(s) and 0 account(s) to import" in capsys.readouterr().out
+    assert "0 package(s), 0 account(s) to import" in capsys.readouterr().out
     assert drifted.sim.rows(USERS)  # untouched, still there
