@@ -505,7 +505,9 @@ def build_app(state: Daraja) -> Starlette:
             found = [
                 p
                 for p in state.payments
-                if p.shortcode == shortcode and start <= p.at.astimezone(NAIROBI) <= end
+                # Daraja's dates are to the second: a payment in the window's last second is in it.
+                if p.shortcode == shortcode
+                and start <= p.at.astimezone(NAIROBI).replace(microsecond=0) <= end
             ]
         page = found[offset : offset + 1000]
         return JSONResponse(

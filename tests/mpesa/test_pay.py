@@ -223,3 +223,67 @@ def test_wisp_run_receives_callbacks_when_mpesa_listen_is_set(sqlite_engine, tmp
     assert process.returncode == 0, output
     assert TOKEN not in output
     assert [p.reference for p in payments(sqlite_engine)] == ["RKTQDM7W70"]
+
+
+def test_c2b_over_and_underpaid_through_daraja(engine, shop, sim, wisp, daraja):
+    from tests.mpesa.helpers import credit
+
+    wisp.ok("pay", "register")
+    for amount, paid in ((1500, 1), (1700, 2), (1000, 3)):
+        daraja.simulate_c2b(amount=Decimal(amount), msisdn=PHONE, bill_ref="jdoe")
+        wait_for(lambda paid=paid: [r.status for r in rows(engine)] == ["applied"] * paid)
+    notes = [r.note for r in rows(engine)]
+    assert notes[0] == "new: jdoe on Home 10M"
+    assert notes[1] == "renewed: jdoe on Home 10M, credit 200.00"  # 200 over the price
+    assert notes[2].startswith("credit: jdoe on Home 10M")  # 1000 under it: held as credit
+    assert credit(engine) == Decimal("1200")
+    assert [p.amount for p in payments(engine)] == [Decimal(1500), Decimal(1700), Decimal(1000)]
+
+
+def test_a_lost_confirmation_is_recovered_by_pull_exactly_once(
+    engine, shop, sim, wisp, daraja, receiver
+):
+    from datetime import timedelta
+
+    from db.types import utcnow
+    from scheduler.mpesa.recovery import daraja_client, recover
+    from tests.mpesa.helpers import confirmation
+
+    state = sim[0]
+    state.drop_rate = 1.0
+    wisp.ok("pay", "register")
+    wisp.ok("pay", "register", "--pull", "0722000000")
+    daraja.simulate_c2b(amount=Decimal(1500), msisdn=PHONE, bill_ref="jdoe")
+    wait_for(lambda: len(state.payments) == 1)
+    assert rows(engine) == []  # the confirmation never came
+    # Two reconciliations and a round of the runner's recovery, at once and after each other.
+    settings = Settings()
+    settings.mpesa.base_url = sim[1].url
+    outcomes: list[int] = []
+
+    def reconcile() -> None:
+        outcomes.append(wisp("pay", "reconcile", "--since", "1h").code)
+
+    threads = [threading.Thread(target=reconcile) for _ in range(2)]
+    for t in threads:
+        t.start()
+    with daraja_client(settings) as client:
+        recover(engine, settings, client, pull_since=utcnow() - timedelta(hours=1))
+    for t in threads:
+        t.join()
+    assert outcomes == [0, 0]
+    assert "0 of them new" in wisp.ok("pay", "reconcile", "--since", "1h").out
+    [row] = rows(engine)
+    receipt = state.payments[0].receipt
+    assert (row.status, row.source, row.receipt, row.note) == (
+        "applied",
+        "pull",
+        receipt,
+        "new: jdoe on Home 10M",
+    )
+    # Daraja delivers the confirmation after all: one more delivery, nothing applied again.
+    late = httpx.post(f"{receiver}/c2b/confirmation", json=confirmation(receipt, "1500", "jdoe"))
+    assert late.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    [row] = rows(engine)
+    assert row.status == "applied" and row.deliveries >= 5  # 4 pulls (or more) and the callback
+    assert [p.reference for p in payments(engine)] == [receipt]

@@ -90,6 +90,34 @@ def test_the_same_callback_five_times_and_five_at_once_activates_once(engine, re
     assert [r.deliveries for r in rows(engine)] == [5, 5]
 
 
+def test_the_same_confirmation_five_times_and_five_at_once_pays_once(engine, receiver):
+    shop(engine)
+    url = f"{receiver}/c2b/confirmation"
+    for _ in range(5):
+        assert httpx.post(url, json=confirmation("RKTQDM7W50", "1500", "jdoe")).json() == ACCEPTED
+    racing = confirmation("RKTQDM7W51", "1500", "jdoe")
+    barrier = threading.Barrier(5)
+    answers: list[int] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        answers.append(httpx.post(url, json=racing, timeout=30).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 5
+    wait_for(lambda: statuses(engine) == [MpesaStatus.APPLIED] * 2)
+    assert sorted(p.reference for p in payments(engine)) == ["RKTQDM7W50", "RKTQDM7W51"]
+    assert [r.deliveries for r in rows(engine)] == [5, 5]
+    assert [r.note for r in rows(engine)] == [
+        "new: jdoe on Home 10M",
+        "renewed: jdoe on Home 10M",
+    ]
+
+
 def test_c2b_matched_and_unmatched(engine, receiver):
     shop(engine)
     assert (
