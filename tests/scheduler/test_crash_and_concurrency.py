@@ -54,6 +54,7 @@ def names_on_router(sim: SimRouter) -> Counter[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 21 `wisp run` processes started one after another: slow when loaded
 def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
