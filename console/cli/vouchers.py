@@ -71,7 +71,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     printing.add_argument(
         "--layout", choices=LAYOUTS, default="a4-36", help="A4 sheet of 36, or a 58/80 mm roll"
     )
-    printing.add_argument("--output", metavar="FILE", help="default: BATCH.pdf or BATCH.html")
+    printing.add_argument(
+        "--output", metavar="FILE", help="default: BATCH.pdf or BATCH.html; - for stdout"
+    )
     printing.add_argument(
         "--dns-name",
         help="the hotspot's DNS name the QR codes log in at (default: [vouchers] hotspot_dns, "
@@ -296,12 +298,19 @@ def run_print(args: argparse.Namespace) -> int:
                 login_url=login_url(dns, row["code"], password or row["code"]),
             )
         )
-    output = Path(args.output or f"{batch}.{args.format}")
     operator = settings.vouchers.operator
     if args.format == "pdf":
-        output.write_bytes(render_pdf(cards, args.layout, operator))
+        data = render_pdf(cards, args.layout, operator)
     else:
-        output.write_text(render_html(cards, args.layout, operator), encoding="utf-8")
+        data = render_html(cards, args.layout, operator).encode("utf-8")
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        output = "stdout"
+    else:
+        path = Path(args.output or f"{batch}.{args.format}")
+        path.write_bytes(data)
+        output = str(path)
     print(
         f"wrote {output}: {len(cards):,} card(s) of batch {batch} ({args.layout}), logging in at "
         f"http://{dns}/login",
