@@ -19,7 +19,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
-from tests.scheduler.test_crash_and_concurrency import start_runner, statuses
+from tests.scheduler.processes import start_runner, statuses
 from tests.waiting import wait_for
 
 

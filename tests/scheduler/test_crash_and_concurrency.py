@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,35 +15,16 @@ from sqlmodel import Session
 
 from db import queue
 from db.engine import session_scope
-from db.models import RouterProvisioning, SystemLog
+from db.models import SystemLog
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
+from tests.scheduler.processes import run_wisp, start_runner, statuses
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ADD = "/ip/hotspot/user/add"
 SET = "/ip/hotspot/user/set"
-
-
-def statuses(engine: Engine) -> Counter[str]:
-    with Session(engine) as session:
-        rows = session.execute(
-            select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status)
-        )
-        return Counter({status: count for status, count in rows})
-
-
-def start_runner(config: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WISP_CONFIG": str(config)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run", *extra],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def names_on_router(sim: SimRouter) -> Counter[str]:
@@ -93,14 +71,7 @@ def test_sigkill_at_random_points_loses_nothing_and_adds_each_account_once(
         with session_scope(sqlite_engine) as session:
             queue.reap(session, lease_seconds=1)
         sim.faults.latency = 0.0
-        final = subprocess.run(
-            [sys.executable, "-m", "console.cli", "run", "--once"],
-            cwd=ROOT,
-            env={**os.environ, "WISP_CONFIG": str(config)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        final = run_wisp(config, "run", "--once", timeout=300)
         assert final.returncode == 0, final.stderr
         assert kills >= 20 and mid_drain >= 10
         assert statuses(sqlite_engine) == Counter({"completed": 1000})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from tests import factories
 from tests.conftest import SERVER_URLS, empty_tables, server_url
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
-from tests.scheduler.test_crash_and_concurrency import ROOT, statuses
+from tests.scheduler.processes import start_runner, statuses
 from tests.waiting import wait_for
 
 
@@ -58,12 +57,7 @@ def test_an_outage_mid_drain_is_said_once_and_its_end_once(
             scheduler={"drain_interval": 0.2, "health_interval": 1, "expiry_interval": 0.5},
         )
         with log.open("w") as out:
-            runner = subprocess.Popen(
-                [sys.executable, "-m", "console.cli", "--config", str(config), "run"],
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+            runner = start_runner(config, stdout=out, stderr=subprocess.STDOUT)
             try:
                 wait_for(lambda: statuses(engine)["completed"] >= 50, timeout=120)
                 engine.dispose()

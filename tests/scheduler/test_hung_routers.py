@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -27,9 +25,8 @@ from scheduler.sim import SimFleet, SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, endpoint, engine_settings, write_config
+from tests.scheduler.processes import start_runner
 from tests.waiting import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def rows(engine: Engine, router: str) -> list[RouterProvisioning]:
@@ -158,13 +155,7 @@ def test_sigterm_stops_wisp_run_within_ten_seconds_while_routers_hang(
         routers={"command_timeout": 120, "connect_timeout": 60},
         scheduler={"drain_interval": 0.2, "health_interval": 1},
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run"],
-        cwd=ROOT,
-        env={**os.environ, "WISP_CONFIG": str(config)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_runner(config, stdout=None, stderr=subprocess.PIPE, text=True)
     try:
         # Every hung router has a command in flight, and the healthy one is done.
         wait_for(lambda: all(commands_after_login(sim) > 0 for sim in hung), timeout=60)

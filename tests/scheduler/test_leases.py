@@ -4,18 +4,15 @@ that lost one."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -29,19 +26,11 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, engine_settings, write_config
+from tests.scheduler.processes import start_runner, statuses
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ADD = "/ip/hotspot/user/add"
 SET = "/ip/hotspot/user/set"
-
-
-def statuses(engine: Engine) -> Counter[str]:
-    with Session(engine) as session:
-        rows = session.execute(
-            select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status)
-        )
-        return Counter({status: count for status, count in rows})
 
 
 def reaped(engine: Engine) -> int:
@@ -51,16 +40,6 @@ def reaped(engine: Engine) -> int:
             select(SystemLog.message).where(SystemLog.message.startswith("Returned "))  # type: ignore[attr-defined]
         ).all()
     return sum(int(re.match(r"Returned (\d+)", m).group(1)) for m in messages)  # type: ignore[union-attr]
-
-
-def start_runner(config: Path, worker: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run", "--worker", worker],
-        cwd=ROOT,
-        env={**os.environ, "WISP_CONFIG": str(config)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 @pytest.mark.slow
@@ -83,7 +62,7 @@ def test_two_runners_with_a_lease_shorter_than_a_batch_write_each_account_once(
                 "expiry_interval": 600,
             },
         )
-        runners = [start_runner(config, f"runner-{n}") for n in range(2)]
+        runners = [start_runner(config, "--worker", f"runner-{n}") for n in range(2)]
         try:
             wait_for(
                 lambda: statuses(sqlite_engine)["completed"] == count,

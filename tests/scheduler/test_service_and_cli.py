@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from db.activation import ActivationService
-from db.models import RouterProvisioning
 from scheduler.engine.events import JobCompleted
 from scheduler.engine.service import ProvisioningService
 from scheduler.routeros.client import RouterClient
@@ -23,30 +19,8 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, endpoint, engine_settings, write_config
+from tests.scheduler.processes import ROOT, run_wisp, start_runner, statuses
 from tests.waiting import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def statuses(engine: Engine) -> dict[str, int]:
-    with Session(engine) as session:
-        rows = session.execute(
-            select(RouterProvisioning.status, func.count()).group_by(RouterProvisioning.status)
-        )
-        return {status: count for status, count in rows}
-
-
-def wisp(args: list[str], config: Path, **kw: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WISP_CONFIG": str(config)}
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **kw,  # type: ignore[call-overload]
-    )
 
 
 def test_service_drains_at_once_when_woken_and_reports_its_state(
@@ -102,13 +76,13 @@ def test_run_once_drains_and_exits_zero_then_five_when_a_job_failed(
         tmp_path / "config.toml", str(sqlite_engine.url), queue={"max_attempts": 1}
     )
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
-    done = wisp(["run", "--once"], config)
+    done = run_wisp(config, "run", "--once")
     assert done.returncode == 0, done.stderr
     assert "job 1 completed: jdoe activate on r1" in done.stderr
     assert "router r1 is up" in done.stderr and "1 completed, 0 failed" in done.stderr
     sim.faults.trap("/ip/hotspot/user/add", "not enough permissions (9)")
     ActivationService(sqlite_engine).activate("amina", "Home 10M")
-    failed = wisp(["run", "--once"], config)
+    failed = run_wisp(config, "run", "--once")
     assert failed.returncode == 5  # console/cli/exits.py: held or failed jobs
     assert (
         "failed for good (attempt 1): amina activate on r1: not enough permissions (9)"
@@ -124,14 +98,7 @@ def test_run_stops_gracefully_on_sigterm(
     config = write_config(
         tmp_path / "config.toml", str(sqlite_engine.url), scheduler={"drain_interval": 0.2}
     )
-    env = {**os.environ, "WISP_CONFIG": str(config)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_runner(config, stdout=None, stderr=subprocess.PIPE, text=True)
     try:
         ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
         wait_for(lambda: statuses(sqlite_engine).get("completed", 0) == 1)
@@ -152,14 +119,7 @@ def test_run_once_stops_gracefully_on_sigterm_and_leaves_no_claim(
     config = write_config(
         tmp_path / "config.toml", str(sqlite_engine.url), queue={"batch_size": 25}
     )
-    env = {**os.environ, "WISP_CONFIG": str(config)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "run", "--once"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_runner(config, "--once", stdout=None, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: statuses(sqlite_engine).get("completed", 0) > 0, timeout=60)
         sim.faults.hang_after_login = True  # the rest cannot be done before the signal
@@ -178,10 +138,10 @@ def test_router_check_reports_identity_or_the_classified_error(
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
     factories.router(sqlite_engine, "wrong", port=sim.port, password="nope-nope")
     config = write_config(tmp_path / "config.toml", str(sqlite_engine.url))
-    ok = wisp(["router", "check", "r1"], config)
+    ok = run_wisp(config, "router", "check", "r1")
     assert ok.returncode == 0, ok.stderr
     assert "r1" in ok.stdout and "identity MikroTik" in ok.stdout and "RouterOS 7.18.2" in ok.stdout
-    refused = wisp(["router", "check", "wrong"], config)
+    refused = run_wisp(config, "router", "check", "wrong")
     assert refused.returncode == 1
     assert refused.stderr.strip().count("\n") == 0
     assert "refused the login of user admin: invalid user name or password (6)" in refused.stderr
@@ -194,15 +154,15 @@ def test_users_lists_the_live_router_as_table_and_json(
     with SimRouter(password=SIM_PASSWORD, seed_users=30) as seeded:
         factories.router(sqlite_engine, "r1", port=seeded.port, password=SIM_PASSWORD)
         config = write_config(tmp_path / "config.toml", str(sqlite_engine.url))
-        table = wisp(["users", "r1", "--hotspot"], config)
+        table = run_wisp(config, "users", "r1", "--hotspot")
         assert table.returncode == 0, table.stderr
         assert table.stdout.splitlines()[1].split()[:3] == ["NAME", "PROFILE", "DISABLED"]
-        listed = wisp(["users", "r1", "--json"], config)
+        listed = run_wisp(config, "users", "r1", "--json")
         rows = json.loads(listed.stdout)
         hotspot = [r for r in rows if r["type"] == "hotspot"]
         assert len(hotspot) == len(seeded.rows("/ip/hotspot/user"))
         assert all("password" not in r for r in rows)
-        active = json.loads(wisp(["users", "r1", "--active", "--json"], config).stdout)
+        active = json.loads(run_wisp(config, "users", "r1", "--active", "--json").stdout)
         assert {r["type"] for r in active} <= {"hotspot-active", "ppp-active"}
 
 
