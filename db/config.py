@@ -154,6 +154,10 @@ class MpesaSettings:
     push_expiry: float = 86_400.0
     """Seconds after which a push that neither its callback nor a query resolved is closed as
     expired (queried once more first), so recovery stops asking for it."""
+    refuse_unknown_accounts: bool = False
+    """Refuse a paybill payment at C2B validation (ResultCode C2B00012, invalid account) when
+    its account number is no client's username, so the customer's money never moves; off:
+    such payments are taken and left unmatched for an operator to assign."""
 
     def allowed_networks(self) -> list[str]:
         return [entry.strip() for entry in self.allowlist.split(",") if entry.strip()]

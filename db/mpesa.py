@@ -600,16 +600,27 @@ def account_key(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
+def is_client_account(engine: Engine, bill_ref: str) -> bool:
+    """True when `bill_ref` names a client, as an account number is matched (case and spaces
+    ignored)."""
+    key = account_key(bill_ref)
+    with Session(engine) as session:
+        return key != "" and _client_by_account(session, key) is not None
+
+
+def _client_by_account(session: Session, key: str) -> Client | None:
+    return session.scalars(
+        select(Client).where(func.lower(func.replace(col(Client.username), " ", "")) == key)
+    ).first()
+
+
 def match_c2b(session: Session, row: MpesaTransaction) -> Match:
     """The client by account number (BillRefNumber = username; a till payment: by phone), then
     the package by amount: the client's current package at its price, else the package of that
     price on the client's router; else the current package, the difference kept as credit."""
     client = None
     if row.bill_ref and account_key(row.bill_ref):
-        key = account_key(row.bill_ref)
-        client = session.scalars(
-            select(Client).where(func.lower(func.replace(col(Client.username), " ", "")) == key)
-        ).first()
+        client = _client_by_account(session, account_key(row.bill_ref))
         if client is None:
             return Match(None, None, f"no client has the account number {row.bill_ref!r}.")
     elif row.msisdn:

@@ -17,18 +17,28 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.config import Settings
-from db.mpesa import Arrival, Invalid, UnknownPush, parse_c2b, parse_stk_callback
+from db.mpesa import (
+    Arrival,
+    Invalid,
+    UnknownPush,
+    is_client_account,
+    parse_c2b,
+    parse_stk_callback,
+)
 from scheduler.mpesa.intake import Intake
 
 logger = logging.getLogger("wisp.mpesa")
 
 PREFIX = "/hooks"
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+INVALID_ACCOUNT = {"ResultCode": "C2B00012", "ResultDesc": "Rejected"}
+"""Daraja's answer for an invalid account number: the payment does not go through."""
 
 
 def callback_paths(token: str) -> dict[str, str]:
@@ -116,6 +126,17 @@ def build_app(settings: Settings, intake: Intake, token: str) -> Starlette:
         payment = parse_c2b(payload)
         if payment.shortcode not in ours:
             raise Rejected(400, f"shortcode {payment.shortcode} is not ours")
+        if mpesa.refuse_unknown_accounts and payment.bill_ref:
+            known = await run_in_threadpool(is_client_account, intake.engine, payment.bill_ref)
+            if not known:
+                logger.warning(
+                    "M-Pesa payment %s of %s refused at validation: no client has the account "
+                    "number %r",
+                    payment.receipt,
+                    payment.amount,
+                    payment.bill_ref,
+                )
+                return JSONResponse(INVALID_ACCOUNT)
         return JSONResponse(ACCEPTED)
 
     async def confirmation(request: Request, payload: dict[str, Any]) -> Response:

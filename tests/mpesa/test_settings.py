@@ -26,6 +26,7 @@ def write(tmp_path, text):
         ('type = "till"', "mpesa.till must be the till number"),
         ("max_body = 10", "mpesa.max_body must be from 1024"),
         ("push_expiry = 60", "mpesa.push_expiry must be from 300 to 604800 seconds, not 60"),
+        ('refuse_unknown_accounts = "yes"', "mpesa.refuse_unknown_accounts must be true or false"),
     ],
 )
 def test_a_wrong_mpesa_setting_is_refused_naming_the_key(tmp_path, text, message):
