@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -12,14 +14,28 @@ from db.types import utcnow
 
 
 def queue_accounts(
-    engine: Engine, *, router: str, package: str, count: int, prefix: str = "u"
+    engine: Engine,
+    *,
+    router: str,
+    package: str,
+    count: int,
+    prefix: str = "u",
+    passwords: Sequence[str] | None = None,
 ) -> list[str]:
-    """Queue `count` activations of accounts prefix0000… on a router; returns their names."""
+    """Queue `count` activations of accounts prefix0000… on a router; returns their names.
+
+    `passwords` gives each account its own login password, in order; by default they share one.
+    """
     with Session(engine) as session:
         router_id = session.scalars(select(Router.id).where(Router.name == router)).one()  # type: ignore[arg-type]
         chosen = session.scalars(select(Package).where(Package.name == package)).one()  # type: ignore[arg-type]
-    password, now = secrets.encrypt("pw-" + prefix), utcnow()
+    now = utcnow()
     names = [f"{prefix}{n:05}" for n in range(count)]
+    sealed = (
+        [secrets.encrypt(password) for password in passwords]
+        if passwords is not None
+        else [secrets.encrypt("pw-" + prefix)] * count
+    )
     rows = [
         {
             "router_id": router_id,
@@ -36,7 +52,7 @@ def queue_accounts(
             "created_at": now,
             "updated_at": now,
         }
-        for name in names
+        for name, password in zip(names, sealed, strict=True)
     ]
     with engine.begin() as connection:
         for start in range(0, len(rows), 2000):
