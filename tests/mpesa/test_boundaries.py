@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+from tests.architecture.imports import ROOT, imported_names
 
 
 def test_the_simulator_imports_nothing_else_of_the_project():
     for path in (ROOT / "scheduler" / "mpesa_sim").rglob("*.py"):
-        for name in imports(path):
+        for name in imported_names(path):
             top = name.split(".")[0]
             assert top not in ("db", "console") and not (
                 name.startswith("scheduler.") and not name.startswith("scheduler.mpesa_sim")
@@ -32,7 +20,7 @@ def test_the_simulator_imports_nothing_else_of_the_project():
 def test_the_daraja_client_imports_nothing_of_db():
     assert not any(
         n == "db" or n.startswith(("db.", "scheduler.", "console."))
-        for n in imports(ROOT / "scheduler" / "mpesa" / "daraja.py")
+        for n in imported_names(ROOT / "scheduler" / "mpesa" / "daraja.py")
     )
 
 
