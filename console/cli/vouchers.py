@@ -274,35 +274,16 @@ def run_sales(args: argparse.Namespace) -> int:
 
 
 def run_print(args: argparse.Namespace) -> int:
-    from console.printing import Card, login_url, render_html, render_pdf
-    from db import secrets, vouchers
+    from console.printing.batch import NothingToPrint, batch_cards, render
 
     settings = common.settings(args)
-    engine = common.engine(args)
-    rows = vouchers.vouchers(engine, batch=args.batch, state=VoucherState.UNUSED)
-    if not rows:
-        raise UsageError(f"batch {args.batch} has no unused voucher to print.")
-    dns = args.dns_name or settings.vouchers.hotspot_dns or hotspot_dns(args, rows[0]["router"])
-    batch = rows[0]["batch"]
-    validity = _validity_text(vouchers.batch_validity(engine, batch))
-    cards = []
-    for row in rows:
-        password = secrets.decrypt(row["password"]) if row["password"] else None
-        cards.append(
-            Card(
-                package=row["package"],
-                price=row["price"],
-                validity=validity,
-                code=row["code"],
-                password=password,
-                login_url=login_url(dns, row["code"], password or row["code"]),
-            )
+    try:
+        batch, cards, dns = batch_cards(
+            common.engine(args), settings, args.batch, dns_name=args.dns_name
         )
-    operator = settings.vouchers.operator
-    if args.format == "pdf":
-        data = render_pdf(cards, args.layout, operator)
-    else:
-        data = render_html(cards, args.layout, operator).encode("utf-8")
+    except NothingToPrint as error:
+        raise UsageError(str(error)) from None
+    data = render(cards, args.format, args.layout, settings.vouchers.operator)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -317,40 +298,3 @@ def run_print(args: argparse.Namespace) -> int:
         file=sys.stderr if args.output == "-" else sys.stdout,
     )
     return 0
-
-
-def hotspot_dns(args: argparse.Namespace, router_name: str) -> str:
-    """The DNS name of the router's hotspot (its server profile's dns-name), read live."""
-    from db import catalog, lookup
-    from scheduler.engine.endpoints import client_for
-    from scheduler.routeros.errors import RouterError
-
-    with common.session_for(args) as session:
-        router = lookup.get(session, catalog.ROUTERS, router_name)
-        session.expunge(router)
-    try:
-        with client_for(router, common.settings(args).routers) as client:
-            names = [
-                str(row.get("dns-name") or "")
-                for row in client.print("/ip/hotspot/profile", proplist=("name", "dns-name"))
-            ]
-    except RouterError as error:
-        raise UsageError(
-            f"could not read the hotspot's DNS name from router {router_name} ({error}); give "
-            "--dns-name or set [vouchers] hotspot_dns."
-        ) from None
-    found = [name for name in names if name]
-    if not found:
-        raise UsageError(
-            f"router {router_name}'s hotspot profiles have no dns-name; give --dns-name (or the "
-            "hotspot's address) or set [vouchers] hotspot_dns."
-        )
-    return found[0]
-
-
-def _validity_text(seconds: int) -> str:
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}" + ("" if count == 1 else "s")
-    return f"{seconds} seconds"
