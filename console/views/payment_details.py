@@ -1,14 +1,14 @@
 """The details of one M-Pesa transaction: its parsed fields, its raw payload and its history.
 
-The payload is shown as Daraja sent it, pretty-printed, except for anything secret: values under a
-name that holds a password, a secret, a passkey, a token or a credential are masked, and any known
-secret (the Daraja credentials, the callback token) is masked wherever it appears.
+The payload is shown as Daraja sent it, pretty-printed, except for anything secret: it is scrubbed
+as the LogService scrubs a log's context (values under a name that holds a password, a secret, a
+token or a credential, and any secret this process knows, such as the Daraja credentials and the
+callback token, wherever it appears).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from console.views.details import Details, NotFound, _history, _text
 from console.views.format import local
 from console.views.payments import amount_text, payment_state
-from db import secrets
+from db.logs import scrub
 from db.models import (
     Client,
     MpesaStatus,
@@ -30,24 +30,12 @@ from db.models import (
     SystemLog,
 )
 
-SECRET_NAME = re.compile(r"password|secret|passkey|token|credential", re.IGNORECASE)
-MASK = "********"
-
-
-def masked(value: Any) -> Any:
-    """`value` with every secret-named field masked, at any depth."""
-    if isinstance(value, dict):
-        return {k: MASK if SECRET_NAME.search(str(k)) else masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(item) for item in value]
-    return value
-
 
 def payload_text(raw: dict[str, Any] | None) -> str:
     """The raw payload as pretty JSON, secrets masked."""
     if not raw:
         return "no payload stored"
-    return secrets.mask(json.dumps(masked(raw), indent=2, ensure_ascii=False, default=str))
+    return json.dumps(scrub(raw), indent=2, ensure_ascii=False, default=str)
 
 
 def payment(session: Session, transaction_id: int, zone: ZoneInfo) -> Details:

@@ -40,6 +40,7 @@ from db.mpesa import (
     store_c2b,
     store_stk_result,
 )
+from db.secrets import remember
 from db.types import utcnow
 from scheduler.mpesa.daraja import nairobi_stamp
 from tests.console.conftest import console_settings, refresh, screen_text, settle, until
@@ -47,6 +48,8 @@ from tests.mpesa.helpers import confirmation, stk_callback
 
 SIZE = (80, 24)
 SECRET = "do-not-show-this-credential"
+KNOWN = "known-daraja-passkey-0123456789"
+"""A secret this process knows (as it knows the Daraja credentials): masked wherever it appears."""
 
 
 def _paid_now(minutes: int = 10) -> str:
@@ -56,7 +59,14 @@ def _paid_now(minutes: int = 10) -> str:
 
 def _c2b(engine: Engine, settings: Settings, receipt: str, amount: str, account: str) -> int:
     """A paybill payment as its confirmation callback stores it, then applied."""
-    body = confirmation(receipt, amount, account, TransTime=_paid_now(), SecurityCredential=SECRET)
+    body = confirmation(
+        receipt,
+        amount,
+        account,
+        TransTime=_paid_now(),
+        SecurityCredential=SECRET,
+        Remarks=f"sent with {KNOWN}",
+    )
     stored = store_c2b(engine, parse_c2b(body), body)
     apply(engine, settings, stored.id)
     return stored.id
@@ -141,6 +151,7 @@ async def test_the_payments_tab_lists_transactions_in_columns_that_fit(
 async def test_enter_on_a_payment_shows_its_payload_without_secrets(
     make_app: Callable[..., WispApp], payments: dict[str, int]
 ) -> None:
+    remember(KNOWN)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -156,6 +167,7 @@ async def test_enter_on_a_payment_shows_its_payload_without_secrets(
         payload = str(details.query_one("#details-payload", Static).content)
         assert '"TransID": "QKA1111111"' in payload and '"BillRefNumber": "client2"' in payload
         assert SECRET not in payload and "********" in payload
+        assert KNOWN not in payload and '"Remarks": "sent with ********"' in payload
         assert "Receipt" in screen_text(app) and "QKA1111111" in screen_text(app)
         assert details.found is not None
         found = dict(details.found.fields)
