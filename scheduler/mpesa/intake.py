@@ -119,7 +119,12 @@ class Intake:
                     self._arrivals.put(None)  # end after this group
                     break
                 group.append(more)
-            self._store(group)
+            try:
+                self._store(group)
+            except Exception as error:  # never leave a sender waiting, nor the writer dead
+                logger.exception("M-Pesa callbacks could not be stored")
+                for _, future in group:
+                    _tell(future, error)
 
     def _store(self, group: list[tuple[Arrival, Future[Stored]]]) -> None:
         try:
@@ -127,15 +132,12 @@ class Intake:
                 answers = store_many(self.engine, [arrival for arrival, _ in group])
         except Exception as error:  # the database is away: each sender is told, none accepted
             for _, future in group:
-                future.set_exception(error)
+                _tell(future, error)
             return
         for (_, future), answer in zip(group, answers, strict=True):
-            if isinstance(answer, Exception):
-                future.set_exception(answer)
-                continue
-            future.set_result(answer)
-            if answer.status == MpesaStatus.RECEIVED:
+            if not isinstance(answer, Exception) and answer.status == MpesaStatus.RECEIVED:
                 self._to_apply.put(answer.id)
+            _tell(future, answer)
 
     def _apply(self) -> None:
         ending = False
@@ -171,6 +173,17 @@ class Intake:
             logger.info("M-Pesa transaction %s: %s %s", applied.id, applied.status, applied.note)
         if self._wake is not None and any(a.job_id for a in done):
             woken(self._wake, done)
+
+
+def _tell(future: Future[Stored], answer: Stored | BaseException) -> None:
+    """Answer a waiting request once; one given up meanwhile (its sender went away) was stored
+    all the same."""
+    if future.done() or not (future.running() or future.set_running_or_notify_cancel()):
+        return
+    if isinstance(answer, BaseException):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)
 
 
 class Turns:
