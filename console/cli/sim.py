@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from console.cli import common
+
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from scheduler.sim import cli
 
-    parser = commands.add_parser(
+    parser = common.command(
+        commands,
         "sim",
-        help="run a simulated MikroTik router speaking the RouterOS API",
+        cli.run,
+        "run a simulated MikroTik router speaking the RouterOS API",
         description="A RouterOS API server on loopback that real API clients cannot tell from a router.",
+        json=False,
     )
     cli.configure_parser(parser)
-    parser.set_defaults(handler=cli.run)
