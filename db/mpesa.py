@@ -698,8 +698,9 @@ def apply(engine: Engine, settings: Settings, transaction_id: int) -> Applied:
 def apply_many(engine: Engine, settings: Settings, transaction_ids: list[int]) -> list[Applied]:
     """Apply several received rows in one transaction (one commit), each as `apply` would.
 
-    A refusal of one (unmatched) is kept to that row; a race with another writer falls back to
-    applying each row in its own transaction.
+    A refusal of one (unmatched) is kept to that row. A race with another writer, or a row that
+    cannot be applied at all, falls back to applying each row in its own transaction: the
+    others are applied, and the one that fails is logged and left received for the next round.
     """
     service = ActivationService(engine, settings)
     try:
@@ -707,8 +708,25 @@ def apply_many(engine: Engine, settings: Settings, transaction_ids: list[int]) -
             return [_apply_in(session, service, i) for i in transaction_ids]
     except DBAPIError as error:
         if not (isinstance(error, IntegrityError) or is_deadlock(error)):
+            raise  # the database is away: nothing to gain row by row
+    except Exception:
+        if len(transaction_ids) == 1:
             raise
-    return [apply(engine, settings, i) for i in transaction_ids]
+    return _apply_each(engine, settings, transaction_ids)
+
+
+def _apply_each(engine: Engine, settings: Settings, transaction_ids: list[int]) -> list[Applied]:
+    done = []
+    for transaction_id in transaction_ids:
+        try:
+            done.append(apply(engine, settings, transaction_id))
+        except DBAPIError as error:
+            if not (isinstance(error, IntegrityError) or is_deadlock(error)):
+                raise
+            logger.exception("M-Pesa transaction %s could not be applied now", transaction_id)
+        except Exception:
+            logger.exception("M-Pesa transaction %s could not be applied", transaction_id)
+    return done
 
 
 def _apply_in(session: Session, service: ActivationService, transaction_id: int) -> Applied:

@@ -15,6 +15,8 @@ from db.mpesa import (
     Invalid,
     UnknownPush,
     apply,
+    apply_many,
+    apply_received,
     nairobi_time,
     normalise_msisdn,
     parse_c2b,
@@ -227,3 +229,26 @@ def test_the_operator_assigns_an_unmatched_payment_once(engine):
     with pytest.raises(Refused, match="is applied; only an unmatched one"):
         assign(engine, SETTINGS, unmatched.id, "jdoe")
     assert len(payments(engine)) == 1
+
+
+def test_a_row_that_cannot_be_applied_does_not_hold_up_the_others(engine, monkeypatch):
+    import db.mpesa
+
+    shop(engine)
+    payloads = [confirmation(f"RKTQDM7X{n}0", "1500.00", "jdoe") for n in range(3)]
+    ids = [store_c2b(engine, parse_c2b(p), p).id for p in payloads]
+    applying = db.mpesa._apply_in
+
+    def broken_for_the_second(session, service, transaction_id):
+        if transaction_id == ids[1]:
+            raise RuntimeError("something unforeseen")
+        return applying(session, service, transaction_id)
+
+    monkeypatch.setattr(db.mpesa, "_apply_in", broken_for_the_second)
+    done = apply_many(engine, SETTINGS, ids)
+    assert [d.id for d in done] == [ids[0], ids[2]]
+    assert [r.status for r in rows(engine)] == ["applied", "received", "applied"]
+    monkeypatch.setattr(db.mpesa, "_apply_in", applying)
+    [again] = apply_received(engine, SETTINGS)
+    assert (again.id, again.status) == (ids[1], MpesaStatus.APPLIED)
+    assert len(payments(engine)) == 3
