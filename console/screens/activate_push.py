@@ -144,7 +144,6 @@ class MpesaRequest(OnWispApp, ModalScreen[None]):
             self.post_message(self.DeliveryLooked(seen, None, None))
             return
         worker = get_current_worker()
-        app.call_from_thread(app.wake_scheduler)
         while not worker.is_cancelled:
             state = job_state(app.engine, job.job_id)
             self.post_message(self.DeliveryLooked(seen, job.job_id, state))
@@ -162,6 +161,8 @@ class MpesaRequest(OnWispApp, ModalScreen[None]):
         if ok is None:
             return  # still waiting: the sent line (phone, amount, package) stays up
         self._say(text, ok)
+        if message.seen.paid:
+            self.wisp.wake_scheduler()  # its router job is due now
         if message.seen.settled:
             self.pushing = False
             self._push_settled(message.seen.paid)
