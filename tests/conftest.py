@@ -120,6 +120,14 @@ def empty_tables(engine: Engine) -> None:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 
+def emptied(url: str) -> str:
+    """Empty the server database at `url` (faster than migrating a new one); returns the URL."""
+    engine = make_engine(url, pool=False)
+    empty_tables(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies (migrating once per worker)."""
@@ -147,11 +155,7 @@ def db_url(
     backend = request.param
     if backend == "sqlite":
         return fresh_sqlite_url(sqlite_template, tmp_path)
-    url = server_url(backend, server_databases)
-    engine = make_engine(url, pool=False)
-    empty_tables(engine)
-    engine.dispose()
-    return url
+    return emptied(server_url(backend, server_databases))
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ from scheduler.routeros.actions import is_owned
 from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 from tests import factories
-from tests.conftest import empty_tables, fresh_sqlite_url
+from tests.conftest import emptied, fresh_sqlite_url
 
 SIM_PASSWORD = "secret-pw"
 USERS = "/ip/hotspot/user"
@@ -502,15 +502,20 @@ def run_machine(
     )
 
 
-def test_paid_equals_granted_on_sqlite(sqlite_template: Path, tmp_path: Path) -> None:
+def sqlite_databases(template: Path, tmp_path: Path) -> Callable[[], str]:
+    """A new migrated SQLite database at each call, each in a folder of its own."""
     folders = (tmp_path / f"run{n}" for n in itertools.count())
 
     def fresh() -> str:
         folder = next(folders)
         folder.mkdir()
-        return fresh_sqlite_url(sqlite_template, folder)
+        return fresh_sqlite_url(template, folder)
 
-    run_machine(fresh, examples=25, steps=14)
+    return fresh
+
+
+def test_paid_equals_granted_on_sqlite(sqlite_template: Path, tmp_path: Path) -> None:
+    run_machine(sqlite_databases(sqlite_template, tmp_path), examples=25, steps=14)
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
@@ -518,11 +523,4 @@ def test_paid_equals_granted_on_a_server(backend: str, server_databases: dict[st
     from tests.conftest import server_url
 
     url = server_url(backend, server_databases)
-
-    def fresh() -> str:
-        engine = make_engine(url, pool=False)
-        empty_tables(engine)
-        engine.dispose()
-        return url
-
-    run_machine(fresh, examples=4, steps=12)
+    run_machine(lambda: emptied(url), examples=4, steps=12)

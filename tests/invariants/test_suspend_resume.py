@@ -7,7 +7,6 @@ time they had left: granted (expiry - start - time stood) still equals paid, to 
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from db.catalog import Refused
-from db.engine import make_engine, session_scope
+from db.engine import session_scope
 from db.suspension import resume_client, suspend_client
-from tests.conftest import empty_tables, fresh_sqlite_url
-from tests.invariants.test_paid_equals_granted import CLIENTS, PaidEqualsGranted, run_machine
+from tests.conftest import emptied
+from tests.invariants.test_paid_equals_granted import (
+    CLIENTS,
+    PaidEqualsGranted,
+    run_machine,
+    sqlite_databases,
+)
 
 
 class WithSuspensions(PaidEqualsGranted):
@@ -50,14 +54,12 @@ class WithSuspensions(PaidEqualsGranted):
 def test_suspensions_keep_paid_equals_granted_on_sqlite(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    folders = (tmp_path / f"run{n}" for n in itertools.count())
-
-    def fresh() -> str:
-        folder = next(folders)
-        folder.mkdir()
-        return fresh_sqlite_url(sqlite_template, folder)
-
-    run_machine(fresh, examples=10, steps=14, machine=WithSuspensions)
+    run_machine(
+        sqlite_databases(sqlite_template, tmp_path),
+        examples=10,
+        steps=14,
+        machine=WithSuspensions,
+    )
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
@@ -67,11 +69,4 @@ def test_suspensions_keep_paid_equals_granted_on_a_server(
     from tests.conftest import server_url
 
     url = server_url(backend, server_databases)
-
-    def fresh() -> str:
-        engine = make_engine(url, pool=False)
-        empty_tables(engine)
-        engine.dispose()
-        return url
-
-    run_machine(fresh, examples=3, steps=14, machine=WithSuspensions)
+    run_machine(lambda: emptied(url), examples=3, steps=14, machine=WithSuspensions)
