@@ -15,7 +15,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "sim",
         cli.run,
         "run a simulated MikroTik router speaking the RouterOS API",
-        description="A RouterOS API server on loopback that real API clients cannot tell from a router.",
+        description=cli.DESCRIPTION,
         json=False,
     )
     cli.configure_parser(parser)

@@ -3,14 +3,12 @@
 import argparse
 import sys
 
-from scheduler.sim.cli import configure_parser, run
+from scheduler.sim.cli import DESCRIPTION, configure_parser, run
 
 
 def main() -> int:
     """Parse the command line and run the simulator."""
-    parser = argparse.ArgumentParser(
-        prog="wisp sim", description="Simulated MikroTik router (RouterOS API)"
-    )
+    parser = argparse.ArgumentParser(prog="wisp sim", description=DESCRIPTION)
     configure_parser(parser)
     return run(parser.parse_args())
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from scheduler.sim.router import SimRouter
 
 VERSIONS = ("7.18.2", "7.10", "6.45.1", "6.43", "6.33.3")
+DESCRIPTION = "A RouterOS API server on loopback that real API clients cannot tell from a router."
+"""What `wisp sim --help` and `python -m scheduler.sim --help` say the simulator is."""
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
