@@ -58,6 +58,7 @@ def places() -> list[Place]:
     from console.screens.main import MainScreen
     from console.screens.reconcile import ReconcileScreen
     from console.screens.router_users import RouterUsersScreen
+    from console.screens.vouchers import GenerateScreen, VouchersScreen
     from console.widgets.main.pane import Pane
 
     moving = ("↑ ↓ pgup pgdn", "Move in a list or scroll (home, end: to the first, the last)")
@@ -69,6 +70,8 @@ def places() -> list[Place]:
         Place("Assign a payment", (AssignScreen,), (("tab", "Next field"),)),
         Place("Yes or no", (ConfirmScreen,)),
         Place("Router users", (RouterUsersScreen,)),
+        Place("Vouchers", (VouchersScreen,)),
+        Place("Generate vouchers", (GenerateScreen,), (("tab", "Next field"),)),
         Place("Drift (reconcile)", (ReconcileScreen,)),
         Place("Help", (HelpScreen,)),
     ]

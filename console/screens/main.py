@@ -71,6 +71,14 @@ class MainScreen(MainActions):
         ),
         Binding("u", "users", "Users", id="users", tooltip="Browse a router's users (read-only)"),
         Binding(
+            "V",
+            "vouchers",
+            "Vouchers",
+            id="vouchers",
+            show=False,
+            tooltip="Voucher batches: generate, print, revoke",
+        ),
+        Binding(
             "slash",
             "filter",
             "Filter",

@@ -154,6 +154,12 @@ class MainActions(OnWispApp, Screen[None]):
 
         self.wisp.push_screen(RouterUsersScreen())
 
+    def action_vouchers(self) -> None:
+        """Voucher batches: generate, print, revoke."""
+        from console.screens.vouchers import VouchersScreen
+
+        self.wisp.push_screen(VouchersScreen())
+
     def action_pause(self) -> None:
         """Pause the embedded scheduler; resume it when it is paused."""
         self.wisp.toggle_scheduler()
