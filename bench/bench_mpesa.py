@@ -325,6 +325,10 @@ def report(args: argparse.Namespace, runs: dict[str, dict[str, Any]], waits: dic
         f"  {'CPU of this process per callback':34}{new['cpu_ms']:10.2f}ms{base['cpu_ms']:10.2f}ms"
         f"{base['cpu_ms'] / new['cpu_ms']:8.1f}x"
     )
+    print(
+        f"  {'  = callbacks /s on one free CPU':34}{1000 / new['cpu_ms']:12.0f}"
+        f"{1000 / base['cpu_ms']:12.0f}   (estimate where this process's CPU is the limit)"
+    )
     for mode, run in runs.items():
         payments, rows, counted = run["check"]
         exact = payments == rows == args.payments and counted == run["callbacks"]

@@ -89,7 +89,12 @@ class Intake:
 
     def apply_left(self) -> None:
         """Queue every row stored and not applied (left by a stop or a crash)."""
-        for transaction_id in received_ids(self.engine, limit=10_000):
+        try:
+            left = received_ids(self.engine, limit=10_000)
+        except Exception:  # the database is away: the recovery rounds apply them later
+            logger.exception("M-Pesa payments left unapplied could not be looked up")
+            return
+        for transaction_id in left:
             self._to_apply.put(transaction_id)
 
     def submit(self, arrival: Arrival) -> Future[Stored]:
