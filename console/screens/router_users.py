@@ -17,10 +17,18 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.screens.typed import OnWispApp
 from console.views.errors import one_sentence
-from console.views.router_users import LISTINGS, matches, open_router, router_names, stream_rows
+from console.views.router_users import (
+    LISTINGS,
+    matches,
+    open_router,
+    router_names,
+    stream_rows,
+    voucher_uptimes,
+)
 from console.views.window import Row, Window
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import WindowTable
+from scheduler.engine.vouchers import start_seen
 from scheduler.routeros.client import RouterError
 
 
@@ -192,16 +200,25 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     def _stream(self, load: int, router: str, kind: str) -> None:
         worker = get_current_worker()
         app = self.wisp
+        seen: list[tuple[str, str]] = []
         try:
             with open_router(app.engine, router, app.settings.routers) as client:
                 for batch in stream_rows(client, LISTINGS[kind]):
                     if worker.is_cancelled:
                         return
+                    seen += voucher_uptimes(kind, batch)
                     self.post_message(self.UsersFetched(load, kind, batch))
         except RouterError as error:
             self.post_message(self.RouterRefused(load, kind, str(error)))
             return
         self.post_message(self.UsersLoaded(load, kind))
+        started = start_seen(app.engine, router, seen, online=kind == "active")
+        if started:
+            text = (
+                f"{len(started)} voucher(s) seen in use for the first time on {router}: "
+                f"{', '.join(started[:5])}{' …' if len(started) > 5 else ''}; their clocks run."
+            )
+            self.app.call_from_thread(self.notify, text)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -130,6 +130,16 @@ def stream_rows(client: RouterClient, listing: Listing, batch: int = BATCH) -> I
         yield pending
 
 
+def voucher_uptimes(kind: str, rows: list[Row]) -> list[tuple[str, str]]:
+    """(name, uptime) of the hotspot users or sessions among the rows: where a voucher's first
+    login shows."""
+    if kind == "hotspot":
+        return [(row.cells[0], row.cells[3]) for row in rows]
+    if kind == "active":
+        return [(row.cells[0], row.cells[4]) for row in rows if row.cells[1] == "hotspot"]
+    return []
+
+
 def matches(row: Row, text: str) -> bool:
     """True when every word of `text` appears in some cell (case-insensitive)."""
     haystack = " ".join(row.cells).lower()

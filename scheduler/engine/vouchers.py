@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.config import RouterSettings
 from db.models import Router
@@ -94,3 +95,25 @@ def look_for_first_logins(
                     ", ".join(started[:10]) + (" …" if len(started) > 10 else ""),
                 )
     return found
+
+
+def start_seen(
+    engine: Engine, router_name: str, seen: list[tuple[str, str]], *, online: bool
+) -> list[str]:
+    """Start the unused vouchers among (name, uptime) pairs a person just read on a router
+    (the router users screen): online sessions however short, users with any uptime."""
+    with Session(engine) as session:
+        router = session.scalars(select(Router).where(col(Router.name) == router_name)).first()
+    if router is None or router.id is None:
+        return []
+    codes = unused_codes(engine).get(router.id, set())
+    if not codes:
+        return []
+    used: dict[str, int] = {}
+    for name, uptime in seen:
+        _keep(used, codes, name, uptime, online=online)
+    if not used:
+        return []
+    now = utcnow()
+    first = {code: now - timedelta(seconds=seconds) for code, seconds in used.items()}
+    return start_first_use(engine, router.id, first, now=now)

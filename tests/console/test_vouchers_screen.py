@@ -77,3 +77,23 @@ async def test_generate_deliver_print_and_revoke_a_batch(
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is not screen
+
+
+async def test_the_router_users_screen_starts_a_voucher_it_sees_online(
+    make_app: Callable[..., WispApp],
+    service: Callable[[WispApp], ProvisioningService],
+    seeded: Engine,
+    fleet: SimFleet,
+) -> None:
+    made = vouchers.generate(seeded, package="Home 10M", count=3, created_by="ops")
+    app = make_app()
+    engine_service = service(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await drain(pilot, engine_service)
+        fleet["r1"].sessions.login_hotspot(made.codes[1])
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("3")  # active sessions
+        await until(pilot, lambda: told(app, "1 voucher(s) seen in use for the first time on r1"))
+    states = {v["code"]: v["state"] for v in vouchers.vouchers(seeded)}
+    assert states == {made.codes[0]: "unused", made.codes[1]: "in use", made.codes[2]: "unused"}
