@@ -7,7 +7,6 @@ timeout) instead of reading first and failing with "database is locked" when it 
 from __future__ import annotations
 
 import io
-import signal
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
-from tests.scheduler.processes import start_runner, statuses
+from tests.scheduler.processes import start_runner, statuses, stop_runners
 from tests.waiting import wait_for
 
 
@@ -59,10 +58,7 @@ def test_fifty_operator_writes_succeed_while_four_runners_drain(
                     failures.append(f"{' '.join(argv)}: exit {code}: {err.strip()}")
             still_draining = statuses(sqlite_engine)["pending"] > 0
         finally:
-            for runner in runners:
-                runner.send_signal(signal.SIGTERM)
-            for runner in runners:
-                runner.wait(timeout=60)
+            stop_runners(runners)
     assert failures == []
     # The writes raced the drains: the runners had not finished when the last write went in.
     assert still_draining

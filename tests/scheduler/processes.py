@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -29,6 +30,13 @@ def start_runner(config: Path, *args: str, **output: Any) -> subprocess.Popen[An
     text, as for Popen), by default nowhere."""
     streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **output}
     return subprocess.Popen([*WISP, "run", *args], cwd=ROOT, env=_environment(config), **streams)
+
+
+def stop_runners(runners: list[subprocess.Popen[Any]]) -> list[int]:
+    """Ask every runner to stop (SIGTERM, as systemd does), then wait for each; their exit codes."""
+    for runner in runners:
+        runner.send_signal(signal.SIGTERM)
+    return [runner.wait(timeout=60) for runner in runners]
 
 
 def run_wisp(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, write_config
-from tests.scheduler.processes import run_wisp, start_runner, statuses
+from tests.scheduler.processes import run_wisp, start_runner, statuses, stop_runners
 from tests.waiting import wait_for
 
 ADD = "/ip/hotspot/user/add"
@@ -106,9 +106,7 @@ def test_four_drainers_on_one_queue_never_process_a_row_twice(
         try:
             wait_for_completed(engine, 10_000, timeout=200, poll=0.5)
         finally:
-            for runner in runners:
-                runner.send_signal(signal.SIGTERM)
-            codes = [runner.wait(timeout=60) for runner in runners]
+            codes = stop_runners(runners)
         assert codes == [0, 0, 0, 0]
         assert statuses(engine) == Counter({"completed": 10_000})
         assert sim.stats[ADD] == 10_000 and sim.stats[SET] == 0

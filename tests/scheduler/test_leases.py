@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import signal
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -26,7 +25,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
 from tests.scheduler.conftest import SIM_PASSWORD, engine_settings, write_config
-from tests.scheduler.processes import start_runner, statuses
+from tests.scheduler.processes import start_runner, statuses, stop_runners
 from tests.waiting import wait_for
 
 ADD = "/ip/hotspot/user/add"
@@ -71,9 +70,7 @@ def test_two_runners_with_a_lease_shorter_than_a_batch_write_each_account_once(
                 describe=lambda: f"{statuses(sqlite_engine)}, {sim.stats[SET]} sets",
             )
         finally:
-            for runner in runners:
-                runner.send_signal(signal.SIGTERM)
-            codes = [runner.wait(timeout=60) for runner in runners]
+            codes = stop_runners(runners)
         assert codes == [0, 0]
         assert statuses(sqlite_engine) == Counter({"completed": count})
         on_router = Counter(row["name"] for row in sim.rows("/ip/hotspot/user"))
