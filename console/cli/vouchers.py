@@ -283,7 +283,14 @@ def run_print(args: argparse.Namespace) -> int:
         )
     except NothingToPrint as error:
         raise UsageError(str(error)) from None
-    data = render(cards, args.format, args.layout, settings.vouchers.operator)
+    shown = sys.stderr.isatty()
+
+    def drawn(done: int) -> None:
+        if shown and (done % 100 == 0 or done == len(cards)):
+            end = "\n" if done == len(cards) else ""
+            print(f"\rdrawing cards: {done:,} of {len(cards):,}", end=end, file=sys.stderr)
+
+    data = render(cards, args.format, args.layout, settings.vouchers.operator, progress=drawn)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -83,10 +85,17 @@ def validity_words(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def render(cards: list[Card], fmt: str, layout: str, operator: str) -> bytes:
-    """The cards as a PDF, or as an HTML page (UTF-8)."""
+def render(
+    cards: list[Card],
+    fmt: str,
+    layout: str,
+    operator: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
+    """The cards as a PDF, or as an HTML page (UTF-8); `progress` hears of each card drawn."""
     from console.printing import render_html, render_pdf
 
     if fmt == "pdf":
-        return render_pdf(cards, layout, operator)
-    return render_html(cards, layout, operator).encode("utf-8")
+        return render_pdf(cards, layout, operator, progress=progress)
+    return render_html(cards, layout, operator, progress=progress).encode("utf-8")

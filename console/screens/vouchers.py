@@ -26,6 +26,8 @@ from console.screens.typed import OnWispApp
 from console.views.errors import one_sentence
 from db.models import Package, ServiceType
 
+PROGRESS_EVERY = 25
+"""Cards drawn between two progress updates while a batch prints."""
 COLUMNS = (
     ("batch", "Batch"),
     ("package", "Package"),
@@ -61,6 +63,8 @@ class VouchersScreen(OnWispApp, Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="vouchers")
         self.rows: list[dict[str, Any]] = []
+        self.printing = False
+        """A batch is being drawn: the status line and the bar show that, not delivery."""
 
     def compose(self) -> ComposeResult:
         yield Static("Reading batches…", id="vouchers-status")
@@ -105,6 +109,8 @@ class VouchersScreen(OnWispApp, Screen[None]):
         self._summarise()
 
     def _summarise(self) -> None:
+        if self.printing:
+            return
         rows = self.rows
         if not rows:
             self._status("No voucher batch yet: press g to generate one.")
@@ -207,16 +213,30 @@ class VouchersScreen(OnWispApp, Screen[None]):
         from console.printing.batch import batch_cards, render
 
         settings = self.wisp.settings
+
+        def drawn(done: int) -> None:
+            if done % PROGRESS_EVERY == 0 or done == len(cards):
+                self.app.call_from_thread(self._printing, batch, done, len(cards))
+
+        self.printing = True
         try:
             name, cards, dns = batch_cards(self.wisp.engine, settings, batch)
             path = Path(f"{name}.pdf").resolve()
-            path.write_bytes(render(cards, "pdf", "a4-36", settings.vouchers.operator))
+            data = render(cards, "pdf", "a4-36", settings.vouchers.operator, progress=drawn)
+            path.write_bytes(data)
         except Exception as error:
             text = f"Nothing was printed: {one_sentence(error, self.wisp.engine)}"
             self.app.call_from_thread(self.notify, text, severity="error")
             return
+        finally:
+            self.printing = False
+            self.app.call_from_thread(self._summarise)
         text = f"Wrote {path}: {len(cards):,} card(s), logging in at http://{dns}/login."
         self.app.call_from_thread(self.notify, text, timeout=10)
+
+    def _printing(self, batch: str, done: int, total: int) -> None:
+        self._status(f"Printing {batch}: {done:,} of {total:,} card(s)…")
+        self.query_one(ProgressBar).update(total=total, progress=done)
 
     def action_revoke(self) -> None:
         selected = self.selected
