@@ -28,6 +28,7 @@ from db.catalog import Refused
 from db.config import Settings
 from db.engine import session_scope
 from db.errors import UserError
+from db.localtime import at
 from db.models import (
     Action,
     Client,
@@ -302,12 +303,39 @@ def _start(
     ).rowcount  # type: ignore[attr-defined]
     if not taken:
         return False
+    expires = first + timedelta(seconds=batch.validity_seconds)
+    subscription = _subscribe(session, voucher, package, first, expires, running=True)
+    logs.info(
+        session,
+        "Subscription",
+        f"Voucher {voucher.code} ({batch.name}, {package.name}) first logged in; its "
+        f"subscription {subscription.id} runs until {at(expires)}.",
+        {"voucher_id": voucher.id, "subscription_id": subscription.id},
+        client_id=subscription.client_id,
+        provisioning_id=voucher.provisioning_id,
+    )
+    return True
+
+
+def _subscribe(
+    session: Session,
+    voucher: Voucher,
+    package: Package,
+    first: datetime,
+    expires: datetime,
+    *,
+    running: bool,
+    imported_at: datetime | None = None,
+) -> Subscription:
+    """The subscription a voucher's first login started, under a client of the code's name,
+    linked from the voucher and its account row."""
     client = session.scalars(select(Client).where(col(Client.username) == voucher.code)).first()
     if client is None:
         client = Client(
             username=voucher.code,
             full_name=f"Voucher {voucher.code}",
             account_type=package.account_type,
+            imported_at=imported_at,
         )
         session.add(client)
         session.flush()
@@ -317,33 +345,18 @@ def _start(
         router_id=voucher.router_id,
         provisioning_id=voucher.provisioning_id,
         start_date=first,
-        expires_on=first + timedelta(seconds=batch.validity_seconds),
-        status=SubscriptionStatus.ACTIVE,
+        expires_on=expires,
+        status=SubscriptionStatus.ACTIVE if running else SubscriptionStatus.EXPIRED,
         delivered_at=first,
+        imported_at=imported_at,
     )
     session.add(subscription)
     session.flush()
-    session.execute(
-        update(V)
-        .where(V.c.id == voucher.id)
-        .values(subscription_id=subscription.id, client_id=client.id)
-    )
+    linked = {"client_id": client.id, "subscription_id": subscription.id}
+    session.execute(update(V).where(V.c.id == voucher.id).values(**linked))
     if voucher.provisioning_id is not None:
-        session.execute(
-            update(J)
-            .where(J.c.id == voucher.provisioning_id)
-            .values(client_id=client.id, subscription_id=subscription.id)
-        )
-    logs.info(
-        session,
-        "Subscription",
-        f"Voucher {voucher.code} ({batch.name}, {package.name}) first logged in; its "
-        f"subscription {subscription.id} runs until {subscription.expires_on:%Y-%m-%d %H:%M} UTC.",
-        {"voucher_id": voucher.id, "subscription_id": subscription.id},
-        client_id=client.id,
-        provisioning_id=voucher.provisioning_id,
-    )
-    return True
+        session.execute(update(J).where(J.c.id == voucher.provisioning_id).values(**linked))
+    return subscription
 
 
 # -- revoke and redeem -----------------------------------------------------------------------------
@@ -792,35 +805,8 @@ def _start_imported(
     state: VoucherState,
     now: datetime,
 ) -> None:
-    client = session.scalars(select(Client).where(col(Client.username) == voucher.code)).first()
-    if client is None:
-        client = Client(
-            username=voucher.code,
-            full_name=f"Voucher {voucher.code}",
-            account_type=package.account_type,
-            imported_at=now,
-        )
-        session.add(client)
-        session.flush()
     running = state == VoucherState.IN_USE
-    subscription = Subscription(
-        client_id=int(client.id or 0),
-        package_id=int(package.id or 0),
-        router_id=voucher.router_id,
-        provisioning_id=account.id,
-        start_date=first,
-        expires_on=expires,
-        status=SubscriptionStatus.ACTIVE if running else SubscriptionStatus.EXPIRED,
-        delivered_at=first,
-        imported_at=now,
-    )
-    session.add(subscription)
-    session.flush()
-    voucher.first_login_at = first
-    voucher.client_id = client.id
-    voucher.subscription_id = subscription.id
-    account.client_id = client.id
-    account.subscription_id = subscription.id
-    if not running:
-        account.action = Action.DEACTIVATE  # as the tool left it: stopped on the router
-    session.add_all([voucher, account])
+    session.execute(update(V).where(V.c.id == voucher.id).values(first_login_at=first))
+    _subscribe(session, voucher, package, first, expires, running=running, imported_at=now)
+    if not running:  # as the tool left it: stopped on the router
+        session.execute(update(J).where(J.c.id == account.id).values(action=Action.DEACTIVATE))
