@@ -26,7 +26,7 @@ from db.models import (
 )
 from db.types import utcnow
 from scheduler.engine.drain import Drainer
-from scheduler.engine.vouchers import look_for_first_logins
+from scheduler.engine.vouchers import FirstLogins, look_for_first_logins
 from scheduler.routeros.actions import owner_tag
 from scheduler.sim import SimRouter
 from tests import factories
@@ -56,6 +56,12 @@ def drain(engine: Engine, **queue: object) -> None:
         worker.drain_once()
     finally:
         worker.stop()
+
+
+def look(engine: Engine) -> FirstLogins:
+    """One look for first logins, as the engine's timer makes it."""
+    url = engine.url.render_as_string(hide_password=False)
+    return look_for_first_logins(engine, engine_settings(url).routers)
 
 
 def state_of(engine: Engine, code: str) -> str:
@@ -141,9 +147,7 @@ def test_first_login_starts_the_clock_and_expiry_disables_and_kicks_the_voucher(
     code = made.codes[1]
     sim.sessions.login_hotspot(code, mac_address="AA:BB:CC:00:00:01", address="10.5.50.9")
     before = utcnow()
-    found = look_for_first_logins(
-        engine, engine_settings(engine.url.render_as_string(hide_password=False)).routers
-    )
+    found = look(engine)
     after = utcnow()
     assert found.started == [code] and state_of(engine, code) == VoucherState.IN_USE
     with Session(engine) as session:
@@ -152,12 +156,7 @@ def test_first_login_starts_the_clock_and_expiry_disables_and_kicks_the_voucher(
     assert subscription is not None and voucher.first_login_at is not None
     assert before - timedelta(seconds=2) <= voucher.first_login_at <= after
     assert subscription.expires_on - subscription.start_date == timedelta(days=1)
-    assert (
-        look_for_first_logins(
-            engine, engine_settings(engine.url.render_as_string(hide_password=False)).routers
-        ).started
-        == []
-    )
+    assert look(engine).started == []
     assert state_of(engine, made.codes[0]) == VoucherState.UNUSED
 
     with session_scope(engine) as session:  # a day later: its time is over
@@ -185,9 +184,7 @@ def test_a_voucher_used_while_no_one_looked_starts_from_its_uptime(
     # Used for two hours and logged out since, as the router's own counter keeps it.
     users = sim._engine.table(USERS)
     sim._loop.call(lambda: users.update(row[".id"], {"uptime": "2h"}))
-    found = look_for_first_logins(
-        engine, engine_settings(engine.url.render_as_string(hide_password=False)).routers
-    )
+    found = look(engine)
     assert found.started == [code]
     with Session(engine) as session:
         voucher = session.scalars(select(Voucher).where(Voucher.code == code)).one()
@@ -203,9 +200,7 @@ def test_revoke_removes_only_unused_vouchers_from_the_router(
     drain(engine)
     used = made.codes[2]
     sim.sessions.login_hotspot(used)
-    look_for_first_logins(
-        engine, engine_settings(engine.url.render_as_string(hide_password=False)).routers
-    )
+    look(engine)
     result = vouchers.revoke(engine, batch=made.name)
     assert sorted(result.revoked) == sorted(c for c in made.codes if c != used)
     assert result.kept == {used: VoucherState.IN_USE}
@@ -242,9 +237,7 @@ def test_sales_count_vouchers_by_the_day_of_their_first_login_at_the_batch_price
     drain(engine)
     for code in made.codes[:3]:
         sim.sessions.login_hotspot(code)
-    look_for_first_logins(
-        engine, engine_settings(engine.url.render_as_string(hide_password=False)).routers
-    )
+    look(engine)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Subscription)) == 3
     now = utcnow()
