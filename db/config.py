@@ -175,6 +175,35 @@ class VoucherSettings:
 
 
 @dataclass
+class PortalSettings:
+    """The captive portal: walk-in hotspot customers buy a package by M-Pesa, use a voucher or
+    reconnect with a receipt code. Its signing secret comes from the environment only:
+    WISP_PORTAL_SECRET."""
+
+    enabled: bool = False
+    """Serve the portal beside the M-Pesa receiver of `wisp run`."""
+    public_url: str = ""
+    """The address customers' phones reach the portal at (in the walled garden), e.g.
+    http://portal.example.co.ke/portal; `wisp portal login-page` sends the hotspot there."""
+    router: str = ""
+    """The router a request is for when the hotspot's login page names none."""
+    hotspot_hosts: str = ""
+    """Extra host names or addresses the hotspot's login link may point at, comma-separated;
+    the router's own address and vouchers.hotspot_dns are always accepted."""
+    stk_per_phone: int = 3
+    """STK Push requests one phone number may make within rate_window."""
+    stk_per_mac: int = 5
+    """STK Push requests one device (MAC address) may make within rate_window."""
+    rate_window: float = 600.0
+    """Seconds over which the STK Push requests are counted (in this process's memory)."""
+    refresh_seconds: int = 3
+    """Seconds between two looks of the payment page at a payment not settled yet."""
+
+    def extra_hosts(self) -> list[str]:
+        return [entry.strip().lower() for entry in self.hotspot_hosts.split(",") if entry.strip()]
+
+
+@dataclass
 class LoggingSettings:
     """Python logging of the headless runner and the CLI."""
 
@@ -194,6 +223,7 @@ class Settings:
     activation: ActivationSettings = field(default_factory=ActivationSettings)
     mpesa: MpesaSettings = field(default_factory=MpesaSettings)
     vouchers: VoucherSettings = field(default_factory=VoucherSettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "(defaults)"
     """The file the settings came from."""
@@ -212,6 +242,7 @@ SECTIONS = (
     "activation",
     "mpesa",
     "vouchers",
+    "portal",
     "logging",
 )
 CHOICES = {
@@ -377,6 +408,10 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("mpesa", "pull_window"): (60, 7 * 86_400, " seconds"),
     ("mpesa", "timeout"): (0.5, 300, " seconds"),
     ("mpesa", "push_expiry"): (300, 7 * 86_400, " seconds"),
+    ("portal", "stk_per_phone"): (1, 1000, ""),
+    ("portal", "stk_per_mac"): (1, 1000, ""),
+    ("portal", "rate_window"): (1, 86_400, " seconds"),
+    ("portal", "refresh_seconds"): (1, 60, " seconds"),
 }
 """Every number's sensible range: a value outside it is refused at start, naming the key."""
 
@@ -407,6 +442,11 @@ def _check(settings: Settings, where: str) -> None:
                 "printable characters."
             )
     _check_mpesa(settings.mpesa, where)
+    url = settings.portal.public_url
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{where}: portal.public_url {url!r} must start with https:// or http://."
+        )
     try:
         ZoneInfo(settings.console.timezone)
     except (ZoneInfoNotFoundError, ValueError):
