@@ -14,7 +14,7 @@ BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 def wait_for(
     condition: Callable[[], bool],
-    timeout: float = 20.0,
+    timeout: float = 60.0,
     poll: float = 0.02,
     describe: Callable[[], str] | None = None,
 ) -> None:
@@ -26,7 +26,7 @@ def wait_for(
         time.sleep(poll)
 
 
-async def settle(pilot: Any, timeout: float = 10.0) -> None:
+async def settle(pilot: Any, timeout: float = 60.0) -> None:
     """Wait until the app is quiet: no worker pending or running across two pauses in a row.
 
     An answer may start new work (a worker's message starting another), so one empty moment is not

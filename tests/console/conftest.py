@@ -66,13 +66,14 @@ def seeded(sqlite_engine: Engine, fleet: SimFleet) -> Engine:
 
 
 def console_settings(engine: Engine) -> Settings:
-    """Settings for a test console: no timed refresh, one attempt per job, short timeouts."""
+    """Settings for a test console: no timed refresh, one attempt per job, router timeouts no
+    loaded machine reaches (a router slower than its timeout is taken as away)."""
     settings = Settings(source="(test)")
     settings.database.url = str(engine.url)
     settings.console.refresh_interval = 3600.0
     settings.queue.max_attempts = 1
-    settings.routers.connect_timeout = 1.0
-    settings.routers.command_timeout = 3.0
+    settings.routers.connect_timeout = 30.0
+    settings.routers.command_timeout = 30.0
     return settings
 
 
@@ -113,7 +114,7 @@ def screen_text(app: WispApp) -> str:
     return console.export_text()
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Let the app run until `condition()` holds (a toast mounted, a footer recomposed)."""
     deadline = time.monotonic() + timeout
     while not condition():
