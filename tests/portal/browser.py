@@ -28,7 +28,7 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        self._style = tag in ("style", "script")
+        self._style = tag in ("style", "script", "title")
         if tag == "form":
             self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
         elif tag == "input" and self.forms and a.get("name"):
