@@ -19,6 +19,7 @@ from console.cli import (
     jobs,
     packages,
     pay,
+    portal,
     reports,
     routers,
     run,
@@ -44,6 +45,7 @@ MODULES = (
     drift,
     pay,
     vouchers,
+    portal,
 )
 
 
