@@ -191,14 +191,24 @@ class RouterChanges:
     tls_fingerprint: str | None = None
 
 
+ROUTER_FIELD_WORDS = {
+    "username": "user",
+    "use_tls": "tls",
+    "tls_verify": "verify",
+    "tls_fingerprint": "fingerprint",
+}
+"""A router's stored field as the listing and the options name it."""
+
+
 def apply_router_changes(router: Router, changes: RouterChanges) -> list[str]:
-    """Lay the changes over a router object (stored or not); the fields that changed."""
+    """Lay the changes over a router object (stored or not); what changed, in the words of
+    `wisp router list` (user, tls, verify, fingerprint, host, port, password)."""
     changed: list[str] = []
 
     def put(field: str, value: object) -> None:
         if value is not None and getattr(router, field) != value:
             setattr(router, field, value)
-            changed.append(field)
+            changed.append(ROUTER_FIELD_WORDS.get(field, field))
 
     if changes.host is not None and not changes.host.strip():
         raise Refused("a router's host cannot be empty.")

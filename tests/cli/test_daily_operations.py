@@ -120,6 +120,8 @@ def test_router_edit_changes_host_and_port_and_says_so_in_json(wisp: Wisp, sim: 
     assert PASSWORD not in str(moved)
     nothing = wisp("router", "edit", "r1")
     assert nothing.code == 2 and "nothing to change on router r1" in nothing.err
+    renamed = wisp.ok("router", "edit", "r1", "--user", "ops", "--no-check", "--json").json()
+    assert renamed["changed"] == ["user"] and renamed["user"] == "ops"  # the listing's words
 
 
 def test_router_remove_refuses_while_accounts_depend_on_it_unless_told_to_forget_them(
