@@ -138,7 +138,9 @@ def bind_device(engine: Engine, client: Client, package: Package, mac: str | Non
 
     A first account is written as removed and complete (nothing on the router, nothing to do)
     holding the MAC, so the activation that the payment queues adds the user already bound when
-    the package allows one device. An existing account keeps its binding.
+    the package allows one device; until it is added, the last device to ask for a payment is the
+    one bound. An account already on the router keeps its binding (RouterOS is only told a
+    MAC when the user is added).
     """
     if mac is None:
         return
@@ -158,7 +160,7 @@ def bind_device(engine: Engine, client: Client, package: Package, mac: str | Non
             )
         extra = dict(account.router_extra or {})
         if (package.hotspot_device_limit or 1) == 1 and account.revision == 0:
-            extra.setdefault("mac-address", mac)
+            extra["mac-address"] = mac  # never added yet: the device paying now is the one
         account.router_extra = extra
         session.add(account)
 

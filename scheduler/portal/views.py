@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -133,7 +134,7 @@ async def read_form(request: Request) -> dict[str, str]:
 # -- pages -----------------------------------------------------------------------------------------
 
 
-async def packages(request: Request) -> Response:
+def packages(request: Request) -> Response:
     """The landing page: the router's packages, a voucher box and a receipt box."""
     site = portal_of(request)
     query = request.query_params
@@ -155,7 +156,7 @@ async def packages(request: Request) -> Response:
     return page(request, "packages.html", offers=offers, h=token)
 
 
-async def pay_form(request: Request) -> Response:
+def pay_form(request: Request) -> Response:
     """The phone number form for one package."""
     site = portal_of(request)
     try:
@@ -192,9 +193,13 @@ def _phone_page(
 
 
 async def pay(request: Request) -> Response:
+    """The phone number posted: the push is asked for away from the event loop."""
+    return await run_in_threadpool(_pay, request, await read_form(request))
+
+
+def _pay(request: Request, form: dict[str, str]) -> Response:
     """Ask for the STK Push and send the customer to the page that follows it."""
     site = portal_of(request)
-    form = await read_form(request)
     if not site.csrf.valid(request, form):
         return message(request, "This form has expired; go back and try again.", 403)
     try:
@@ -244,7 +249,7 @@ def _push(site: Portal, phone: str, package: Package, hotspot: Hotspot) -> int:
     return send_push(site.engine, site.settings, site.daraja(), order).row_id
 
 
-async def payment(request: Request) -> Response:
+def payment(request: Request) -> Response:
     """One payment followed: waiting, paid (then the login), cancelled, timed out."""
     site = portal_of(request)
     try:
@@ -310,9 +315,13 @@ def login_page(
 
 
 async def voucher(request: Request) -> Response:
+    """A voucher code posted: looked up away from the event loop."""
+    return await run_in_threadpool(_voucher, request, await read_form(request))
+
+
+def _voucher(request: Request, form: dict[str, str]) -> Response:
     """A voucher code: straight to the hotspot login with it."""
     site = portal_of(request)
-    form = await read_form(request)
     if not site.csrf.valid(request, form):
         return message(request, "This form has expired; go back and try again.", 403)
     try:
@@ -326,9 +335,13 @@ async def voucher(request: Request) -> Response:
 
 
 async def receipt(request: Request) -> Response:
+    """A receipt code posted: looked up away from the event loop."""
+    return await run_in_threadpool(_receipt, request, await read_form(request))
+
+
+def _receipt(request: Request, form: dict[str, str]) -> Response:
     """An M-Pesa receipt code: the package it paid for, on at most its number of devices."""
     site = portal_of(request)
-    form = await read_form(request)
     if not site.csrf.valid(request, form):
         return message(request, "This form has expired; go back and try again.", 403)
     try:
