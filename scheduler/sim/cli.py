@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from scheduler.sim.faults import EVERY_COMMAND, Faults
 
 if TYPE_CHECKING:
+    from scheduler.mpesa.serving import Served
     from scheduler.sim.router import SimRouter
 
 VERSIONS = ("7.18.2", "7.10", "6.45.1", "6.43", "6.33.3")
@@ -107,6 +108,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="log this hotspot user in at start (repeatable; API clients can use "
         "/ip/hotspot/active/login while it runs)",
     )
+    parser.add_argument(
+        "--hotspot-portal",
+        default=None,
+        metavar="URL",
+        help="also serve the hotspot's login page over HTTP (a free port, printed), sending "
+        "devices to the captive portal at URL and taking their logins",
+    )
+
+
+def _hotspot_page(router: SimRouter, args: argparse.Namespace) -> Served | None:
+    if not args.hotspot_portal:
+        return None
+    from scheduler.sim.hotspot_http import serve_for_cli
+
+    return serve_for_cli(router, args.hotspot_portal, args.host)
 
 
 def duration(text: str) -> float:
@@ -195,8 +211,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     stop = _stop_on_signal()  # before the banner: whoever reads it may signal at once
     print(_banner(router, args, password if generated else None), flush=True)
+    login_page = _hotspot_page(router, args)
     while not stop.wait(0.5):
         pass
+    if login_page is not None:
+        login_page.stop()
     router.stop()
     return 0
 

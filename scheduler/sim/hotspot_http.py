@@ -139,3 +139,14 @@ def serve_hotspot_login(
     served = serve_in_thread(page.app(), host, port)
     page.base_url = served.url
     return page, served
+
+
+def serve_for_cli(router: SimRouter, portal_url: str, host: str) -> Served:
+    """`wisp sim --hotspot-portal URL`: the login page on a free port, its address printed."""
+    page, served = serve_hotspot_login(router, portal_url, host=host)
+    print(
+        f"hotspot login page on {page.base_url}/login (?mac=...&ip=... stand for the device), "
+        f"sending devices to {portal_url}",
+        flush=True,
+    )
+    return served
