@@ -194,8 +194,11 @@ class PortalSettings:
     """STK Push requests one phone number may make within rate_window."""
     stk_per_mac: int = 5
     """STK Push requests one device (MAC address) may make within rate_window."""
+    wrong_codes: int = 10
+    """Wrong voucher or receipt codes one device (MAC address) may enter within rate_window."""
     rate_window: float = 600.0
-    """Seconds over which the STK Push requests are counted (in this process's memory)."""
+    """Seconds over which STK Push requests and wrong codes are counted (in this process's
+    memory)."""
     refresh_seconds: int = 3
     """Seconds between two looks of the payment page at a payment not settled yet."""
 
@@ -410,6 +413,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("mpesa", "push_expiry"): (300, 7 * 86_400, " seconds"),
     ("portal", "stk_per_phone"): (1, 1000, ""),
     ("portal", "stk_per_mac"): (1, 1000, ""),
+    ("portal", "wrong_codes"): (1, 1000, ""),
     ("portal", "rate_window"): (1, 86_400, " seconds"),
     ("portal", "refresh_seconds"): (1, 60, " seconds"),
 }

@@ -2,7 +2,7 @@
 package may be used from, and the hotspot login each way of paying leads to.
 
 A walk-in customer has no operator: the client is made from the phone number on the first
-payment asked for, named `c2547XXXXXXXX`. The devices (MAC addresses) that used a package are kept
+payment asked for, named `c07XXXXXXXX`. The devices (MAC addresses) that used a package are kept
 on its router account row (`router_extra`): `mac-address` binds the account on the router when the
 package allows one device (sent when the account is added), and `portal-macs` lists every device
 the portal logged in on it (never sent to a router), so that a receipt code reconnects at most the
@@ -57,8 +57,10 @@ def normal_mac(text: str | None) -> str | None:
 
 
 def walkin_username(phone: str) -> str:
-    """The router login of a walk-in customer: `c` and the number's digits (c254712345678)."""
-    return "c" + phone.removeprefix("+")
+    """The router login of a walk-in customer: `c` and the number as Kenyans write it
+    (c0712345678); within Daraja's 12 characters of an account reference, so the STK prompt
+    shows it whole, and the account number to give when paying by paybill."""
+    return "c0" + phone.removeprefix("+254")
 
 
 @dataclass(frozen=True)

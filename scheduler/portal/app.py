@@ -44,7 +44,9 @@ def build_portal(
         settings=settings,
         signer=signer,
         csrf=CsrfGuard(signer),
-        limits=StkLimits(portal.stk_per_phone, portal.stk_per_mac, portal.rate_window),
+        limits=StkLimits(
+            portal.stk_per_phone, portal.stk_per_mac, portal.rate_window, portal.wrong_codes
+        ),
         templates=Jinja2Templates(directory=str(TEMPLATES)),
         daraja_factory=daraja_factory or default_daraja(settings),
         watches={},

@@ -35,6 +35,12 @@ class SlidingLimit:
             times.append(now)
             return True
 
+    def full(self, key: str) -> bool:
+        """True when key has used up its events of the window (nothing is counted)."""
+        with self._lock:
+            self._forget_before(self._clock() - self.window)
+            return len(self._seen.get(key, ())) >= self.limit
+
     def _forget_before(self, oldest: float) -> None:
         for key in list(self._seen):
             times = self._seen[key]
@@ -45,11 +51,13 @@ class SlidingLimit:
 
 
 class StkLimits:
-    """The portal's two limits; a request must pass both."""
+    """The portal's limits: STK Push requests per phone and per device (a request must pass
+    both), and wrong voucher or receipt codes per device (so codes cannot be tried in bulk)."""
 
-    def __init__(self, per_phone: int, per_mac: int, window: float) -> None:
+    def __init__(self, per_phone: int, per_mac: int, window: float, wrong_codes: int) -> None:
         self.phone = SlidingLimit(per_phone, window)
         self.mac = SlidingLimit(per_mac, window)
+        self.wrong_codes = SlidingLimit(wrong_codes, window)
 
     def allow(self, phone: str, mac: str | None) -> bool:
         if mac is not None and not self.mac.allow(mac):

@@ -314,6 +314,20 @@ def login_page(
     )
 
 
+class TooManyTries(PortalRefusal):
+    """Too many wrong codes from one device."""
+
+
+def _check_tries(site: Portal, hotspot: Hotspot) -> None:
+    if hotspot.mac and site.limits.wrong_codes.full(hotspot.mac):
+        raise TooManyTries("Too many wrong codes; wait a few minutes and try again.")
+
+
+def _wrong_code(site: Portal, hotspot: Hotspot) -> None:
+    if hotspot.mac:
+        site.limits.wrong_codes.allow(hotspot.mac)
+
+
 async def voucher(request: Request) -> Response:
     """A voucher code posted: looked up away from the event loop."""
     return await run_in_threadpool(_voucher, request, await read_form(request))
@@ -326,10 +340,14 @@ def _voucher(request: Request, form: dict[str, str]) -> Response:
         return message(request, "This form has expired; go back and try again.", 403)
     try:
         hotspot = read_hotspot(site, form.get("h", ""))
+        _check_tries(site, hotspot)
         login = portal.voucher_login(site.engine, hotspot.router, form.get("code", "")[:64])
     except NotFromHotspot:
         return message(request, NOT_FROM_HOTSPOT, 400)
+    except TooManyTries as refusal:
+        return message(request, str(refusal), 429, form.get("h", ""))
     except PortalRefusal as refusal:
+        _wrong_code(site, hotspot)
         return message(request, str(refusal), 404, form.get("h", ""))
     return login_page(request, hotspot, login, form["h"])
 
@@ -346,10 +364,17 @@ def _receipt(request: Request, form: dict[str, str]) -> Response:
         return message(request, "This form has expired; go back and try again.", 403)
     try:
         hotspot = read_hotspot(site, form.get("h", ""))
-        paid = portal.paid_by_receipt(site.engine, hotspot.router, form.get("receipt", "")[:32])
+        _check_tries(site, hotspot)
+        try:
+            paid = portal.paid_by_receipt(site.engine, hotspot.router, form.get("receipt", "")[:32])
+        except PortalRefusal:
+            _wrong_code(site, hotspot)
+            raise
         delivery = portal.delivered_login(site.engine, paid.client_id, paid.package_id, hotspot.mac)
     except NotFromHotspot:
         return message(request, NOT_FROM_HOTSPOT, 400)
+    except TooManyTries as refusal:
+        return message(request, str(refusal), 429, form.get("h", ""))
     except PortalRefusal as refusal:
         return message(request, str(refusal), 403, form.get("h", ""))
     if delivery.login is None:

@@ -85,7 +85,7 @@ def test_a_receipt_reconnects_its_one_device_package_and_refuses_a_second_device
         "This payment is already in use on 1 device, all that Day allows. Back to packages"
     )
     users = [(s["user"], s["mac-address"]) for s in shop.router.rows("/ip/hotspot/active")]
-    assert users == [("c254708374149", FIRST)]
+    assert users == [("c0708374149", FIRST)]
 
 
 def test_a_two_device_package_reconnects_a_second_device_not_a_third(sqlite_shop: Shop) -> None:
@@ -139,3 +139,18 @@ def test_stk_requests_beyond_the_limit_per_device_are_refused(
         start = phone.get(hotspot_url)
         assert buy(phone, start, "Day").status == 200
         assert buy(phone, start, "Day", "0711 000 222").status == 429
+
+
+def test_wrong_codes_beyond_the_limit_per_device_are_refused_before_any_lookup(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with walk_in_shop(sqlite_engine, monkeypatch, wrong_codes=2) as shop:
+        said = [
+            log_in(shop, FIRST, "voucher", "NOSUCH1"),
+            log_in(shop, FIRST, "receipt", "QK7AB1CD2E"),
+            log_in(shop, FIRST, "voucher", "NOSUCH2"),
+        ]
+        assert said[2] == "Too many wrong codes; wait a few minutes and try again. Back to packages"
+        assert log_in(shop, SECOND, "voucher", "NOSUCH3") == (
+            "There is no voucher NOSUCH3 on this hotspot. Back to packages"
+        )

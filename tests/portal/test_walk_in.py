@@ -42,7 +42,7 @@ def test_paid_by_stk_push_the_device_is_logged_in_with_the_package_profile_and_m
     assert answer.status_code == 302 and answer.headers["location"] == "http://example.com/news"
     with Session(shop.engine) as session:
         package = session.exec(select(Package).where(Package.name == "Day")).one()
-        client = session.exec(select(Client).where(Client.username == "c254708374149")).one()
+        client = session.exec(select(Client).where(Client.username == "c0708374149")).one()
     assert client.phone == "+254708374149"
     [user] = [u for u in shop.router.rows("/ip/hotspot/user") if u["name"] == client.username]
     assert (user["profile"], user["mac-address"]) == (package.router_profile, MAC)
