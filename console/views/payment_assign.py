@@ -12,15 +12,15 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 from console.views.payments import amount_text
 from db import logs
 from db.catalog import Refused
 from db.config import Settings
 from db.engine import session_scope
-from db.models import C, MpesaStatus, MpesaTransaction, P, S
-from db.mpesa import Applied, assign
+from db.models import C, MpesaStatus, MpesaTransaction, P
+from db.mpesa import Applied, assign, match_c2b
 
 
 @dataclass(frozen=True)
@@ -55,25 +55,14 @@ def unmatched(session: Session, transaction_id: int) -> Unmatched:
 
 
 def package_for(session: Session, amount: Decimal, client: str | None) -> str | None:
-    """The package the amount pays for: of that price on the client's current router first."""
-    priced = select(P.c.name, P.c.router_id).where(P.c.price == amount, P.c.router_id.is_not(None))
-    rows = list(session.execute(priced.order_by(P.c.name)))
-    if not rows:
-        return None
-    router = _current_router(session, client) if client else None
-    preferred = [r.name for r in rows if r.router_id == router]
-    return preferred[0] if preferred else rows[0].name
-
-
-def _current_router(session: Session, client: str) -> int | None:
-    query = (
-        select(S.c.router_id)
-        .select_from(S.join(C, C.c.id == S.c.client_id))
-        .where(C.c.username == client)
-        .order_by(S.c.expires_on.desc(), S.c.id.desc())
-        .limit(1)
-    )
-    return session.execute(query).scalar()
+    """The package the amount pays for the client, by the rule C2B payments are matched by (its
+    current package at that price, else that price on its router); else the first of that price."""
+    if client:
+        found = match_c2b(session, MpesaTransaction(kind="c2b", bill_ref=client, amount=amount))
+        if found.package is not None and found.package.price == amount:
+            return found.package.name
+    priced = select(P.c.name).where(P.c.price == amount, P.c.router_id.is_not(None))
+    return session.execute(priced.order_by(P.c.name).limit(1)).scalar()
 
 
 def operator() -> str:
