@@ -35,8 +35,10 @@ def build_portal(
     *,
     daraja_factory: Callable[[], DarajaClient] | None = None,
     secret: bytes | None = None,
+    wake: Callable[[], object] | None = None,
 ) -> Starlette:
-    """The portal's app: `secret` signs its pages (default: WISP_PORTAL_SECRET, checked now)."""
+    """The portal's app: `secret` signs its pages (default: WISP_PORTAL_SECRET, checked now);
+    `wake` (the provisioning engine's) is called when a look at a payment applied it."""
     signer = Signer(secret or portal_secret())
     portal = settings.portal
     site = views.Portal(
@@ -51,6 +53,7 @@ def build_portal(
         daraja_factory=daraja_factory or default_daraja(settings),
         watches={},
         lock=threading.Lock(),
+        wake=wake,
     )
     app = Starlette(
         routes=[

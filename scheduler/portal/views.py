@@ -52,6 +52,8 @@ class Portal:
     daraja_factory: Callable[[], DarajaClient]
     watches: dict[int, PushWatch]
     lock: threading.Lock
+    wake: Callable[[], object] | None = None
+    """The provisioning engine's wake, called once a look at a payment applied it."""
     _daraja: DarajaClient | None = None
 
     def daraja(self) -> DarajaClient:
@@ -258,7 +260,10 @@ def payment(request: Request) -> Response:
         row_id = int(value["row"])
     except (BadSignature, TypeError, KeyError, ValueError):
         return message(request, "There is no such payment page.", 404)
-    row = site.watch(get_transaction(site.engine, row_id)).look()
+    before = get_transaction(site.engine, row_id)
+    row = site.watch(before).look()
+    if before.status != MpesaStatus.APPLIED and row.status == MpesaStatus.APPLIED and site.wake:
+        site.wake()  # this look applied it: the router account is written now, not at next drain
     return _payment_page(request, site, hotspot, row)
 
 
