@@ -12,6 +12,10 @@ with its comment text and unmodelled limits kept. When the router cannot be reac
 is said and the activation goes ahead: the engine asks again before it writes, and refuses the job
 for good if the account is not ours.
 
+Instead of a payment typed in, "Request M-Pesa payment" (ctrl+r, `console.screens.activate_push`)
+sends an STK Push to the client's phone for the package's price and follows it: the payment, once
+the customer enters their PIN, activates the client as any M-Pesa payment does.
+
 After a success the form locks: it shows what was bought and follows the queued job until it is
 settled (the router account reaching the router, or the router's reason why not). Nothing is paid a
 second time from it; "New activation" starts again from an empty form.
