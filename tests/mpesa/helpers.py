@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -13,6 +14,14 @@ from db.models import MpesaTransaction, Payment
 from tests import factories
 
 SHORTCODE = "174379"
+PATIENCE = 60.0
+"""Seconds a test waits for an answer: on a loaded machine an answer may wait behind an
+activation, and no test here is about speed."""
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    """POST as Daraja does, waiting as long as a busy machine needs."""
+    return httpx.post(url, timeout=PATIENCE, **kwargs)
 
 
 def shop(engine: Engine) -> None:

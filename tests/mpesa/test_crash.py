@@ -17,7 +17,7 @@ from db.models import MpesaStatus
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.mpesa.conftest import TOKEN
-from tests.mpesa.helpers import confirmation, payments, rows
+from tests.mpesa.helpers import PATIENCE, confirmation, payments, rows
 from tests.scheduler.conftest import write_config
 from tests.scheduler.processes import ROOT
 from tests.waiting import wait_for
@@ -47,7 +47,7 @@ def wisp_run(config: Path, module: str = "console.cli") -> subprocess.Popen[str]
 def deliver(url: str, body: dict) -> httpx.Response | None:
     """POST once; None when the receiver is not listening yet."""
     try:
-        return httpx.post(url, json=body, timeout=30)
+        return httpx.post(url, json=body, timeout=PATIENCE)
     except httpx.ConnectError:
         return None
 

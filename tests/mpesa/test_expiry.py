@@ -8,15 +8,13 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
-
 from db.config import Settings
 from db.models import MpesaStatus
 from db.mpesa import expire_push, pushes_to_query, record_push
 from db.types import utcnow
 from scheduler.mpesa.recovery import Recovery, expire_pushes, recover
 from tests.cli.conftest import Wisp
-from tests.mpesa.helpers import payments, rows, shop, stk_callback
+from tests.mpesa.helpers import payments, post, rows, shop, stk_callback
 from tests.waiting import wait_for
 
 PHONE = "254708374149"
@@ -99,7 +97,7 @@ def test_an_unanswered_push_expires_after_a_day_and_a_paid_one_is_applied(
 
     # Money that moved after all (a very late callback) is still taken: expired is not final.
     late = stk_callback(str(expired.checkout_request_id), receipt="NLJ7RT61ZZ")
-    assert httpx.post(f"{receiver}/stk", json=late).json() == ACCEPTED
+    assert post(f"{receiver}/stk", json=late).json() == ACCEPTED
     wait_for(lambda: status_of(engine)["ws_CO_silent"] == MpesaStatus.APPLIED)
     assert len(payments(engine)) == 2
 
@@ -109,7 +107,7 @@ def test_expiry_never_downgrades_a_push_settled_meanwhile(engine, sim, daraja, r
     pushed(engine, "ws_CO_late")
     # The callback arrives between the round's listing and its closing of the push.
     late = stk_callback("ws_CO_late", receipt="NLJ7RT61ZY")
-    assert httpx.post(f"{receiver}/stk", json=late).json() == ACCEPTED
+    assert post(f"{receiver}/stk", json=late).json() == ACCEPTED
     wait_for(lambda: status_of(engine)["ws_CO_late"] == MpesaStatus.APPLIED)
     [row] = rows(engine)
     assert expire_push(engine, int(row.id or 0), "no callback") is False

@@ -19,7 +19,7 @@ from scheduler.sim import SimRouter
 from tests import factories
 from tests.cli.conftest import Wisp
 from tests.mpesa.conftest import KEY, SECRET, TOKEN
-from tests.mpesa.helpers import payments, rows
+from tests.mpesa.helpers import payments, post, rows
 from tests.waiting import wait_for
 
 PHONE = "254708374149"
@@ -137,7 +137,7 @@ def test_a_lost_callback_is_recovered_by_query_exactly_once(engine, shop, sim, w
     assert payment.reference == row.checkout_request_id.upper()
     # The callback turns up late after all: the receipt is recorded, nothing is applied again.
     [push] = state.pushes.values()
-    answer = httpx.post(f"{receiver}/stk", json=stk_callback(push))
+    answer = post(f"{receiver}/stk", json=stk_callback(push))
     assert answer.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
     # And the statement line of the same payment, pulled, is known as that push.
     wisp.ok("pay", "register", "--pull", "0722000000")
@@ -208,9 +208,7 @@ def test_wisp_run_receives_callbacks_when_mpesa_listen_is_set(sqlite_engine, tmp
 
     def delivered() -> bool:
         try:
-            return (
-                httpx.post(url, json=confirmation("RKTQDM7W70", "1500", "jdoe")).status_code == 200
-            )
+            return post(url, json=confirmation("RKTQDM7W70", "1500", "jdoe")).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -282,7 +280,7 @@ def test_a_lost_confirmation_is_recovered_by_pull_exactly_once(
         "new: jdoe on Home 10M",
     )
     # Daraja delivers the confirmation after all: one more delivery, nothing applied again.
-    late = httpx.post(f"{receiver}/c2b/confirmation", json=confirmation(receipt, "1500", "jdoe"))
+    late = post(f"{receiver}/c2b/confirmation", json=confirmation(receipt, "1500", "jdoe"))
     assert late.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
     [row] = rows(engine)
     assert row.status == "applied" and row.deliveries >= 5  # 4 pulls (or more) and the callback

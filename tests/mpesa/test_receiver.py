@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from db.config import Settings
@@ -14,7 +13,7 @@ from db.models import MpesaStatus
 from db.mpesa import record_push
 from scheduler.mpesa.receiver import callback_urls
 from tests.mpesa.conftest import TOKEN, receiving
-from tests.mpesa.helpers import confirmation, payments, rows, shop, stk_callback
+from tests.mpesa.helpers import confirmation, payments, post, rows, shop, stk_callback
 from tests.waiting import wait_for
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -48,7 +47,7 @@ def test_callback_urls_carry_the_token_and_not_the_refused_words():
 def test_a_paid_stk_callback_is_stored_answered_and_applied(engine, receiver):
     shop(engine)
     pushed(engine)
-    answer = httpx.post(f"{receiver}/stk", json=stk_callback("ws_CO_100"))
+    answer = post(f"{receiver}/stk", json=stk_callback("ws_CO_100"))
     assert (answer.status_code, answer.json()) == (200, ACCEPTED)
     wait_for(lambda: statuses(engine) == [MpesaStatus.APPLIED])
     [payment] = payments(engine)
@@ -58,7 +57,7 @@ def test_a_paid_stk_callback_is_stored_answered_and_applied(engine, receiver):
 def test_a_cancelled_stk_callback_activates_nothing(engine, receiver):
     shop(engine)
     pushed(engine)
-    answer = httpx.post(f"{receiver}/stk", json=stk_callback("ws_CO_100", code=1032))
+    answer = post(f"{receiver}/stk", json=stk_callback("ws_CO_100", code=1032))
     assert answer.json() == ACCEPTED
     assert statuses(engine) == [MpesaStatus.FAILED]
     assert payments(engine) == []
@@ -69,7 +68,7 @@ def test_the_same_callback_five_times_and_five_at_once_activates_once(engine, re
     pushed(engine)
     payload = stk_callback("ws_CO_100")
     for _ in range(5):
-        assert httpx.post(f"{receiver}/stk", json=payload).json() == ACCEPTED
+        assert post(f"{receiver}/stk", json=payload).json() == ACCEPTED
     pushed(engine, "ws_CO_101")
     racing = stk_callback("ws_CO_101", receipt="NLJ7RT61SX")
     barrier = threading.Barrier(5)
@@ -77,7 +76,7 @@ def test_the_same_callback_five_times_and_five_at_once_activates_once(engine, re
 
     def deliver() -> None:
         barrier.wait()
-        answers.append(httpx.post(f"{receiver}/stk", json=racing, timeout=30).status_code)
+        answers.append(post(f"{receiver}/stk", json=racing).status_code)
 
     threads = [threading.Thread(target=deliver) for _ in range(5)]
     for t in threads:
@@ -94,14 +93,14 @@ def test_the_same_confirmation_five_times_and_five_at_once_pays_once(engine, rec
     shop(engine)
     url = f"{receiver}/c2b/confirmation"
     for _ in range(5):
-        assert httpx.post(url, json=confirmation("RKTQDM7W50", "1500", "jdoe")).json() == ACCEPTED
+        assert post(url, json=confirmation("RKTQDM7W50", "1500", "jdoe")).json() == ACCEPTED
     racing = confirmation("RKTQDM7W51", "1500", "jdoe")
     barrier = threading.Barrier(5)
     answers: list[int] = []
 
     def deliver() -> None:
         barrier.wait()
-        answers.append(httpx.post(url, json=racing, timeout=30).status_code)
+        answers.append(post(url, json=racing).status_code)
 
     threads = [threading.Thread(target=deliver) for _ in range(5)]
     for t in threads:
@@ -121,16 +120,12 @@ def test_the_same_confirmation_five_times_and_five_at_once_pays_once(engine, rec
 def test_c2b_matched_and_unmatched(engine, receiver):
     shop(engine)
     assert (
-        httpx.post(
-            f"{receiver}/c2b/validation", json=confirmation("RKTQDM7W60", "1500", "jdoe")
-        ).json()
+        post(f"{receiver}/c2b/validation", json=confirmation("RKTQDM7W60", "1500", "jdoe")).json()
         == ACCEPTED
     )
-    answer = httpx.post(
-        f"{receiver}/c2b/confirmation", json=confirmation("RKTQDM7W60", "1500", "jdoe")
-    )
+    answer = post(f"{receiver}/c2b/confirmation", json=confirmation("RKTQDM7W60", "1500", "jdoe"))
     assert answer.json() == ACCEPTED
-    httpx.post(f"{receiver}/c2b/confirmation", json=confirmation("RKTQDM7W61", "1500", "ghost"))
+    post(f"{receiver}/c2b/confirmation", json=confirmation("RKTQDM7W61", "1500", "ghost"))
     wait_for(lambda: statuses(engine) == [MpesaStatus.APPLIED, MpesaStatus.UNMATCHED])
     assert [p.reference for p in payments(engine)] == ["RKTQDM7W60"]
 
@@ -165,9 +160,9 @@ def test_forged_and_malformed_callbacks_are_rejected_and_change_nothing(
     if path.startswith("/.."):
         url = receiver.rsplit("/", 1)[0] + "/wrong-token-0123456789/stk"
     if isinstance(body, bytes):
-        answer = httpx.post(url, content=body, headers={"content-type": "application/json"})
+        answer = post(url, content=body, headers={"content-type": "application/json"})
     else:
-        answer = httpx.post(url, json=body)
+        answer = post(url, json=body)
     assert answer.status_code == status
     assert answer.json()["ResultCode"] != 0
     assert statuses(engine) == [MpesaStatus.PENDING]
@@ -181,7 +176,7 @@ def test_a_huge_body_without_a_length_is_cut_off(engine, receiver):
         for _ in range(100):
             yield b"x" * 1000
 
-    answer = httpx.post(f"{receiver}/stk", content=chunks())
+    answer = post(f"{receiver}/stk", content=chunks())
     assert answer.status_code == 413
     assert rows(engine) == []
 
@@ -191,9 +186,7 @@ def test_a_source_outside_the_allowlist_is_refused_and_logged(sqlite_engine, cap
     settings = Settings()
     settings.mpesa.allowlist = "196.201.214.200, 196.201.212.0/24"
     with receiving(sqlite_engine, settings) as url, caplog.at_level("WARNING", logger="wisp.mpesa"):
-        answer = httpx.post(
-            f"{url}/c2b/confirmation", json=confirmation("RKTQDM7W65", "1500", "jdoe")
-        )
+        answer = post(f"{url}/c2b/confirmation", json=confirmation("RKTQDM7W65", "1500", "jdoe"))
     assert answer.status_code == 403
     assert rows(sqlite_engine) == []
     assert "source 127.0.0.1 is not in mpesa.allowlist" in caplog.text
@@ -206,12 +199,12 @@ def test_behind_a_local_reverse_proxy_the_forwarded_address_is_checked(sqlite_en
     settings.mpesa.allowlist = "196.201.214.200"
     with receiving(sqlite_engine, settings) as base:
         url = f"{base}/c2b/confirmation"
-        refused = httpx.post(
+        refused = post(
             url,
             json=confirmation("RKTQDM7W66", "1500", "jdoe"),
             headers={"X-Forwarded-For": "203.0.113.9"},
         )
-        accepted = httpx.post(
+        accepted = post(
             url,
             json=confirmation("RKTQDM7W67", "1500", "jdoe"),
             headers={"X-Forwarded-For": "196.201.214.200"},

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from db.config import Settings
 from db.models import MpesaStatus
 from scheduler.mpesa.receiver import INVALID_ACCOUNT
 from tests.mpesa.conftest import receiving
-from tests.mpesa.helpers import confirmation, payments, rows, shop
+from tests.mpesa.helpers import confirmation, payments, post, rows, shop
 from tests.waiting import wait_for
 
 PHONE = "254708374149"
@@ -48,9 +47,7 @@ def test_a_payment_to_an_unknown_account_is_refused_only_when_asked(
                 )
                 assert len(state.payments) == 2
         # The answer Daraja is given for it.
-        answer = httpx.post(
-            f"{url}/c2b/validation", json=confirmation("RKTQDM7W90", "1500", "nobody")
-        )
+        answer = post(f"{url}/c2b/validation", json=confirmation("RKTQDM7W90", "1500", "nobody"))
     assert answer.status_code == 200
     assert answer.json() == (
         INVALID_ACCOUNT if refuse else {"ResultCode": 0, "ResultDesc": "Accepted"}
