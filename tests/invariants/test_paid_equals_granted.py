@@ -514,10 +514,12 @@ def sqlite_databases(template: Path, tmp_path: Path) -> Callable[[], str]:
     return fresh
 
 
+@pytest.mark.timeout(1800)  # hundreds of steps over TCP: long on a machine loaded with other work
 def test_paid_equals_granted_on_sqlite(sqlite_template: Path, tmp_path: Path) -> None:
     run_machine(sqlite_databases(sqlite_template, tmp_path), examples=25, steps=14)
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_paid_equals_granted_on_a_server(backend: str, server_databases: dict[str, str]) -> None:
     from tests.conftest import server_url
