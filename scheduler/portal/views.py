@@ -74,7 +74,10 @@ class Portal:
                     self.watches.clear()
                 self.watches[row_id] = found
         if found.daraja is None:
-            found.daraja = self.daraja()
+            try:
+                found.daraja = self.daraja()
+            except UserError as missing:  # no query then: the callback still settles it
+                logger.warning("portal: M-Pesa payments cannot be asked after: %s", missing)
         return found
 
     def allowed_hosts(self, router: str) -> set[str]:
