@@ -106,3 +106,39 @@ def test_sigkill_between_storing_and_applying_then_restart_activates_once(engine
         assert [p.reference for p in payments(engine)] == ["RKTQDM7W80"]
         assert Counter(u["name"] for u in router.rows("/ip/hotspot/user")) == {"jdoe": 1}
         assert router.stats["/ip/hotspot/user/add"] == 1
+
+
+def test_wisp_run_writes_a_paid_account_to_the_router_without_waiting_for_its_drain(
+    engine, tmp_path
+):
+    """The engine drains every hour here: only the wake that applying a payment gives it can
+    bring the second customer's account to the router."""
+    with SimRouter(password=PASSWORD) as router:
+        factories.router(engine, port=router.port, password=PASSWORD)
+        factories.package(engine)
+        factories.client(engine, phone="0708374149")
+        factories.client(engine, "amina", full_name="Amina Wanjiru", phone="0711000111")
+        port = free_port()
+        config = write_config(
+            tmp_path / "config.toml",
+            engine.url.render_as_string(hide_password=False),
+            mpesa={"listen": f"127.0.0.1:{port}", "recovery_interval": 3600},
+            scheduler={"drain_interval": 3600, "health_interval": 600, "expiry_interval": 600},
+            routers={"connect_timeout": 5.0, "command_timeout": 10.0},
+        )
+        url = f"http://127.0.0.1:{port}/hooks/{TOKEN}/c2b/confirmation"
+        runner = wisp_run(config)
+        try:
+            first = None
+            while first is None:  # the first may reach the router by the drain at start
+                first = deliver(url, confirmation("RKTQDM7W81", "1500.00", "jdoe"))
+            assert first.json() == ACCEPTED
+            wait_for(lambda: len(router.rows("/ip/hotspot/user")) == 1, timeout=60)
+            second = deliver(url, confirmation("RKTQDM7W82", "1500.00", "amina"))
+            assert second is not None and second.json() == ACCEPTED
+            wait_for(lambda: len(router.rows("/ip/hotspot/user")) == 2, timeout=60)
+        finally:
+            runner.terminate()
+            output = runner.communicate(timeout=60)[0]
+        assert runner.returncode == 0, output
+        assert sorted(u["name"] for u in router.rows("/ip/hotspot/user")) == ["amina", "jdoe"]
