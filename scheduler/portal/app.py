@@ -20,6 +20,7 @@ from scheduler.portal import views
 from scheduler.portal.csrf import CsrfGuard
 from scheduler.portal.limits import StkLimits
 from scheduler.portal.signing import Signer, portal_secret
+from scheduler.portal.site import Portal
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -41,7 +42,7 @@ def build_portal(
     `wake` (the provisioning engine's) is called when a look at a payment applied it."""
     signer = Signer(secret or portal_secret())
     portal = settings.portal
-    site = views.Portal(
+    site = Portal(
         engine=engine,
         settings=settings,
         signer=signer,
