@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -39,10 +39,12 @@ class Shop:
     daraja: Daraja
     hotspot: HotspotLogin
     portal_url: str
+    phones: list[Phone] = field(default_factory=list)
 
     def walk_in(self, mac: str, dst: str = "http://example.com/news") -> tuple[Phone, str]:
         """A phone joining the Wi-Fi: the hotspot's login page URL it is sent to."""
-        return Phone(), f"{self.hotspot.base_url}/login?mac={mac}&ip=10.5.50.20&dst={dst}"
+        self.phones.append(Phone())
+        return self.phones[-1], f"{self.hotspot.base_url}/login?mac={mac}&ip=10.5.50.20&dst={dst}"
 
 
 @contextlib.contextmanager
@@ -108,10 +110,13 @@ def walk_in_shop(
             )
             site = serve_in_thread(Starlette(routes=[Mount("/portal", app=app)]))
             hotspot, login_page = serve_hotspot_login(router, f"{site.url}/portal/", chap=chap)
+            made = Shop(engine, settings, router, state, hotspot, f"{site.url}/portal/")
             try:
                 with draining(engine):
-                    yield Shop(engine, settings, router, state, hotspot, f"{site.url}/portal/")
+                    yield made
             finally:
+                for phone in made.phones:
+                    phone.close()
                 login_page.stop()
                 site.stop()
     finally:

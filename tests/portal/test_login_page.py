@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tests.cli.conftest import Wisp
-from tests.portal.browser import Phone
 from tests.portal.conftest import Shop
 
 
@@ -52,13 +51,15 @@ def test_the_login_page_sends_the_phone_to_the_portal_with_the_hotspot_variables
         },
     )
     [refresh] = re.findall(r'http-equiv="refresh" content="0; url=([^"]+)"', served)
-    page = Phone().get(html.unescape(refresh))
+    phone, _ = shop.walk_in("AA:BB:CC:00:00:09")
+    page = phone.get(html.unescape(refresh))
     assert page.status == 200 and "Day 5 Mbps · 1 day KSh 50" in page.text
 
 
 def test_a_login_link_to_another_host_is_refused(sqlite_shop: Shop) -> None:
     link = quote("http://evil.example/login", safe="")
-    page = Phone().get(
+    phone, _ = sqlite_shop.walk_in("AA:BB:CC:00:00:09")
+    page = phone.get(
         f"{sqlite_shop.portal_url}?router=r1&mac=AA:BB:CC:00:00:09&link-login-only={link}"
     )
     assert page.status == 400
