@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import catalog, secrets
-from db.catalog import Refused
 from db.engine import session_scope
 from db.errors import UserError
 from db.models import (
@@ -302,6 +301,3 @@ def router_hosts(engine: Engine, router: str) -> set[str]:
     with Session(engine) as session:
         found: Router = catalog.get_router(session, router)
         return {found.host.lower()}
-
-
-__all__ = ["PortalRefusal", "Refused"]
