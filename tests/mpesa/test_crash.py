@@ -63,7 +63,6 @@ def test_sigkill_between_storing_and_applying_then_restart_activates_once(engine
             engine.url.render_as_string(hide_password=False),
             mpesa={"listen": f"127.0.0.1:{port}", "recovery_interval": 3600},
             scheduler={"health_interval": 600, "expiry_interval": 600},
-            routers={"connect_timeout": 5.0, "command_timeout": 10.0},
         )
         url = f"http://127.0.0.1:{port}/hooks/{TOKEN}/c2b/confirmation"
         body = confirmation("RKTQDM7W80", "1500.00", "jdoe")
@@ -124,7 +123,6 @@ def test_wisp_run_writes_a_paid_account_to_the_router_without_waiting_for_its_dr
             engine.url.render_as_string(hide_password=False),
             mpesa={"listen": f"127.0.0.1:{port}", "recovery_interval": 3600},
             scheduler={"drain_interval": 3600, "health_interval": 600, "expiry_interval": 600},
-            routers={"connect_timeout": 5.0, "command_timeout": 10.0},
         )
         url = f"http://127.0.0.1:{port}/hooks/{TOKEN}/c2b/confirmation"
         runner = wisp_run(config)
