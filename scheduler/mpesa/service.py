@@ -49,6 +49,11 @@ class MpesaService:
         if wake is not None:
             woken(wake, [])  # for what was applied before the engine was there to wake
 
+    def _woken(self) -> None:
+        """Wake the engine, if one is there to wake (a portal payment queued a router job)."""
+        if self._wake is not None:
+            self._wake()
+
     def start(self) -> None:
         mpesa = self.settings.mpesa
         if not said.level:
@@ -60,8 +65,13 @@ class MpesaService:
                 f"of at least {MIN_TOKEN} characters (in the environment or .env)."
             )
         host, _, port = mpesa.listen.rpartition(":")
-        self.intake.start()
         app = build_app(self.settings, self.intake, secrets.callback_token)
+        if self.settings.portal.enabled:
+            from scheduler.portal.app import build_portal
+
+            # Checked before anything starts: a missing WISP_PORTAL_SECRET is one sentence.
+            app.mount("/portal", build_portal(self.engine, self.settings, wake=self._woken))
+        self.intake.start()
         self.served = serve_in_thread(app, host.strip("[]"), int(port))
         said.info(
             "M-Pesa callbacks received on %s:%s%s",
@@ -69,6 +79,13 @@ class MpesaService:
             self.served.port,
             callback_paths("<token>")["stk"].removesuffix("/stk"),
         )
+        if self.settings.portal.enabled:
+            said.info(
+                "captive portal served on http://%s:%s/portal/ (phones reach it at %s)",
+                host,
+                self.served.port,
+                self.settings.portal.public_url or "the [portal] public_url, not set",
+            )
         try:
             self.client = daraja_client(self.settings, secrets)
         except MpesaUnavailable as missing:
