@@ -134,6 +134,8 @@ class WispApp(App[int]):
         self.mpesa: MpesaService | None = None
         """The M-Pesa callback receiver and recovery, run beside the embedded engine."""
         self._closed = False
+        self.greeting: str | None = None
+        """A word shown once the console is up (the demo's portal address)."""
 
     @property
     def keymap(self) -> dict[str, str]:
@@ -147,6 +149,8 @@ class WispApp(App[int]):
             self._install_watchdog()
         if self.service is not None and self.settings.mpesa.listen:
             self.run_worker(self._start_mpesa, thread=True, group="mpesa", exit_on_error=False)
+        if self.greeting:
+            self.notify(self.greeting, timeout=30)
 
     def on_unmount(self) -> None:
         """The console is closing: stop receiving M-Pesa callbacks with the engine."""

@@ -19,7 +19,14 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 
-from console.demo_mpesa import PAYMENT_EVERY, DemoMpesa, start_mpesa
+from console.demo_mpesa import (
+    DEMO_HOTSPOT,
+    PAYMENT_EVERY,
+    DemoMpesa,
+    DemoPortal,
+    start_mpesa,
+    start_portal,
+)
 from db import catalog
 from db.activation import ActivationService
 from db.config import Settings
@@ -110,10 +117,13 @@ class Demo:
     fleet: SimFleet
     passwords: dict[str, str] = field(default_factory=dict)
     mpesa: DemoMpesa | None = None
+    portal: DemoPortal | None = None
 
     def close(self) -> None:
         """Stop the paying customer, M-Pesa and the routers, close the database and remove the
         folder."""
+        if self.portal:
+            self.portal.close()
         if self.mpesa:
             self.mpesa.close()
         self.fleet.stop()
@@ -146,6 +156,7 @@ def start_demo(folder: Path | None = None, *, payment_every: float | None = PAYM
     try:
         seed(demo)
         demo.mpesa = start_mpesa(settings)
+        demo.portal = start_portal(settings, fleet[DEMO_HOTSPOT], demo.mpesa.receiver_port)
         if payment_every is not None:
             demo.mpesa.start_customer(payment_every)
     except BaseException:

@@ -25,6 +25,9 @@ from scheduler.mpesa.receiver import callback_urls
 from scheduler.mpesa.recovery import daraja_client
 from scheduler.mpesa.serving import Served, bind, serve_in_thread
 from scheduler.mpesa_sim.app import SANDBOX_PASSKEY, Daraja, build_app
+from scheduler.portal.signing import SECRET_ENV as PORTAL_SECRET_ENV
+from scheduler.sim import SimRouter
+from scheduler.sim.hotspot_http import serve_hotspot_login
 
 logger = logging.getLogger("wisp.demo")
 
@@ -37,6 +40,8 @@ CUSTOMER_PAYMENTS = (
     ("kamua", "0712000104", "2500"),  # a typo: unmatched, for the operator to assign
     ("njeri", "+254712000105", "9000"),  # Business 50M and 1,000 kept as credit
 )
+DEMO_HOTSPOT = "nairobi-cbd"
+"""The router whose hotspot the demo's walk-in customers come from."""
 PAYMENT_EVERY = 8.0
 """Seconds between the simulated customer's payments."""
 CALLBACK_DELAY = 2.0
@@ -129,3 +134,29 @@ def start_mpesa(settings: Settings) -> DemoMpesa:
         simulator.stop()
         raise
     return DemoMpesa(simulator, daraja, port)
+
+
+@dataclass
+class DemoPortal:
+    """The captive portal the console serves, and a router's hotspot login page sending phones
+    to it, as a walk-in customer meets them."""
+
+    portal_url: str
+    hotspot: Served
+    login_url: str
+
+    def close(self) -> None:
+        self.hotspot.stop()
+
+
+def start_portal(settings: Settings, router: SimRouter, receiver_port: int) -> DemoPortal:
+    """Turn the portal on in `settings` (it rides on the console's M-Pesa receiver) and serve the
+    router's hotspot login page; the caller must close it."""
+    os.environ[PORTAL_SECRET_ENV] = secrets.token_urlsafe(24)
+    portal_url = f"http://127.0.0.1:{receiver_port}/portal"
+    settings.portal.enabled = True
+    settings.portal.public_url = portal_url
+    settings.portal.router = DEMO_HOTSPOT
+    page, served = serve_hotspot_login(router, portal_url + "/")
+    login = f"{page.base_url}/login?mac=AA:BB:CC:00:00:01&ip=10.5.50.9&dst=http://example.com/"
+    return DemoPortal(portal_url + "/", served, login)

@@ -60,16 +60,20 @@ def logging_to_file() -> Iterator[Path]:
         handler.close()
 
 
-def open_console(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
-    """Run the console until the operator quits, with the provisioning service embedded or not."""
+def open_console(
+    settings: Settings, engine: Engine, *, scheduler: bool, greeting: str | None = None
+) -> int:
+    """Run the console until the operator quits, with the provisioning service embedded or not;
+    `greeting` is shown as a notice once it is up."""
     with logging_to_file():
-        return _run(settings, engine, scheduler=scheduler)
+        return _run(settings, engine, scheduler=scheduler, greeting=greeting)
 
 
-def _run(settings: Settings, engine: Engine, *, scheduler: bool) -> int:
+def _run(settings: Settings, engine: Engine, *, scheduler: bool, greeting: str | None) -> int:
     from console.app import build_app
 
     app = build_app(settings, engine)
+    app.greeting = greeting
     service = None
     if scheduler:
         from scheduler.engine.service import ProvisioningService
@@ -92,10 +96,18 @@ def run_console(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     """Open the console on a fresh demo: simulated routers, sample data, the scheduler embedded."""
     from console.demo import start_demo
+    from console.demo_mpesa import DEMO_HOTSPOT
 
     print("starting the demo: a fresh database and three simulated routers…")
     demo = start_demo()
+    greeting = None
+    if demo.portal:
+        greeting = (
+            f"Walk-in portal: {demo.portal.portal_url} — a phone on the {DEMO_HOTSPOT} hotspot "
+            f"starts at {demo.portal.login_url}"
+        )
+        print(greeting)
     try:
-        return open_console(demo.settings, demo.engine, scheduler=True)
+        return open_console(demo.settings, demo.engine, scheduler=True, greeting=greeting)
     finally:
         demo.close()
