@@ -382,6 +382,9 @@ class MpesaTransaction(SQLModel, table=True):
     status: str = Field(default="received", max_length=16)
     source: str = Field(default="callback", max_length=16)
     """How it reached us first: push, callback, query or pull."""
+    origin: str | None = Field(default=None, max_length=16)
+    """Who asked for a push: "operator" (the console or `wisp pay request`) or "portal" (a
+    walk-in customer); None for a payment the customer made by paybill or till."""
     receipt: str | None = Field(default=None, max_length=32, unique=True)
     checkout_request_id: str | None = Field(default=None, max_length=64, unique=True)
     merchant_request_id: str | None = Field(default=None, max_length=64)

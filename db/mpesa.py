@@ -284,13 +284,16 @@ def record_push(
     amount: Decimal,
     shortcode: str,
     raw: dict[str, Any],
+    origin: str = "operator",
 ) -> int:
-    """The push Daraja accepted, pending its result; its callback is known by this row."""
+    """The push Daraja accepted, pending its result; its callback is known by this row.
+    `origin` says who asked: "operator" or "portal"."""
     with session_scope(engine) as session:
         row = MpesaTransaction(
             kind=STK,
             status=MpesaStatus.PENDING,
             source="push",
+            origin=origin,
             checkout_request_id=checkout_request_id,
             merchant_request_id=merchant_request_id,
             msisdn=msisdn,

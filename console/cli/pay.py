@@ -200,6 +200,7 @@ def list_transactions(args: argparse.Namespace) -> int:
         {
             "id": row.id,
             "kind": row.kind,
+            "origin": row.origin,
             "status": row.status,
             "receipt": row.receipt,
             "checkout_request_id": row.checkout_request_id,

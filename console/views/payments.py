@@ -82,6 +82,7 @@ def payments(
     query = select(
         M.c.id,
         M.c.kind,
+        M.c.origin,
         M.c.status,
         M.c.result_code,
         M.c.receipt,
@@ -106,6 +107,14 @@ def payments(
     return Window(rows, total)
 
 
+def payment_source(kind: str, origin: str | None, bill_ref: str | None) -> str:
+    """Where a payment came from, in a word: portal (a walk-in's push), STK (the operator's
+    push), paybill (an account number typed) or till."""
+    if kind == "stk":
+        return "portal" if origin == "portal" else "STK"
+    return "paybill" if bill_ref else "till"
+
+
 def _row(r, now: datetime, zone: ZoneInfo) -> Row:  # type: ignore[no-untyped-def]
     state = payment_state(r.status, r.result_code)
     client = r.username or (f"({r.bill_ref})" if r.bill_ref else "-")
@@ -119,7 +128,7 @@ def _row(r, now: datetime, zone: ZoneInfo) -> Row:  # type: ignore[no-untyped-de
             amount_text(r.amount),
             job_word(r.job_status),
             r.receipt or "-",
-            r.kind.upper(),
+            payment_source(r.kind, r.origin, r.bill_ref),
             r.msisdn or "-",
         ),
         status=state,

@@ -94,9 +94,15 @@ class PushSent:
 
 
 def send_push(
-    engine: Engine, settings: Settings, daraja: DarajaClient, order: PushOrder
+    engine: Engine,
+    settings: Settings,
+    daraja: DarajaClient,
+    order: PushOrder,
+    *,
+    origin: str = "operator",
 ) -> PushSent:
-    """Ask Daraja to push the payment to the phone, and store the push it accepted."""
+    """Ask Daraja to push the payment to the phone, and store the push it accepted (asked by
+    `origin`: the operator, or the captive portal)."""
     url = callback_urls_of(settings)["stk"]
     try:
         accepted = daraja.stk_push(
@@ -118,6 +124,7 @@ def send_push(
         amount=order.amount,
         shortcode=settings.mpesa.shortcode,
         raw=accepted.raw,
+        origin=origin,
     )
     return PushSent(row_id, accepted.checkout_request_id, order)
 

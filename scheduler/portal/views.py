@@ -191,7 +191,7 @@ def _push(site: Portal, phone: str, package: Package, hotspot: Hotspot) -> int:
     client = portal.walkin_client(site.engine, phone)
     portal.bind_device(site.engine, client, package, hotspot.mac)
     order = push_order(site.engine, client.username, package.name, phone)
-    return send_push(site.engine, site.settings, site.daraja(), order).row_id
+    return send_push(site.engine, site.settings, site.daraja(), order, origin="portal").row_id
 
 
 def payment(request: Request) -> Response:

@@ -130,7 +130,7 @@ async def test_the_payments_tab_lists_transactions_in_columns_that_fit(
         assert rows["unmatched"].cells[2:5] == ("unmatched", "(nobody)", "1,500")
         assert rows["pending"].cells[2:4] == ("pending", "client1")
         assert rows["cancelled"].cells[2] == "cancelled"
-        assert rows["matched"].cells[6:] == ("QKA1111111", "C2B", "+254708374149")
+        assert rows["matched"].cells[6:] == ("QKA1111111", "paybill", "+254708374149")
         assert rows["pending"].cells[7] == "STK"
         assert "Time EAT" in table.shown_labels
         shown = screen_text(app)
@@ -315,3 +315,12 @@ async def test_a_payment_assigned_meanwhile_is_refused_in_one_sentence(
 def get_client_id(engine: Engine, username: str) -> int | None:
     with Session(engine) as session:
         return get_client(session, username).id
+
+
+def test_a_payment_says_where_it_came_from() -> None:
+    from console.views.payments import payment_source
+
+    assert payment_source("stk", "portal", None) == "portal"
+    assert payment_source("stk", "operator", None) == "STK"
+    assert payment_source("c2b", None, "amina") == "paybill"
+    assert payment_source("c2b", None, None) == "till"

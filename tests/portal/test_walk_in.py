@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from db.models import Client, Package
+from db.models import Client, MpesaTransaction, Package
 from tests.portal.conftest import PHONE, Shop
 from tests.portal.flow import buy, follow
 
@@ -48,6 +48,9 @@ def test_paid_by_stk_push_the_device_is_logged_in_with_the_package_profile_and_m
     assert (user["profile"], user["mac-address"]) == (package.router_profile, MAC)
     assert [(s["user"], s["mac-address"]) for s in active(shop)] == [(client.username, MAC)]
     assert shop.hotspot.logins[0]["by"] == "http-chap"
+    with Session(shop.engine) as session:
+        [paid] = session.exec(select(MpesaTransaction)).all()
+    assert (paid.origin, paid.status) == ("portal", "applied")  # the console's source: portal
 
 
 def test_a_cancelled_prompt_says_so_and_offers_a_retry_that_pays(shop: Shop) -> None:

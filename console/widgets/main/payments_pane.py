@@ -15,7 +15,7 @@ class PaymentsPane(OnWispApp, Pane):
     NUMBER = 4
     KIND = "payment"
     # At 80 columns: the time, the state, who paid how much and the router job; the receipt, the
-    # kind and the phone follow where there is room (details show every field and the payload).
+    # source (portal, STK, paybill, till) and the phone follow where there is room (details show every field and the payload).
     COLUMNS = (
         Column("#", 4),
         Column("Time", 12),
@@ -24,7 +24,7 @@ class PaymentsPane(OnWispApp, Pane):
         Column("KES", 7),
         Column("Router job", 10),
         Column("Receipt", 10, drop=1),
-        Column("Kind", 4, drop=2),
+        Column("Source", 7, drop=2),
         Column("Phone", 13, drop=3),
     )
     STATUS_COLUMN = 2
