@@ -7,10 +7,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from db import vouchers
 from db.config import RouterSettings
+from db.models import MpesaTransaction
 from scheduler.routeros.client import RouterClient
 from tests.portal.conftest import PHONE, Shop, walk_in_shop
 from tests.portal.flow import buy, follow
@@ -48,7 +51,21 @@ def paid_receipt(shop: Shop, mac: str, package: str) -> str:
     login = follow(phone, buy(phone, phone.get(hotspot_url), package), "Connecting you")
     assert phone.post_login(login.forms[0]).status_code == 302
     [payment] = shop.daraja.payments
+    # Paid means applied, but the receipt comes with the callback: a query that learnt of the
+    # payment first (the callback late on a loaded machine) knows none. Wait for it, as the
+    # customer waits for the SMS.
+    wait_for(lambda: receipt_known(shop.engine, payment.receipt))
     return payment.receipt
+
+
+def receipt_known(engine: Engine, receipt: str) -> bool:
+    with Session(engine) as session:
+        return (
+            session.scalars(
+                select(col(MpesaTransaction.id)).where(col(MpesaTransaction.receipt) == receipt)
+            ).first()
+            is not None
+        )
 
 
 @pytest.fixture
