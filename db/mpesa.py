@@ -918,19 +918,11 @@ def pushes_to_query(
 ) -> list[MpesaTransaction]:
     """Pushes still pending `older_than` after they were made (and not given up on)."""
     now = now or utcnow()
-    with Session(engine) as session:
-        return list(
-            session.scalars(
-                select(MpesaTransaction)
-                .where(
-                    col(MpesaTransaction.kind) == STK,
-                    col(MpesaTransaction.status) == MpesaStatus.PENDING,
-                    col(MpesaTransaction.created_at) <= now - older_than,
-                    col(MpesaTransaction.created_at) >= now - give_up_after,
-                )
-                .order_by(col(MpesaTransaction.id))
-            )
-        )
+    return _pending_pushes(
+        engine,
+        col(MpesaTransaction.created_at) <= now - older_than,
+        col(MpesaTransaction.created_at) >= now - give_up_after,
+    )
 
 
 def pushes_to_expire(
@@ -938,6 +930,11 @@ def pushes_to_expire(
 ) -> list[MpesaTransaction]:
     """Pushes still pending `after` they were made: no callback came and no query settled them."""
     now = now or utcnow()
+    return _pending_pushes(engine, col(MpesaTransaction.created_at) < now - after)
+
+
+def _pending_pushes(engine: Engine, *made: Any) -> list[MpesaTransaction]:
+    """Pushes awaiting their result, made within the given bounds, oldest first."""
     with Session(engine) as session:
         return list(
             session.scalars(
@@ -945,7 +942,7 @@ def pushes_to_expire(
                 .where(
                     col(MpesaTransaction.kind) == STK,
                     col(MpesaTransaction.status) == MpesaStatus.PENDING,
-                    col(MpesaTransaction.created_at) < now - after,
+                    *made,
                 )
                 .order_by(col(MpesaTransaction.id))
             )

@@ -192,20 +192,13 @@ class ReconcileScreen(Screen[None]):
             f"{counts['different']} different, {counts['foreign']} not ours, {report.in_queue} in the queue."
             + (" Press f to queue fixes." if not report.clean else "")
         )
-        self._bindings_changed()
+        self.refresh_bindings()
 
     @on(ReadStopped)
     def _stopped(self, message: ReadStopped) -> None:
         self._running = False
         self._status(message.reason)
-        self._bindings_changed()
-
-    def _bindings_changed(self) -> None:
-        """The keys shown change with the read: now, and again a moment later (a footer still
-        recomposing for the read's start can miss the first word, leaving "Queue fixes" unshown
-        while the status says to press f)."""
         self.refresh_bindings()
-        self.set_timer(0.3, self.refresh_bindings)
 
     def _status(self, text: str) -> None:
         self.query_one("#reconcile-status", Static).update(text)
