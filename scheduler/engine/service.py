@@ -56,6 +56,8 @@ class ProvisioningService:
         self.last_drain: datetime | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._paused = False
+        self._woken = threading.Event()
+        """A wake came: the drain tick dispatches once more before it ends."""
         self._sessions = Sessions()
         self._overruns = OverrunLog()
         # APScheduler's own lines, through this service's overrun filter.
@@ -142,6 +144,8 @@ class ProvisioningService:
     def wake(self) -> None:
         """Drain now (call after an enqueue in this process)."""
         if self.state == "running" and self._scheduler is not None:
+            # A tick already running would make the timer skip this one: it looks again instead.
+            self._woken.set()
             self._scheduler.modify_job("drain", next_run_time=datetime.now(UTC))
 
     def drain_once(self) -> DrainReport:
@@ -189,8 +193,14 @@ class ProvisioningService:
         check_all_drift(self.engine, self.settings)
 
     def _drain_tick(self) -> None:
-        self.drainer.dispatch()
-        self.last_drain = utcnow()
+        """Dispatch the due jobs; again while wakes arrived during the dispatch (a wake the timer
+        skipped, the drain job being busy, would otherwise wait a whole drain interval)."""
+        while True:
+            self._woken.clear()
+            self.drainer.dispatch()
+            self.last_drain = utcnow()
+            if not self._woken.is_set():
+                return
 
 
 def _guarded(
