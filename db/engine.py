@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from db.errors import UserError
+
+logger = logging.getLogger("wisp.database")
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000
@@ -140,6 +146,28 @@ def is_deadlock(exc: BaseException) -> bool:
         return True
     args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
     return bool(args) and args[0] in DEADLOCK_CODES
+
+
+DEADLOCK_ATTEMPTS = 5
+"""Times a transaction broken off to end a deadlock is run before the error is let through."""
+
+
+def deadlock_retried(work: Callable[[], T], what: str) -> T:
+    """Run `work` (one whole transaction) again when the database broke it off to end a deadlock.
+
+    MariaDB and PostgreSQL pick a victim when two transactions wait on each other (a claim and a
+    router's held jobs made due again, two drainers recording); the victim is rolled back, so
+    running it again is safe, and given up it would leave its work undone until a later timer.
+    """
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return work()
+        except DBAPIError as error:
+            if not is_deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            logger.warning("%s met a deadlock; trying again (%d)", what, attempt)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def immediate(engine: Engine) -> Engine:

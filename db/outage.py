@@ -13,11 +13,16 @@ import threading
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from db.engine import is_deadlock
+
 logger = logging.getLogger("wisp.database")
 
 
 def is_outage(exc: BaseException) -> bool:
-    """True for errors that mean the database cannot be reached or used right now."""
+    """True for errors that mean the database cannot be reached or used right now (not a
+    deadlock: the database is there, and broke off one transaction of two)."""
+    if is_deadlock(exc):
+        return False
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

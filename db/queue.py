@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db import logs
-from db.engine import immediate
+from db.engine import deadlock_retried, immediate
 from db.models import ACTIONS, J, JobStatus, RouterProvisioning
 from db.types import utcnow
 
@@ -175,27 +175,36 @@ def claim(
         "updated_at": now,
     }
     backend = engine.dialect.name
-    with immediate(engine).begin() as conn:
-        if backend == "sqlite":
-            # BEGIN IMMEDIATE holds the write lock; the UPDATE … RETURNING is the whole claim.
-            rows = conn.execute(
-                update(J)
-                .where(J.c.id.in_(pick.scalar_subquery()))
-                .values(take)
-                .returning(*JOB_COLUMNS)
-            ).all()
-        elif backend == "postgresql":
-            locked = pick.with_for_update(skip_locked=True).scalar_subquery()
-            rows = conn.execute(
-                update(J).where(J.c.id.in_(locked)).values(take).returning(*JOB_COLUMNS)
-            ).all()
-        else:
+
+    def take_due() -> list[Any]:
+        with immediate(engine).begin() as conn:
+            if backend == "sqlite":
+                # BEGIN IMMEDIATE holds the write lock; the UPDATE … RETURNING is the whole claim.
+                return list(
+                    conn.execute(
+                        update(J)
+                        .where(J.c.id.in_(pick.scalar_subquery()))
+                        .values(take)
+                        .returning(*JOB_COLUMNS)
+                    ).all()
+                )
+            if backend == "postgresql":
+                locked = pick.with_for_update(skip_locked=True).scalar_subquery()
+                return list(
+                    conn.execute(
+                        update(J).where(J.c.id.in_(locked)).values(take).returning(*JOB_COLUMNS)
+                    ).all()
+                )
             # MariaDB/MySQL: no UPDATE … RETURNING and no LIMIT in an IN subquery.
             ids = conn.execute(pick.with_for_update(skip_locked=True)).scalars().all()
             if not ids:
                 return []
             conn.execute(update(J).where(J.c.id.in_(ids)).values(take))
-            rows = conn.execute(select(*JOB_COLUMNS).where(J.c.id.in_(ids))).all()
+            return list(conn.execute(select(*JOB_COLUMNS).where(J.c.id.in_(ids))).all())
+
+    # A claim meeting a router's held jobs made due again (or another drainer) may be the victim
+    # of a deadlock: it is taken again, or the jobs would wait for the next drain.
+    rows = deadlock_retried(take_due, f"claiming jobs for {worker}")
     jobs = [Job(**row._mapping) for row in rows]
     return sorted(jobs, key=lambda job: job.id)
 

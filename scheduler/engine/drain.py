@@ -57,6 +57,8 @@ stuck: its task then counts in the share of routers away."""
 STOP_GRACE_SECONDS = 2.0
 """On stopping, how long a command in flight may still finish before it is abandoned."""
 STOPPING = "WISP Console is stopping"
+RETRY_SECONDS = 5.0
+"""After a router's drain stopped on an error of the database or of ours, when to look again."""
 PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
 LEASE_FIT = 0.5
@@ -113,6 +115,7 @@ class Drainer:
         self._skipped = False
         self._stuck_after = min(STUCK_SECONDS, settings.routers.command_timeout / 2)
         self._grace: threading.Timer | None = None
+        self._retry: threading.Timer | None = None
         self._tasks: dict[int, Future[DrainReport]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -259,6 +262,9 @@ class Drainer:
     def stop(self, wait: bool = True) -> None:
         """Hand back every job not yet on a router, then close the sessions."""
         self.stop_soon()
+        with self._lock:
+            if self._retry is not None:
+                self._retry.cancel()
         self._pool.shutdown(wait=wait)
         self._recorder.shutdown(wait=wait)
         if wait:
@@ -271,6 +277,7 @@ class Drainer:
             report = self._drain_router(router_id, due_by)
         except Exception:
             logger.exception("the drain of router %s stopped on an unexpected error", router_id)
+            self._retry_soon()
         finally:
             with self._lock:
                 again = self._busy.pop(router_id, False) or self._skipped
@@ -278,6 +285,33 @@ class Drainer:
         if again and not self._stopping.is_set():
             self.dispatch(due_by)
         return report
+
+    def _retry_soon(self) -> None:
+        """Look for due jobs again after RETRY_SECONDS (a database outage, a fault of ours):
+        the next drain tick may be an hour away when wakes are what usually start drains."""
+        with self._lock:
+            if self._retry is not None or self._stopping.is_set():
+                return
+            self._retry = threading.Timer(RETRY_SECONDS, self._retry_now)
+            self._retry.daemon = True
+            self._retry.start()
+
+    def _retry_now(self) -> None:
+        with self._lock:
+            self._retry = None
+        try:
+            self.dispatch_or_retry()
+        except Exception:
+            logger.exception("the drain could not look for due jobs; it tries again")
+
+    def dispatch_or_retry(self) -> list[Future[DrainReport]]:
+        """`dispatch`; if the due jobs cannot be looked up (the database is away), look again
+        after RETRY_SECONDS as well as raising."""
+        try:
+            return self.dispatch()
+        except Exception:
+            self._retry_soon()
+            raise
 
     def _drain_router(self, router_id: int, due_by: datetime | None) -> DrainReport:
         """Batches of one router until none is due; each batch is recorded while the next runs."""

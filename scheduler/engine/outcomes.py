@@ -8,21 +8,18 @@ router is away, or this process is stopping). Events go out only after the commi
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from db import logs, queue
 from db.config import QueueSettings
 from db.delivery import mark_delivered
-from db.engine import is_deadlock, session_scope
+from db.engine import deadlock_retried, session_scope
 from db.models import Action, JobStatus
 from db.secrets import mask
 from db.types import utcnow
@@ -37,8 +34,6 @@ from scheduler.engine.events import (
 from scheduler.engine.plan import Work
 
 logger = logging.getLogger("wisp.engine")
-DEADLOCK_ATTEMPTS = 5
-"""Times a batch's results are written before a deadlock is let through."""
 
 PAST: dict[str, str] = {
     Action.ACTIVATE: "activated",
@@ -91,19 +86,10 @@ def record(
     A transaction the database broke off to end a deadlock with another drainer is tried again:
     given up, the batch would stay claimed until its lease ran out and then be done a second time.
     """
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-        try:
-            report, events = _record(engine, settings, batch, outcomes)
-            break
-        except OperationalError as error:
-            if not is_deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
-                raise
-            logger.warning(
-                "recording a batch of router %s met a deadlock; trying again (%d)",
-                batch.router,
-                attempt,
-            )
-            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    report, events = deadlock_retried(
+        lambda: _record(engine, settings, batch, outcomes),
+        f"recording a batch of router {batch.router}",
+    )
     for event in events:
         emit(sink, event)
     return report

@@ -1,8 +1,10 @@
 """The provisioning service: APScheduler 3.11 as a per-process timer over the queue (never the queue).
 
-Four jobs with explicit ids, `max_instances=1` and `coalesce=True`: drain (every drain_interval, and
-at once on `wake()`), expiry (subscriptions past their end → deactivate), reaper (leases of crashed
-workers back to pending) and health (/system/resource of every router). The same object runs
+Timers with explicit ids, `max_instances=1` and `coalesce=True`: drain (every drain_interval),
+expiry (subscriptions past their end → deactivate), reaper (leases of crashed workers back to
+pending), health (/system/resource of every router) and vouchers. A `wake()` is
+served by a thread of its own, not by the drain timer: a timer still running skips a run asked of
+it, and a wake that landed in that gap would wait a whole drain interval. The same object runs
 embedded in the console and headless in `wisp run`.
 """
 
@@ -57,7 +59,9 @@ class ProvisioningService:
         self._scheduler: BackgroundScheduler | None = None
         self._paused = False
         self._woken = threading.Event()
-        """A wake came: the drain tick dispatches once more before it ends."""
+        """A wake came: the waker dispatches (once for however many came while it was busy)."""
+        self._waker: threading.Thread | None = None
+        self._stopping = False
         self._sessions = Sessions()
         self._overruns = OverrunLog()
         # APScheduler's own lines, through this service's overrun filter.
@@ -110,6 +114,9 @@ class ProvisioningService:
             )
         scheduler.start()
         self._scheduler = scheduler
+        self._stopping = False
+        self._waker = threading.Thread(target=self._wake_loop, name="wake", daemon=True)
+        self._waker.start()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the timers and the drain; claimed jobs not yet on a router go back to pending.
@@ -120,9 +127,15 @@ class ProvisioningService:
         self.drainer.stop_soon()
         self.health.stop_soon()
         self._sessions.abort("WISP Console is stopping")
+        self._stopping = True
+        self._woken.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
+        if self._waker is not None:
+            if wait:
+                self._waker.join()
+            self._waker = None
         self.drainer.stop(wait=wait)
         self.health.close()
 
@@ -142,11 +155,23 @@ class ProvisioningService:
         self.wake()
 
     def wake(self) -> None:
-        """Drain now (call after an enqueue in this process)."""
-        if self.state == "running" and self._scheduler is not None:
-            # A tick already running would make the timer skip this one: it looks again instead.
-            self._woken.set()
-            self._scheduler.modify_job("drain", next_run_time=datetime.now(UTC))
+        """Drain now (call after an enqueue in this process). Never lost: one that comes while
+        the waker is dispatching makes it dispatch again, one before `start` is served by it, and
+        a paused engine drains at `resume`."""
+        self._woken.set()
+
+    def _wake_loop(self) -> None:
+        while True:
+            self._woken.wait()
+            if self._stopping:
+                return
+            self._woken.clear()
+            try:
+                self._dispatch()
+            except Exception:
+                logger.exception("the drain could not look for due jobs; it tries again")
+            else:
+                outages.recovered()
 
     def drain_once(self) -> DrainReport:
         """Drain everything due now and wait for it."""
@@ -193,14 +218,12 @@ class ProvisioningService:
         check_all_drift(self.engine, self.settings)
 
     def _drain_tick(self) -> None:
-        """Dispatch the due jobs; again while wakes arrived during the dispatch (a wake the timer
-        skipped, the drain job being busy, would otherwise wait a whole drain interval)."""
-        while True:
-            self._woken.clear()
-            self.drainer.dispatch()
-            self.last_drain = utcnow()
-            if not self._woken.is_set():
-                return
+        """The timer's drain: start a task for each router with due jobs."""
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        self.drainer.dispatch_or_retry()
+        self.last_drain = utcnow()
 
 
 def _guarded(

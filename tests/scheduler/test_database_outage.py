@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from db.activation import ActivationService
 from db.engine import make_engine
+from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.conftest import SERVER_URLS, empty_tables, server_url
 from tests.scheduler.bulk import queue_accounts
-from tests.scheduler.conftest import SIM_PASSWORD, write_config
+from tests.scheduler.conftest import SIM_PASSWORD, engine_settings, write_config
 from tests.scheduler.processes import start_runner, statuses
 from tests.waiting import wait_for
 
@@ -74,3 +76,35 @@ def test_an_outage_mid_drain_is_said_once_and_its_end_once(
     assert "Traceback" not in said, said[-3000:]
     assert said.count("the database cannot be used") == 1, said[-3000:]
     assert said.count("the database is back") == 1, said[-3000:]
+
+
+@pytest.mark.slow
+def test_a_wake_that_met_an_outage_is_served_once_the_database_is_back(
+    server_databases: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The engine drains every hour here: a wake whose look for due jobs failed must be tried
+    again soon after, not at the next drain tick."""
+    url = server_url("postgresql", server_databases)
+    name = url.rsplit("/", 1)[1]
+    engine: Engine = make_engine(url, pool=False)
+    empty_tables(engine)
+    with SimRouter(password=SIM_PASSWORD) as sim:
+        factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+        settings = engine_settings(url)
+        for timer in ("drain_interval", "health_interval", "expiry_interval", "reaper_interval"):
+            setattr(settings.scheduler, timer, 3600)
+        service = ProvisioningService(settings, engine)
+        service.start()
+        try:
+            wait_for(lambda: service.last_drain is not None)
+            ActivationService(engine).activate("jdoe", "Home 10M")
+            allow_connections(name, False)
+            try:
+                service.wake()
+                wait_for(lambda: "the drain could not look for due jobs" in caplog.text)
+            finally:
+                allow_connections(name, True)
+            wait_for(lambda: [u["name"] for u in sim.rows("/ip/hotspot/user")] == ["jdoe"])
+        finally:
+            service.shutdown()
+    engine.dispose()
