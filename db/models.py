@@ -385,6 +385,9 @@ class MpesaTransaction(SQLModel, table=True):
     origin: str | None = Field(default=None, max_length=16)
     """Who asked for a push: "operator" (the console or `wisp pay request`) or "portal" (a
     walk-in customer); None for a payment the customer made by paybill or till."""
+    device: str | None = Field(default=None, max_length=17)
+    """The device (MAC address) a portal push was asked from: when the payment is applied, a
+    package for one device is bound to it on the router."""
     receipt: str | None = Field(default=None, max_length=32, unique=True)
     checkout_request_id: str | None = Field(default=None, max_length=64, unique=True)
     merchant_request_id: str | None = Field(default=None, max_length=64)

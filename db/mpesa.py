@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col
 
-from db import logs
+from db import logs, portal
 from db.activation import ActivationService, DuplicatePayment, PackageChange
 from db.catalog import Refused
 from db.config import Settings
@@ -285,15 +285,18 @@ def record_push(
     shortcode: str,
     raw: dict[str, Any],
     origin: str = "operator",
+    device: str | None = None,
 ) -> int:
     """The push Daraja accepted, pending its result; its callback is known by this row.
-    `origin` says who asked: "operator" or "portal"."""
+    `origin` says who asked: "operator" or "portal"; `device`, the MAC address of the portal's
+    device asking."""
     with session_scope(engine) as session:
         row = MpesaTransaction(
             kind=STK,
             status=MpesaStatus.PENDING,
             source="push",
             origin=origin,
+            device=device,
             checkout_request_id=checkout_request_id,
             merchant_request_id=merchant_request_id,
             msisdn=msisdn,
@@ -786,6 +789,11 @@ def _apply_in(session: Session, service: ActivationService, transaction_id: int)
             return _finish(
                 session, row, MpesaStatus.UNMATCHED, str(refused), match.client, match.package
             )
+        job_id = done.job_id
+        if row.device:
+            job_id = (
+                portal.bind_paid_device(session, match.client, match.package, row.device) or job_id
+            )
         note = f"{done.outcome}: {match.client.username} on {match.package.name}" + (
             f", credit {done.credit}" if done.credit else ""
         )
@@ -798,7 +806,7 @@ def _apply_in(session: Session, service: ActivationService, transaction_id: int)
             match.package,
             payment_id=done.payment_id,
             outcome=str(done.outcome),
-            job_id=done.job_id,
+            job_id=job_id,
         )
     raise AssertionError("unreachable")
 

@@ -3,9 +3,10 @@ package may be used from, and the hotspot login each way of paying leads to.
 
 A walk-in customer has no operator: the client is made from the phone number on the first
 payment asked for, named `c07XXXXXXXX`. The devices (MAC addresses) that used a package are kept
-on its router account row (`router_extra`): `mac-address` binds the account on the router when the
-package allows one device (sent when the account is added), and `portal-macs` lists every device
-the portal logged in on it (never sent to a router), so that a receipt code reconnects at most the
+on its router account row (`router_extra`): `mac-address` binds the account on the router to the
+device that paid when the package allows one device (written whenever the account is written, so
+paying again from another phone moves the binding), and `portal-macs` lists every device the
+portal logged in on it (never sent to a router), so that a receipt code reconnects at most the
 package's number of devices.
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from db import catalog, secrets
+from db import catalog, queue, secrets
 from db.engine import session_scope
 from db.errors import UserError
 from db.models import (
@@ -37,7 +38,6 @@ from db.models import (
     Voucher,
 )
 from db.phones import normalise_phone
-from db.types import utcnow
 
 DEVICES_KEY = "portal-macs"
 """The router_extra key listing the devices the portal logged in on an account (not a router field)."""
@@ -134,36 +134,28 @@ def walkin_client(engine: Engine, phone: str) -> Client:
     return found
 
 
-def bind_device(engine: Engine, client: Client, package: Package, mac: str | None) -> None:
-    """Tie the client's account on the package's router to the device about to pay.
+def bind_paid_device(session: Session, client: Client, package: Package, mac: str) -> int | None:
+    """A payment asked from the portal by device `mac` was applied: a package for one device is
+    bound to that device, which is the purchase's first device, and the account is queued to be
+    written again if the binding moved. So a returning customer paying from a new phone is
+    served on the new phone, and the old one no longer logs in on this purchase. A package for
+    several devices binds none: the portal counts its devices as they log in.
 
-    A first account is written as removed and complete (nothing on the router, nothing to do)
-    holding the MAC, so the activation that the payment queues adds the user already bound when
-    the package allows one device; until it is added, the last device to ask for a payment is the
-    one bound. An account already on the router keeps its binding (RouterOS is only told a
-    MAC when the user is added).
+    Returns the account's job id when it was queued here.
     """
-    if mac is None:
-        return
-    with session_scope(engine) as session:
-        account = _account(session, client.id, package)
-        if account is None:
-            account = RouterProvisioning(
-                client_id=client.id,
-                router_id=int(package.router_id or 0),
-                package_id=package.id,
-                service_type=ServiceType.HOTSPOT,
-                action=Action.REMOVE,
-                router_username=client.username,
-                status=JobStatus.COMPLETED,
-                revision=0,
-                completed_at=utcnow(),
-            )
-        extra = dict(account.router_extra or {})
-        if (package.hotspot_device_limit or 1) == 1 and account.revision == 0:
-            extra["mac-address"] = mac  # never added yet: the device paying now is the one
-        account.router_extra = extra
-        session.add(account)
+    if (package.hotspot_device_limit or 1) != 1:
+        return None
+    account = _account(session, client.id, package)
+    if account is None:
+        return None
+    extra = dict(account.router_extra or {})
+    moved = extra.get("mac-address") != mac
+    account.router_extra = {**extra, "mac-address": mac, DEVICES_KEY: [mac]}
+    session.add(account)
+    if not moved or account.action != Action.ACTIVATE:
+        return None
+    [job_id] = queue.requeue_accounts(session, [account], action=Action.ACTIVATE)
+    return job_id
 
 
 def _account(

@@ -13,6 +13,7 @@ from db import secrets
 from db.catalog import package_shape
 from db.errors import UserError
 from db.models import Action, Package
+from db.portal import DEVICES_KEY
 from db.queue import Job
 from db.shaping import ShapeError, build_rate_limit
 from scheduler.routeros.actions import AccountSpec, ProfileSpec, owner_tag
@@ -90,6 +91,7 @@ def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> Acco
     data_limit = (
         package.hotspot_data_limit if package and package.hotspot_plan_type == "data" else None
     )
+    extra = job.router_extra or {}
     return AccountSpec(
         service=job.service_type,
         username=job.router_username,
@@ -98,6 +100,7 @@ def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> Acco
         password=password,
         limit_bytes_total=data_limit,
         comment=job.router_comment,
-        extra=tuple(sorted((str(k), str(v)) for k, v in (job.router_extra or {}).items())),
+        extra=tuple(sorted((str(k), str(v)) for k, v in extra.items())),
         adopt=job.adopt,
+        bound_mac=str(extra["mac-address"]) if DEVICES_KEY in extra else None,
     )

@@ -100,9 +100,10 @@ def send_push(
     order: PushOrder,
     *,
     origin: str = "operator",
+    device: str | None = None,
 ) -> PushSent:
     """Ask Daraja to push the payment to the phone, and store the push it accepted (asked by
-    `origin`: the operator, or the captive portal)."""
+    `origin`: the operator, or the captive portal, from `device`)."""
     url = callback_urls_of(settings)["stk"]
     try:
         accepted = daraja.stk_push(
@@ -125,6 +126,7 @@ def send_push(
         shortcode=settings.mpesa.shortcode,
         raw=accepted.raw,
         origin=origin,
+        device=device,
     )
     return PushSent(row_id, accepted.checkout_request_id, order)
 

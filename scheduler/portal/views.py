@@ -189,9 +189,11 @@ def _pay(request: Request, form: dict[str, str]) -> Response:
 def _push(site: Portal, phone: str, package: Package, hotspot: Hotspot) -> int:
     """The walk-in client (made now on a first payment), its device, then the push itself."""
     client = portal.walkin_client(site.engine, phone)
-    portal.bind_device(site.engine, client, package, hotspot.mac)
     order = push_order(site.engine, client.username, package.name, phone)
-    return send_push(site.engine, site.settings, site.daraja(), order, origin="portal").row_id
+    sent = send_push(
+        site.engine, site.settings, site.daraja(), order, origin="portal", device=hotspot.mac
+    )
+    return sent.row_id
 
 
 def payment(request: Request) -> Response:

@@ -183,6 +183,9 @@ class AccountSpec:
     """Router fields no package models, as an import or adoption read them: re-sent only on add."""
     adopt: bool = False
     """May take over a router account of this name that does not carry our tag."""
+    bound_mac: str | None = None
+    """The device the captive portal bound the account to (the one that paid last): ours, so
+    written on every `set` too, unlike a binding an import read (kept in `extra`)."""
 
     def values(self) -> dict[str, str]:
         """The properties written by `add` (the account is created again with what was kept)."""
@@ -198,6 +201,8 @@ class AccountSpec:
         values = self._modelled()
         values["comment"] = tagged_comment(current.get("comment"), self.tag)
         if self.service == "hotspot":
+            if self.bound_mac:
+                values["mac-address"] = self.bound_mac
             limit = self._data_limit(current)
             if limit is not None:
                 values["limit-bytes-total"] = limit

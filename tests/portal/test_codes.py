@@ -105,6 +105,23 @@ def test_a_receipt_reconnects_its_one_device_package_and_refuses_a_second_device
     assert users == [("c0708374149", FIRST)]
 
 
+def test_paying_again_from_a_new_phone_moves_a_one_device_package_to_it(shop: Shop) -> None:
+    """A returning customer on a new phone: the router account is bound to the phone that paid
+    last, which is logged in; the old phone is not."""
+    first = paid_receipt(shop, FIRST, "Day")
+    kick(shop)
+    phone, hotspot_url = shop.walk_in(SECOND)
+    login = follow(phone, buy(phone, phone.get(hotspot_url), "Day"), "Connecting you")
+    assert phone.post_login(login.forms[0]).status_code == 302
+    [user] = [u for u in shop.router.rows("/ip/hotspot/user") if u["name"] == "c0708374149"]
+    assert user["mac-address"] == SECOND
+    users = [(s["user"], s["mac-address"]) for s in shop.router.rows("/ip/hotspot/active")]
+    assert users == [("c0708374149", SECOND)]
+    assert log_in(shop, FIRST, "receipt", first) == (
+        "This payment is already in use on 1 device, all that Day allows. Back to packages"
+    )
+
+
 def test_a_two_device_package_reconnects_a_second_device_not_a_third(sqlite_shop: Shop) -> None:
     shop = sqlite_shop
     receipt = paid_receipt(shop, FIRST, "Week")
