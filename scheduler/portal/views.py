@@ -21,7 +21,7 @@ from db.portal import PortalRefusal
 from scheduler.mpesa.push import push_order, send_push
 from scheduler.portal.csrf import FIELD
 from scheduler.portal.hotspot import Hotspot, NotFromHotspot, from_query, login_fields
-from scheduler.portal.signing import BadSignature
+from scheduler.portal.signing import BadSignature, Expired
 from scheduler.portal.site import Portal, portal_of
 
 logger = logging.getLogger("wisp.portal")
@@ -29,6 +29,10 @@ CANCELLED, TIMED_OUT = 1032, 1037
 MAX_FORM = 4096
 NOT_FROM_HOTSPOT = (
     "Open this page from the hotspot's login page: connect to the Wi-Fi and try again."
+)
+PAYMENT_PAGE_EXPIRED = (
+    "This payment page has expired. If you paid, connect to the Wi-Fi and use \"I already "
+    "paid\" with the M-Pesa code from your SMS."
 )
 
 
@@ -203,6 +207,8 @@ def payment(request: Request) -> Response:
         value = site.signer.read("payment", request.path_params["token"])
         hotspot = Hotspot(**value["h"])
         row_id = int(value["row"])
+    except Expired:
+        return message(request, PAYMENT_PAGE_EXPIRED, 410)
     except (BadSignature, TypeError, KeyError, ValueError):
         return message(request, "There is no such payment page.", 404)
     before = get_transaction(site.engine, row_id)

@@ -3,6 +3,7 @@ count, a form without its CSRF token, STK Push requests beyond the limits."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,8 +15,9 @@ from sqlmodel import Session, col
 from db import vouchers
 from db.config import RouterSettings
 from db.models import MpesaTransaction
+from scheduler.portal.signing import LIFETIMES, Signer
 from scheduler.routeros.client import RouterClient
-from tests.portal.conftest import PHONE, Shop, walk_in_shop
+from tests.portal.conftest import PHONE, PORTAL_SECRET, Shop, walk_in_shop
 from tests.portal.flow import buy, follow
 from tests.scheduler.conftest import endpoint
 from tests.waiting import wait_for
@@ -188,3 +190,15 @@ def test_wrong_codes_beyond_the_limit_per_device_are_refused_before_any_lookup(
         assert log_in(shop, SECOND, "voucher", "NOSUCH3") == (
             "There is no voucher NOSUCH3 on this hotspot. Back to packages"
         )
+
+
+def test_a_payment_page_past_its_lifetime_shows_nothing_of_the_payment(sqlite_shop: Shop) -> None:
+    """An address kept in a phone's history, or shared: past two hours it is refused, and says
+    how a customer who paid gets connected."""
+    paid_receipt(sqlite_shop, FIRST, "Day")
+    made = time.time() - LIFETIMES["payment"] - 60
+    old = Signer(PORTAL_SECRET.encode(), clock=lambda: made).sign("payment", {"row": 1, "h": {}})
+    answer = httpx.get(f"{sqlite_shop.portal_url}payment/{old}", timeout=30)
+    assert answer.status_code == 410
+    assert "This payment page has expired" in answer.text and "I already paid" in answer.text
+    assert "c0708374149" not in answer.text

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from scheduler.portal.hotspot import NotFromHotspot, chap_response, from_query, login_fields
-from scheduler.portal.signing import BadSignature, Signer
+from scheduler.portal.signing import LIFETIMES, BadSignature, Expired, Signer
 
 HOSTS = {"10.5.50.1", "hotspot.lan"}
 
@@ -57,3 +57,21 @@ def test_a_signed_value_altered_or_signed_for_another_purpose_is_refused() -> No
             signer.read("payment", bad)
     with pytest.raises(BadSignature):
         signer.read("hotspot", token)
+
+
+def test_a_token_is_refused_past_its_lifetime() -> None:
+    now = [1_800_000_000.0]
+    signer = Signer(b"0123456789abcdef0123", clock=lambda: now[0])
+    payment, hotspot = signer.sign("payment", {"row": 1}), signer.sign("hotspot", {"mac": "x"})
+    now[0] += LIFETIMES["hotspot"]
+    assert signer.read("hotspot", hotspot) == {"mac": "x"}
+    now[0] += 1
+    with pytest.raises(Expired):
+        signer.read("hotspot", hotspot)
+    assert signer.read("payment", payment) == {"row": 1}
+    now[0] = 1_800_000_000.0 + LIFETIMES["payment"] + 1
+    with pytest.raises(Expired):
+        signer.read("payment", payment)
+    now[0] = 1_800_000_000.0 - 3600  # made in the future: a clock turned back, or forged
+    with pytest.raises(Expired):
+        signer.read("payment", payment)
