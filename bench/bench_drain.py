@@ -49,11 +49,12 @@ LATENCY = 0.050
 
 
 class Lab:
-    """A fresh SQLite database and `routers` simulated routers, each with a hotspot package."""
+    """A fresh database (SQLite unless `url` names an empty one) and `routers` simulated routers,
+    each with a hotspot package."""
 
-    def __init__(self, folder: Path, routers: int) -> None:
+    def __init__(self, folder: Path, routers: int, url: str | None = None) -> None:
         folder.mkdir(parents=True)
-        self.url = f"sqlite:///{folder / 'wisp.db'}"
+        self.url = url or f"sqlite:///{folder / 'wisp.db'}"
         self.engine = make_engine(self.url)
         upgrade(self.engine)
         self.sim = SimProcess(routers, PASSWORD)
@@ -232,11 +233,13 @@ def latency_in_process(folder: Path, count: int) -> list[float]:
         lab.close()
 
 
-def latency_across_processes(folder: Path, count: int) -> list[float]:
+def latency_across_processes(
+    folder: Path, count: int, url: str | None = None, name: str = "latency-processes"
+) -> list[float]:
     """An activation in one process, `wisp run` (drain every second) in another."""
-    lab = Lab(folder / "latency-processes", 1)
+    lab = Lab(folder / name, 1, url)
     add_clients(lab, count)
-    config = folder / "latency-processes" / "config.toml"
+    config = folder / name / "config.toml"
     config.write_text(f'[database]\nurl = "{lab.url}"\n')
     runner = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "run"],

@@ -283,7 +283,10 @@ class Drainer:
                 again = self._busy.pop(router_id, False) or self._skipped
                 self._away_tasks.pop(router_id, None)
         if again and not self._stopping.is_set():
-            self.dispatch(due_by)
+            try:
+                self.dispatch_or_retry(due_by)
+            except Exception:
+                logger.exception("the drain could not look for due jobs; it tries again")
         return report
 
     def _retry_soon(self) -> None:
@@ -304,11 +307,11 @@ class Drainer:
         except Exception:
             logger.exception("the drain could not look for due jobs; it tries again")
 
-    def dispatch_or_retry(self) -> list[Future[DrainReport]]:
+    def dispatch_or_retry(self, due_by: datetime | None = None) -> list[Future[DrainReport]]:
         """`dispatch`; if the due jobs cannot be looked up (the database is away), look again
         after RETRY_SECONDS as well as raising."""
         try:
-            return self.dispatch()
+            return self.dispatch(due_by)
         except Exception:
             self._retry_soon()
             raise

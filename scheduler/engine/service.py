@@ -29,6 +29,7 @@ from scheduler.engine.endpoints import Sessions, opened_for
 from scheduler.engine.events import DrainReport, EventSink
 from scheduler.engine.health import HealthChecker
 from scheduler.engine.lanes import LANES
+from scheduler.engine.notices import JobNotices
 from scheduler.engine.vouchers import look_for_first_logins
 from scheduler.reconcile.fix import check_all_drift
 
@@ -62,6 +63,8 @@ class ProvisioningService:
         """A wake came: the waker dispatches (once for however many came while it was busy)."""
         self._waker: threading.Thread | None = None
         self._stopping = False
+        self.notices = JobNotices(engine, self.wake)
+        """Jobs queued by other processes (PostgreSQL): drained at once."""
         self._sessions = Sessions()
         self._overruns = OverrunLog()
         # APScheduler's own lines, through this service's overrun filter.
@@ -117,6 +120,7 @@ class ProvisioningService:
         self._stopping = False
         self._waker = threading.Thread(target=self._wake_loop, name="wake", daemon=True)
         self._waker.start()
+        self.notices.start()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the timers and the drain; claimed jobs not yet on a router go back to pending.
@@ -129,6 +133,7 @@ class ProvisioningService:
         self._sessions.abort("WISP Console is stopping")
         self._stopping = True
         self._woken.set()
+        self.notices.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
