@@ -31,8 +31,8 @@ NOT_FROM_HOTSPOT = (
     "Open this page from the hotspot's login page: connect to the Wi-Fi and try again."
 )
 PAYMENT_PAGE_EXPIRED = (
-    "This payment page has expired. If you paid, connect to the Wi-Fi and use \"I already "
-    "paid\" with the M-Pesa code from your SMS."
+    'This payment page has expired. If you paid, connect to the Wi-Fi and use "I already '
+    'paid" with the M-Pesa code from your SMS.'
 )
 
 
