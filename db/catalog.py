@@ -32,6 +32,7 @@ from db.models import (
     RouterProfile,
     RouterProvisioning,
     Subscription,
+    VoucherBatch,
 )
 from db.phones import normalise_phone
 from db.profiles import owned_profiles
@@ -301,11 +302,18 @@ def router_dependents(session: Session, router: Router) -> Dependents:
 def remove_router(session: Session, name: str, *, forget_accounts: bool = False) -> Dependents:
     """Remove a router from the database; the router itself is never touched.
 
-    Refused while router accounts or unfinished jobs depend on it, unless `forget_accounts`: then
+    Refused while voucher batches were made for it (their sales and codes are kept), and while
+    router accounts or unfinished jobs depend on it, unless `forget_accounts`: then
     its account rows and jobs are deleted with it (whatever they created stays on the router, as
     it is). Its packages stay in the catalog without a router; subscriptions keep their history.
     """
     router = get_router(session, name)
+    batches = session.scalar(select(func.count()).where(col(VoucherBatch.router_id) == router.id))
+    if batches:
+        raise Refused(
+            f"router {router.name} has {batches} voucher batch(es), kept with their sales, so it "
+            "cannot be removed (`wisp router edit` can point it at another address)."
+        )
     found = router_dependents(session, router)
     if found.any and not forget_accounts:
         raise Refused(
@@ -412,6 +420,12 @@ def check_spec(spec: PackageSpec) -> Shape:
     for column, value in (("name", spec.name.strip()), ("price", _price(spec.price))):
         check_value("packages", column, P.c[column].type, value)
     _checked(parse_validity, spec.validity)
+    if spec.type == "pppoe" and (spec.devices is not None or spec.data_limit):
+        raise Refused("device and data limits apply to hotspot packages only.")
+    if spec.devices is not None and spec.devices < 1:
+        raise Refused(f"--devices must be 1 or more, not {spec.devices}.")
+    if spec.data_limit:
+        _checked(parse_bytes, spec.data_limit)
     return spec_shape(spec)
 
 

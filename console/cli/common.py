@@ -245,6 +245,14 @@ def confirm(question: str, *, yes: bool, nothing_done: str) -> None:
         raise UserError(f"not confirmed; {nothing_done}")
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Write an --output file, or say in one sentence why it cannot be written."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise UserError(f"--output {str(path)!r} cannot be written: {error.strerror}.") from None
+
+
 def read_password(prompt: str = "router API password: ") -> str:
     """A password from the terminal (not echoed) or the first line of standard input."""
     import getpass

@@ -69,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
 
     jobs = common.command(commands, "jobs", run_jobs, "list the provisioning queue")
-    jobs.add_argument("--status", choices=JOB_STATUSES)
+    jobs.add_argument("--status", choices=[s.value for s in JOB_STATUSES])
     jobs.add_argument("--limit", type=int, default=200)
 
     retry = common.command(

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from console.cli import (
     clients,
@@ -30,6 +31,7 @@ from console.cli import (
     vouchers,
 )
 from console.cli.exits import Exit, UsageError, code_for
+from db.validation import InvalidValue
 
 MODULES = (
     setup,
@@ -49,8 +51,17 @@ MODULES = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, telling a usage error in one line as every other error is (the usage
+    block is `--help`'s); its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        common.fail(UsageError(f"{message} (see `{self.prog} --help`)."))
+        self.exit(Exit.USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="wisp",
         description="WISP Console: sell internet packages and deliver them to MikroTik routers.",
     )
@@ -76,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     common.setup_logging(args)
     try:
         _check_numbers(args)
+        _check_text(args, _invoked(parser, args))
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -107,6 +119,44 @@ def _is_text(word: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+LONGEST = 255
+"""No name, address, filter or note is longer (a DNS name is at most 253)."""
+PATHS = {"config", "output"}
+"""Options naming a file, which may be as long as a path."""
+
+
+def _invoked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[argparse.Action]:
+    """The arguments of the root parser and of each subcommand parser chosen in `args`."""
+    actions = list(parser._actions)
+    while chooser := next(
+        (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
+    ):
+        parser = chooser.choices[getattr(args, chooser.dest)]
+        actions += parser._actions
+    return actions
+
+
+def _check_text(args: argparse.Namespace, actions: list[argparse.Action]) -> None:
+    """Text values name things, filter or describe: refuse what no name, filter or note can be,
+    as the database's own check (db.validation) refuses it, before anything is looked up."""
+    for action in actions:
+        values = getattr(args, action.dest, None)
+        label = action.option_strings[0] if action.option_strings else action.dest
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or value == action.default:
+                continue
+            if not value.isprintable():
+                raise InvalidValue(
+                    f"{label} {value!r} holds a line break or another control character."
+                )
+            if len(value) > LONGEST and action.dest not in PATHS:
+                raise InvalidValue(
+                    f"{label} is {len(value)} characters long; at most {LONGEST} fit."
+                )
+            if not value.strip() and (action.required or not action.option_strings):
+                raise InvalidValue(f"{label} is empty; it must name something.")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -46,7 +46,7 @@ def login_page(args: argparse.Namespace) -> int:
     page = login_html(public_url, router.name)
     garden = "\n".join(walled_garden(public_url))
     if args.output:
-        Path(args.output).write_text(page, encoding="utf-8")
+        common.write_file(Path(args.output), page.encode("utf-8"))
         print(f"login.html for {router.name} written to {args.output}; upload it to the hotspot's")
         print("directory (Files, hotspot/), then add the walled garden on the router:")
         print(garden)

@@ -44,7 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     generate.add_argument(
         "--mode",
-        choices=tuple(VoucherMode),
+        choices=[m.value for m in VoucherMode],
         default=VoucherMode.CODE,
         help="code: the code is user and password (default); user-pass: a code and a PIN",
     )
@@ -297,7 +297,7 @@ def run_print(args: argparse.Namespace) -> int:
         output = "stdout"
     else:
         path = Path(args.output or f"{batch}.{args.format}")
-        path.write_bytes(data)
+        common.write_file(path, data)
         output = str(path)
     print(
         f"wrote {output}: {len(cards):,} card(s) of batch {batch} ({args.layout}), logging in at "
