@@ -419,7 +419,9 @@ class Drainer:
         )
         # The outcomes first: a failure to note the router's health must never leave the batch
         # claimed until its lease runs out (and then done a second time by another drainer).
-        report = record(self.engine, self.settings.queue, batch, outcomes, self.sink)
+        report = record(
+            self.engine, self.settings.queue, batch, outcomes, self.sink, self._stopping.is_set
+        )
         if error is not None or reached:
             try:
                 self._note_health(router, error)

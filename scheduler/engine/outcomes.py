@@ -8,12 +8,14 @@ router is away, or this process is stopping). Events go out only after the commi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from db import logs, queue
@@ -21,6 +23,7 @@ from db.config import QueueSettings
 from db.delivery import mark_delivered
 from db.engine import deadlock_retried, session_scope
 from db.models import Action, JobStatus
+from db.outage import is_outage, outages
 from db.secrets import mask
 from db.types import utcnow
 from scheduler.engine.events import (
@@ -34,6 +37,10 @@ from scheduler.engine.events import (
 from scheduler.engine.plan import Work
 
 logger = logging.getLogger("wisp.engine")
+OUTAGE_RETRY_SECONDS = 1.0
+"""While the database is away, how often a batch's outcomes are tried again."""
+OUTAGE_LEASE_SHARE = 0.5
+"""Share of a lease a batch's outcomes are tried for: the jobs' lease still holds meanwhile."""
 
 PAST: dict[str, str] = {
     Action.ACTIVATE: "activated",
@@ -80,16 +87,34 @@ def record(
     batch: Batch,
     outcomes: Sequence[Outcome],
     sink: EventSink | None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> DrainReport:
     """Store every outcome in one transaction; report the counts and send the events.
 
-    A transaction the database broke off to end a deadlock with another drainer is tried again:
-    given up, the batch would stay claimed until its lease ran out and then be done a second time.
+    A transaction the database broke off to end a deadlock with another drainer is tried again,
+    and so is one the database was away for, every OUTAGE_RETRY_SECONDS for up to half a lease
+    (unless `stopping`): given up, the batch would stay claimed until its lease ran out and then
+    be done a second time.
     """
-    report, events = deadlock_retried(
-        lambda: _record(engine, settings, batch, outcomes),
-        f"recording a batch of router {batch.router}",
-    )
+    give_up_at = time.monotonic() + settings.lease_seconds * OUTAGE_LEASE_SHARE
+    waited = False
+    while True:
+        try:
+            report, events = deadlock_retried(
+                lambda: _record(engine, settings, batch, outcomes),
+                f"recording a batch of router {batch.router}",
+            )
+            break
+        except DBAPIError as error:
+            if not is_outage(error) or stopping() or time.monotonic() >= give_up_at:
+                raise
+            if not waited:
+                logger.warning(
+                    "the outcomes of a batch of router %s wait for the database", batch.router
+                )
+                waited = True
+            time.sleep(OUTAGE_RETRY_SECONDS)
+    outages.recovered()
     for event in events:
         emit(sink, event)
     return report
