@@ -1,7 +1,9 @@
 """Router users: what a router holds (hotspot users, PPPoE secrets, active sessions), read-only.
 
-Rows stream in a thread worker and appear batch by batch, so the UI never freezes; a router that
-cannot be reached shows the classified reason in one sentence, not a stack trace.
+Rows stream in a thread worker and appear batch by batch, so the UI never freezes: the worker makes
+each row's cells and filter text, and the UI thread adds a whole batch at once. A filter looks
+through that text and rebuilds the table once. A router that cannot be reached shows the
+classified reason in one sentence, not a stack trace.
 """
 
 from __future__ import annotations
@@ -19,17 +21,27 @@ from console.screens.typed import OnWispApp
 from console.views.errors import one_sentence
 from console.views.router_users import (
     LISTINGS,
-    matches,
+    found,
+    haystack,
     open_router,
     router_names,
     stream_rows,
     voucher_uptimes,
 )
-from console.views.window import Row, Window
 from console.widgets.users.load_progress import LoadProgress
-from console.widgets.window_table import WindowTable
+from console.widgets.window_table import ReadyRow, WindowTable, ready
 from scheduler.engine.vouchers import start_seen
 from scheduler.routeros.client import RouterError
+
+STATUS_COLUMN = {kind: None if kind == "active" else 2 for kind in LISTINGS}
+"""The cell coloured by a row's status (Disabled), per listing."""
+
+
+def _filtered(rows: list[ReadyRow], text: str) -> list[ReadyRow]:
+    words = text.lower().split()
+    if not words:
+        return rows
+    return [row for row in rows if found(row.haystack, words)]
 
 
 class RouterUsersScreen(OnWispApp, Screen[None]):
@@ -51,7 +63,7 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     class UsersFetched(Message):
         """A batch of rows arrived from the router."""
 
-        def __init__(self, load: int, kind: str, rows: list[Row]) -> None:
+        def __init__(self, load: int, kind: str, rows: list[ReadyRow]) -> None:
             super().__init__()
             self.load, self.kind, self.rows = load, kind, rows
 
@@ -72,10 +84,10 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     def __init__(self, router: str | None = None) -> None:
         super().__init__(id="router-users")
         self.router = router
-        self.rows: dict[str, list[Row]] = {}
+        self.rows: dict[str, list[ReadyRow]] = {}
         self._loads = 0
         self._current_load: dict[str, int] = {}
-        self._fresh: dict[str, list[Row]] = {}
+        self._fresh: dict[str, list[ReadyRow]] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="users-top"):
@@ -87,9 +99,7 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
             for listing in LISTINGS.values():
                 with TabPane(listing.title, id=f"tab-{listing.kind}"):
                     yield WindowTable(
-                        listing.columns,
-                        2 if listing.kind != "active" else None,
-                        id=f"users-{listing.kind}",
+                        listing.columns, STATUS_COLUMN[listing.kind], id=f"users-{listing.kind}"
                     )
         yield Footer(compact=True)
 
@@ -201,13 +211,15 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
         worker = get_current_worker()
         app = self.wisp
         seen: list[tuple[str, str]] = []
+        status = STATUS_COLUMN[kind]
         try:
             with open_router(app.engine, router, app.settings.routers) as client:
                 for batch in stream_rows(client, LISTINGS[kind]):
                     if worker.is_cancelled:
                         return
                     seen += voucher_uptimes(kind, batch)
-                    self.post_message(self.UsersFetched(load, kind, batch))
+                    made = [ready(row, status, haystack(row)) for row in batch]
+                    self.post_message(self.UsersFetched(load, kind, made))
         except RouterError as error:
             self.post_message(self.RouterRefused(load, kind, str(error)))
             return
@@ -242,10 +254,9 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
             return
         fresh = self._fresh[message.kind]
         fresh.extend(message.rows)
-        table = self.table(message.kind)
-        if not self.rows[message.kind]:
+        if not self.rows[message.kind]:  # a first load shows the rows as they come
             text = self.query_one("#users-filter", Input).value
-            table.append([row for row in message.rows if matches(row, text)])
+            self.table(message.kind).append(_filtered(message.rows, text))
         self.query_one(LoadProgress).show_loading(
             str(self.router), LISTINGS[message.kind].title, len(fresh)
         )
@@ -254,8 +265,10 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     def _loaded(self, message: UsersLoaded) -> None:
         if not self._is_current(message.load, message.kind):
             return
+        first = not self.rows[message.kind]
         self.rows[message.kind] = self._fresh.pop(message.kind, [])
-        self._apply_filter(message.kind)
+        # a first load's table already holds every row that passes the filter
+        self._apply_filter(message.kind, rebuild=not first)
 
     @on(RouterRefused)
     def _refused(self, message: RouterRefused) -> None:
@@ -275,21 +288,25 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
     def _kept(self) -> None:
         self.table(self.kind).focus()
 
-    def _source(self, kind: str) -> list[Row] | None:
+    def _source(self, kind: str) -> list[ReadyRow] | None:
         """The rows to filter: the complete listing, or what has arrived of a first load."""
         loading = kind in self._fresh
         if loading and not self.rows.get(kind):
             return self._fresh[kind]
         return self.rows.get(kind)
 
-    def _apply_filter(self, kind: str) -> None:
+    def _apply_filter(self, kind: str, rebuild: bool = True) -> None:
         rows = self._source(kind)
         if rows is None:
             return
-        text = self.query_one("#users-filter", Input).value
-        shown = [row for row in rows if matches(row, text)]
-        self.table(kind).show(Window(shown, len(shown)))
+        table = self.table(kind)
+        if rebuild:
+            matched = _filtered(rows, self.query_one("#users-filter", Input).value)
+            table.replace(matched)
+            shown = len(matched)
+        else:
+            shown = table.row_count
         if kind not in self._fresh:
             self.query_one(LoadProgress).loaded(
-                str(self.router), LISTINGS[kind].title, len(rows), len(shown)
+                str(self.router), LISTINGS[kind].title, len(rows), shown
             )

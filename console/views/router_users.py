@@ -6,7 +6,8 @@ never asked for (`.proplist` leaves them out).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,8 +25,11 @@ from scheduler.routeros.users import fetch_users
 
 FIRST_BATCH = 100
 """Rows of the first message from the router worker: few, so the first rows show at once."""
-BATCH = 1000
-"""Rows of each later message: many, so the UI spends little time per row."""
+BATCH = 5000
+"""Rows of a later message at most: many, so the UI spends little time per row."""
+EVERY = 0.5
+"""Seconds between two later messages at least, unless BATCH rows are waiting: the screen lays
+out and paints again for each message, whatever its size."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,12 @@ CELLS = {
     "hotspot": ("name", "profile", "disabled", "uptime", "comment"),
     "pppoe": ("name", "profile", "disabled", "last-logged-out", "comment"),
 }
+ASKED = {
+    **CELLS,
+    "hotspot-active": ("user", "address", "mac-address", "uptime"),
+    "ppp-active": ("name", "caller-id", "address", "uptime"),
+}
+"""The properties each `fetch_users` listing is asked for: only what `to_row` shows."""
 
 
 def router_names(engine: Engine) -> list[str]:
@@ -115,17 +125,24 @@ def to_row(listing: Listing, service: str, item: dict[str, str]) -> Row:
     return Row(f"{service}:{item.get('.id', cells[0])}", cells, "cancelled" if disabled else "")
 
 
-def stream_rows(client: RouterClient, listing: Listing, batch: int = BATCH) -> Iterator[list[Row]]:
+def stream_rows(
+    client: RouterClient,
+    listing: Listing,
+    batch: int = BATCH,
+    every: float = EVERY,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[list[Row]]:
     """The listing's rows straight from the router (raises RouterError): a small first batch,
-    then batches of `batch` rows."""
+    then what arrived in each `every` seconds, up to `batch` rows at a time."""
     pending: list[Row] = []
     first = True
+    sent = clock()
     for service, kind in listing.sources:
-        for items in fetch_users(client, kind, batch=FIRST_BATCH):
+        for items in fetch_users(client, kind, batch=FIRST_BATCH, properties=ASKED[kind]):
             pending.extend(to_row(listing, service, item) for item in items)
-            if first or len(pending) >= batch:
+            if first or len(pending) >= batch or clock() - sent >= every:
                 yield pending
-                pending, first = [], False
+                pending, first, sent = [], False, clock()
     if pending:
         yield pending
 
@@ -140,7 +157,16 @@ def voucher_uptimes(kind: str, rows: list[Row]) -> list[tuple[str, str]]:
     return []
 
 
+def haystack(row: Row) -> str:
+    """The text a filter looks in: every cell, lower case."""
+    return " ".join(row.cells).lower()
+
+
 def matches(row: Row, text: str) -> bool:
     """True when every word of `text` appears in some cell (case-insensitive)."""
-    haystack = " ".join(row.cells).lower()
-    return all(word in haystack for word in text.lower().split())
+    return found(haystack(row), text.lower().split())
+
+
+def found(haystack: str, words: list[str]) -> bool:
+    """True when every (lower-case) word appears in `haystack` (made by `haystack`)."""
+    return all(word in haystack for word in words)

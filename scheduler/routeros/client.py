@@ -39,6 +39,8 @@ from scheduler.routeros.errors import (
 __all__ = ["Endpoint", "RouterClient", "RouterError"]
 
 Row = dict[str, str]
+RECEIVE = 65536
+"""Bytes asked of the socket at most per recv (a reply's words are served from them)."""
 FAILURES = (OSError, LibRouterosError, UnicodeError, ValueError, IndexError)
 
 
@@ -69,6 +71,8 @@ class DeadlineTransport(SocketTransport):
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self.deadline: float | None = None
+        self._received = bytearray()
+        """Bytes a recv brought beyond what was asked: the next reads take them first."""
 
     def _arm(self) -> None:
         if self.deadline is None:
@@ -83,14 +87,19 @@ class DeadlineTransport(SocketTransport):
         self.sock.sendall(data)
 
     def read(self, length: int) -> bytes:
-        data = bytearray()
-        while len(data) < length:
+        """`length` bytes. librouteros reads a reply a word (and each word's length) at a time,
+        so each recv takes whatever has arrived, up to RECEIVE bytes, and later reads are served
+        from it: one system call per many words, not two per word."""
+        received = self._received
+        while len(received) < length:
             self._arm()
-            got = self.sock.recv(length - len(data))
+            got = self.sock.recv(max(RECEIVE, length - len(received)))
             if not got:
                 raise ConnectionClosed("Connection unexpectedly closed.")
-            data += got
-        return bytes(data)
+            received += got
+        data = bytes(received[:length])
+        del received[:length]
+        return data
 
 
 class RouterClient:

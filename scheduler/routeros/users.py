@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from scheduler.routeros.client import RouterClient
 
@@ -37,18 +37,25 @@ KINDS = tuple(LISTINGS)
 
 
 def fetch_users(
-    client: RouterClient, kind: str, *, batch: int = 1000
+    client: RouterClient,
+    kind: str,
+    *,
+    batch: int = 1000,
+    properties: Sequence[str] | None = None,
 ) -> Iterator[list[dict[str, str]]]:
     """Yield the router's users of `kind` in lists of up to `batch` rows, as they arrive.
 
     kind: hotspot, pppoe, hotspot-active or ppp-active. Only the listed properties are asked for
-    (never passwords). Stopping early is safe: the client drops the half-read reply.
+    (never passwords), or only `properties` of them when given (less for the router to send and
+    for the client to decode). Stopping early is safe: the client drops the half-read reply.
     """
     if kind not in LISTINGS:
         raise ValueError(f"user listing {kind!r} is not one of {', '.join(KINDS)}")
-    path, properties = LISTINGS[kind]
+    path, listed = LISTINGS[kind]
+    wanted = set(properties) if properties is not None else None
+    asked = [name for name in listed if wanted is None or name in wanted]
     rows: list[dict[str, str]] = []
-    for row in client.stream(f"{path}/print", f"=.proplist=.id,{','.join(properties)}"):
+    for row in client.stream(f"{path}/print", f"=.proplist=.id,{','.join(asked)}"):
         rows.append(row)
         if len(rows) >= batch:
             yield rows

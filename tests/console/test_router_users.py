@@ -172,3 +172,37 @@ async def test_choosing_the_blank_router_line_reads_no_router(
         await settle(pilot)
         assert screen.router == "r1"
         assert "Select.NULL" not in str(screen.query_one("#users-progress-text").content)
+
+
+async def test_ten_thousand_users_all_arrive_and_the_filter_finds_one_among_them(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
+    from tests.console.conftest import until
+
+    big = SimFleet()
+    big.add("big", password=SIM_PASSWORD, seed_users=10_000)
+    big.start()
+    try:
+        factories.router(seeded, "big", port=big["big"].port, password=SIM_PASSWORD)
+        held = big["big"].rows("/ip/hotspot/user")
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await _open(pilot, app)
+            screen.query_one("#users-router", Select).value = "big"
+            progress = screen.query_one("#users-progress-text")
+            await until(pilot, lambda: "big: 10,000 hotspot users" in str(progress.content))
+            table = screen.table("hotspot")
+            assert table.row_count == 10_000
+            assert {table.row_at(i).cells[0] for i in range(table.row_count)} == {
+                row["name"] for row in held
+            }
+            disabled = next(row["name"] for row in held if row.get("disabled") == "true")
+            await pilot.press("slash", *disabled)
+            await until(pilot, lambda: "match the filter" in str(progress.content))
+            assert table.row_at(0).cells[0] == disabled
+            assert table.row_at(0).cells[2] == "true"
+            assert all(disabled in table.row_at(i).cells[0] for i in range(table.row_count))
+            await pilot.press("escape")
+            await until(pilot, lambda: table.row_count == 10_000)
+    finally:
+        big.stop()

@@ -247,3 +247,31 @@ def test_api_ssl_without_certificate_uses_anonymous_dh_when_not_verifying() -> N
         )
         with RouterClient(anonymous, PATIENT) as router:
             assert router.identity()["identity"] == "MikroTik"
+
+
+def test_transport_serves_small_reads_from_one_receive_and_waits_for_the_rest() -> None:
+    import socket
+
+    from scheduler.routeros.client import DeadlineTransport
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        transport = DeadlineTransport(ours)
+        theirs.sendall(b"\x05hello\x05world\x03ab")
+        assert [transport.read(1), transport.read(5), transport.read(1)] == [
+            b"\x05",
+            b"hello",
+            b"\x05",
+        ]
+        assert transport.read(5) == b"world"
+        sender = threading.Timer(0.05, theirs.sendall, (b"c",))
+        sender.start()
+        assert transport.read(1) == b"\x03"
+        assert transport.read(3) == b"abc"  # two bytes already here, the third arrives later
+        sender.join()
+        theirs.sendall(b"xy")
+        assert transport.read(1) == b"x"  # the same receive brought "y"
+        transport.deadline = 0.0  # long past: what is already here is still read, no more
+        assert transport.read(1) == b"y"
+        with pytest.raises(TimeoutError):
+            transport.read(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
@@ -17,9 +18,10 @@ class LoadProgress(Horizontal):
     def show_loading(self, router: str, title: str, count: int) -> None:
         """Rows are arriving."""
         self.query_one("#users-bar").display = True
-        self.query_one("#users-progress-text", Static).update(
-            f"loading {title.lower()} from {router}… {count:,}"
-        )
+        text = self.query_one("#users-progress-text", Static)
+        line = f"loading {title.lower()} from {router}… {count:,}"
+        # a line as wide as the last moves nothing: no layout of the whole screen per batch
+        text.update(line, layout=cell_len(line) != cell_len(str(text.content)))
 
     def loaded(self, router: str, title: str, count: int, shown: int) -> None:
         """The listing is complete."""
