@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from db.engine import (
     DatabaseError,
@@ -141,13 +143,13 @@ def test_upgrade_to_0003_keeps_existing_accounts_and_marks_them_delivered_and_ow
         upgrade(engine)
 
 
-def test_a_real_deadlock_is_told_apart_from_other_errors(engine):
-    """Two transactions taking two rows in opposite order: the database breaks one off."""
+def opposite_order(
+    engine: Engine, run: Callable[[str, str, Callable[[], None]], None]
+) -> list[BaseException]:
+    """Two threads each `run` a transaction updating clients a and b in opposite orders, both
+    holding their first row before asking for the other (`meet`), so the database must break
+    one off; the errors they raised."""
     import threading
-
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    from db.engine import is_deadlock
 
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite takes one writer at a time: it has no deadlocks to break")
@@ -158,56 +160,7 @@ def test_a_real_deadlock_is_told_apart_from_other_errors(engine):
 
     def take(first: str, second: str) -> None:
         try:
-            with engine.begin() as conn:
-                update = "UPDATE clients SET full_name = full_name WHERE username = :u"
-                conn.execute(text(update), {"u": first})
-                both_hold_one.wait(timeout=10)
-                conn.execute(text(update), {"u": second})
-        except OperationalError as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=take, args=pair) for pair in (("a", "b"), ("b", "a"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(errors) == 1 and is_deadlock(errors[0])
-    with pytest.raises(DBAPIError) as other:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT no_such_column FROM clients"))
-    assert not is_deadlock(other.value)
-
-
-def test_a_transaction_broken_off_by_a_deadlock_is_run_again(engine, caplog):
-    """The same opposite-order pair, each run by `deadlock_retried`: both commit, one of them on
-    its second try, and the retry is said in the log."""
-    import threading
-
-    from db.engine import deadlock_retried
-
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite takes one writer at a time: it has no deadlocks to break")
-    with session_scope(engine) as session:
-        session.add_all([Client(full_name="A", username="a"), Client(full_name="B", username="b")])
-    both_hold_one = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def take(first: str, second: str) -> None:
-        tries = 0
-        mark = first.upper()
-
-        def transaction() -> None:
-            nonlocal tries
-            tries += 1
-            with engine.begin() as conn:
-                add = "UPDATE clients SET full_name = CONCAT(full_name, CAST(:m AS CHAR(1))) WHERE username = :u"
-                conn.execute(text(add), {"u": first, "m": mark})
-                if tries == 1:
-                    both_hold_one.wait(timeout=10)
-                conn.execute(text(add), {"u": second, "m": mark})
-
-        try:
-            deadlock_retried(transaction, f"taking {first} then {second}")
+            run(first, second, lambda: both_hold_one.wait(timeout=10))
         except Exception as error:
             errors.append(error)
 
@@ -216,7 +169,53 @@ def test_a_transaction_broken_off_by_a_deadlock_is_run_again(engine, caplog):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert errors == []
+    return errors
+
+
+def test_a_real_deadlock_is_told_apart_from_other_errors(engine):
+    from sqlalchemy.exc import DBAPIError
+
+    from db.engine import is_deadlock
+
+    def run(first: str, second: str, meet: Callable[[], None]) -> None:
+        with engine.begin() as conn:
+            update = "UPDATE clients SET full_name = full_name WHERE username = :u"
+            conn.execute(text(update), {"u": first})
+            meet()
+            conn.execute(text(update), {"u": second})
+
+    errors = opposite_order(engine, run)
+    assert len(errors) == 1 and is_deadlock(errors[0])
+    with pytest.raises(DBAPIError) as other:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT no_such_column FROM clients"))
+    assert not is_deadlock(other.value)
+
+
+def test_a_transaction_broken_off_by_a_deadlock_is_run_again(engine, caplog):
+    """Each of the pair run by `deadlock_retried`: both commit, one of them on its second try,
+    and the retry is said in the log."""
+    from db.engine import deadlock_retried
+
+    append = (
+        "UPDATE clients SET full_name = CONCAT(full_name, CAST(:m AS CHAR(1))) WHERE username = :u"
+    )
+
+    def run(first: str, second: str, meet: Callable[[], None]) -> None:
+        tries = 0
+
+        def transaction() -> None:
+            nonlocal tries
+            tries += 1
+            with engine.begin() as conn:
+                conn.execute(text(append), {"u": first, "m": first.upper()})
+                if tries == 1:
+                    meet()
+                conn.execute(text(append), {"u": second, "m": first.upper()})
+
+        deadlock_retried(transaction, f"taking {first} then {second}")
+
+    assert opposite_order(engine, run) == []
     with engine.connect() as conn:
         names = dict(conn.execute(text("SELECT username, full_name FROM clients")).all())
     # Each transaction's two updates landed once: a broken-off try left nothing behind.
