@@ -234,9 +234,14 @@ def latency_in_process(folder: Path, count: int) -> list[float]:
 
 
 def latency_across_processes(
-    folder: Path, count: int, url: str | None = None, name: str = "latency-processes"
+    folder: Path,
+    count: int,
+    url: str | None = None,
+    name: str = "latency-processes",
+    started: Callable[[Lab], None] | None = None,
 ) -> list[float]:
-    """An activation in one process, `wisp run` (drain every second) in another."""
+    """An activation in one process, `wisp run` (drain every second) in another; `started` is
+    called once the runner is up."""
     lab = Lab(folder / name, 1, url)
     add_clients(lab, count)
     config = folder / name / "config.toml"
@@ -248,6 +253,8 @@ def latency_across_processes(
         stderr=subprocess.DEVNULL,
     )
     time.sleep(2.0)
+    if started is not None:
+        started(lab)
     activations = ActivationService(lab.engine)
     try:
         return readable_latencies(lab, lambda name: activations.activate(name, "p1"), count, 20.0)

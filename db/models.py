@@ -481,3 +481,16 @@ class Voucher(SQLModel, table=True):
     revoked_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
+
+
+class WakeListener(SQLModel, table=True):
+    """An engine listening on a loopback UDP port for word of jobs queued by other processes on
+    its machine (SQLite and MariaDB; on PostgreSQL a trigger NOTIFYs instead)."""
+
+    __tablename__ = "wake_listeners"
+
+    worker: str = Field(primary_key=True, max_length=128)
+    host: str = Field(max_length=255)
+    pid: int
+    port: int
+    updated_at: datetime = _updated()

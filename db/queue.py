@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db import logs
+from db import logs, wakes
 from db.engine import deadlock_retried, immediate
 from db.models import ACTIONS, J, JobStatus, RouterProvisioning
 from db.types import utcnow
@@ -116,6 +116,7 @@ def queue_account(
     row.updated_at = now
     session.add(row)
     session.flush()
+    wakes.jobs_queued(session)
     return row
 
 
@@ -432,6 +433,7 @@ def retry(session: Session, job_id: int | None = None, *, now: datetime | None =
                 f"Operator retry of job {job}: failed → pending.",
                 provisioning_id=job,
             )
+        wakes.jobs_queued(session)
     return ids
 
 

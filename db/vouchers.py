@@ -22,7 +22,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from db import catalog, logs, lookup, secrets
+from db import catalog, logs, lookup, secrets, wakes
 from db.activation import Activation, ActivationService
 from db.catalog import Refused
 from db.config import Settings
@@ -185,6 +185,7 @@ def _queue_codes(
     user_pass = batch.mode == VoucherMode.USER_PASS
     passwords = {code: new_password(batch.length) if user_pass else code for code in codes}
     comment = comment_of(batch)
+    wakes.jobs_queued(session)
     for start in range(0, len(codes), CHUNK):
         chunk = codes[start : start + CHUNK]
         session.execute(

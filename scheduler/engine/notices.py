@@ -4,16 +4,23 @@ On PostgreSQL every job made due (queued, handed back, made due again) is announ
 `wisp_jobs` channel by a trigger when its transaction commits (migration 0009). The engine keeps
 one connection that LISTENs and wakes the drain on each notice; a burst of notices is one wake.
 If the connection is lost, the drain tick's polling carries on alone until it is made again.
-SQLite and MariaDB have no such channel: their engines poll.
+
+SQLite and MariaDB have no such channel: the engine listens on a loopback UDP port announced in
+`wake_listeners`, and a process that queued a job sends it a datagram after its commit
+(`db.wakes`); processes on other machines are found by the drain tick's polling.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+
+from db import wakes
 
 logger = logging.getLogger("wisp.engine")
 said = logging.getLogger("wisp.run")
@@ -29,23 +36,21 @@ POLL_SECONDS = 1.0
 class JobNotices:
     """A thread listening for jobs made due by any process, calling `wake` for them."""
 
-    def __init__(self, engine: Engine, wake: Callable[[], None]) -> None:
+    def __init__(self, engine: Engine, wake: Callable[[], None], worker: str) -> None:
         self._engine = engine
+        self._worker = worker
         self._wake = wake
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
         """Set while notices are listened for (tests and the status line may look)."""
 
-    @property
-    def available(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
     def start(self) -> None:
-        if not self.available or self._thread is not None:
+        if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="job-notices", daemon=True)
+        listen = self._datagrams if wakes.needed(self._engine) else self._run
+        self._thread = threading.Thread(target=listen, name="job-notices", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -86,3 +91,41 @@ class JobNotices:
                 lost = True
                 self._stop.wait(RECONNECT_SECONDS)
         self.listening.clear()
+
+    def _datagrams(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.settimeout(POLL_SECONDS)
+            port = int(sock.getsockname()[1])
+            while not self._stop.is_set():
+                try:
+                    wakes.announce(self._engine, self._worker, port)
+                    break
+                except Exception as error:  # the database is away: the tick polls meanwhile
+                    logger.warning(
+                        "cannot announce where to hear of jobs queued by other processes (%s); "
+                        "trying again in %g s",
+                        str(error).strip().splitlines()[0] if str(error).strip() else error,
+                        RECONNECT_SECONDS,
+                    )
+                    self._stop.wait(RECONNECT_SECONDS)
+            else:
+                return
+            self.listening.set()
+            said.info("listening for jobs queued by other processes on this machine")
+            try:
+                while not self._stop.is_set():
+                    try:
+                        sock.recv(64)
+                    except TimeoutError:
+                        continue
+                    sock.setblocking(False)  # a burst of datagrams is one wake
+                    with contextlib.suppress(BlockingIOError):
+                        while sock.recv(64):
+                            pass
+                    sock.settimeout(POLL_SECONDS)
+                    self._wake()
+            finally:
+                self.listening.clear()
+                with contextlib.suppress(Exception):
+                    wakes.withdraw(self._engine, self._worker)

@@ -63,7 +63,7 @@ class ProvisioningService:
         """A wake came: the waker dispatches (once for however many came while it was busy)."""
         self._waker: threading.Thread | None = None
         self._stopping = False
-        self.notices = JobNotices(engine, self.wake)
+        self.notices = JobNotices(engine, self.wake, self.worker)
         """Jobs queued by other processes (PostgreSQL): drained at once."""
         self._sessions = Sessions()
         self._overruns = OverrunLog()
