@@ -89,7 +89,7 @@ def _ports(engine: Engine) -> list[int]:
         known = _known.get(key)
     if known is not None and now - known[0] < KNOWN_SECONDS:
         return known[1]
-    with Session(engine) as session:
+    with Session(engine.execution_options(sqlite_begin="BEGIN")) as session:
         ports = [
             int(port)
             for port, pid in session.execute(
@@ -120,18 +120,46 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class _Teller:
+    """Tells the listeners from a thread of its own: a commit never waits on the database or a
+    socket for it, and a burst of commits is one datagram per listener."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, Engine] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def ask(self, engine: Engine) -> None:
+        with self._changed:
+            self._asked[str(engine.url)] = engine
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="job-word", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._asked:
+                    self._changed.wait()
+                asked, self._asked = list(self._asked.values()), {}
+            for engine in asked:
+                with contextlib.suppress(Exception):  # the drain tick finds the job anyway
+                    tell(engine)
+
+
+_teller = _Teller()
+
+
 @event.listens_for(OrmSession, "after_commit")
 def _after_commit(session: OrmSession) -> None:
     if not session.info.pop(QUEUED, False):
         return
-    bind: Any = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
-    if engine is None or not needed(engine):
-        return
-    try:
-        tell(engine)
-    except Exception:  # word of a job is a courtesy: the drain tick finds it anyway
-        return
+    with contextlib.suppress(Exception):
+        bind: Any = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+        if engine is not None and needed(engine):
+            _teller.ask(engine)
 
 
 @event.listens_for(OrmSession, "after_rollback")

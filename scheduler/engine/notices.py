@@ -29,7 +29,7 @@ said = logging.getLogger("wisp.run")
 CHANNEL = "wisp_jobs"
 RECONNECT_SECONDS = 5.0
 """After the listening connection is lost (or cannot be made), when to try again."""
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.2
 """How often the listener looks whether it is asked to stop."""
 
 
