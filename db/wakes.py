@@ -38,8 +38,9 @@ _sender: socket.socket | None = None
 
 
 def needed(engine: Engine) -> bool:
-    """True where engines learn of other processes' jobs by datagram (not on PostgreSQL)."""
-    return engine.dialect.name != "postgresql"
+    """True where engines learn of other processes' jobs by datagram: MariaDB (PostgreSQL has
+    its trigger; on SQLite the wakes made the engine and operators queue for the write lock)."""
+    return engine.dialect.name in ("mysql", "mariadb")
 
 
 def jobs_queued(session: Session) -> None:

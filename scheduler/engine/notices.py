@@ -46,8 +46,8 @@ class JobNotices:
         """Set while notices are listened for (tests and the status line may look)."""
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
+        if self._thread is not None or self._engine.dialect.name == "sqlite":
+            return  # SQLite: the drain tick polls
         self._stop.clear()
         listen = self._datagrams if wakes.needed(self._engine) else self._run
         self._thread = threading.Thread(target=listen, name="job-notices", daemon=True)
