@@ -28,7 +28,8 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """The first line of a database error (of its driver error when it wraps one)."""
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     return lines[0] if lines else type(orig).__name__
@@ -53,7 +54,7 @@ class OutageLog(logging.Filter):
         record.msg = (
             "the database cannot be used (%s); the engine keeps trying and says when it is back"
         )
-        record.args = (_reason(exc),)
+        record.args = (reason(exc),)
         record.exc_info, record.exc_text = None, None
         return True
 

@@ -1,4 +1,4 @@
-"""Word of jobs queued by other processes on this machine, for SQLite and MariaDB.
+"""Word of jobs queued by other processes on this machine, for MariaDB.
 
 An engine that drains (`wisp run`, the console) listens on a loopback UDP port and announces it
 in `wake_listeners`. A session that queued a router job (`jobs_queued`) sends each listener of
@@ -37,10 +37,17 @@ _lock = threading.Lock()
 _sender: socket.socket | None = None
 
 
-def needed(engine: Engine) -> bool:
-    """True where engines learn of other processes' jobs by datagram: MariaDB (PostgreSQL has
-    its trigger; on SQLite the wakes made the engine and operators queue for the write lock)."""
-    return engine.dialect.name in ("mysql", "mariadb")
+NOTICE, DATAGRAM = "notice", "datagram"
+
+
+def way(engine: Engine) -> str | None:
+    """How engines on `engine` hear of other processes' jobs: PostgreSQL by the trigger's
+    NOTIFY, MariaDB by datagram; SQLite not at all (the wakes made engines and operators queue
+    for its one write lock), its engines find them at the drain tick."""
+    name = engine.dialect.name
+    if name == "postgresql":
+        return NOTICE
+    return DATAGRAM if name in ("mysql", "mariadb") else None
 
 
 def jobs_queued(session: Session) -> None:
@@ -90,7 +97,7 @@ def _ports(engine: Engine) -> list[int]:
         known = _known.get(key)
     if known is not None and now - known[0] < KNOWN_SECONDS:
         return known[1]
-    with Session(engine.execution_options(sqlite_begin="BEGIN")) as session:
+    with Session(engine) as session:
         ports = [
             int(port)
             for port, pid in session.execute(
@@ -159,7 +166,7 @@ def _after_commit(session: OrmSession) -> None:
     with contextlib.suppress(Exception):
         bind: Any = session.get_bind()
         engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
-        if engine is not None and needed(engine):
+        if engine is not None and way(engine) == DATAGRAM:
             _teller.ask(engine)
 
 

@@ -5,9 +5,10 @@ On PostgreSQL every job made due (queued, handed back, made due again) is announ
 one connection that LISTENs and wakes the drain on each notice; a burst of notices is one wake.
 If the connection is lost, the drain tick's polling carries on alone until it is made again.
 
-SQLite and MariaDB have no such channel: the engine listens on a loopback UDP port announced in
+MariaDB has no such channel: the engine listens on a loopback UDP port announced in
 `wake_listeners`, and a process that queued a job sends it a datagram after its commit
-(`db.wakes`); processes on other machines are found by the drain tick's polling.
+(`db.wakes`); processes on other machines are found by the drain tick's polling. SQLite engines
+only poll: the datagrams' wakes made engines and operators queue for its one write lock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from db import wakes
+from db.outage import reason
 
 logger = logging.getLogger("wisp.engine")
 said = logging.getLogger("wisp.run")
@@ -46,10 +48,11 @@ class JobNotices:
         """Set while notices are listened for (tests and the status line may look)."""
 
     def start(self) -> None:
-        if self._thread is not None or self._engine.dialect.name == "sqlite":
+        way = wakes.way(self._engine)
+        if self._thread is not None or way is None:
             return  # SQLite: the drain tick polls
         self._stop.clear()
-        listen = self._datagrams if wakes.needed(self._engine) else self._run
+        listen = self._datagrams if way == wakes.DATAGRAM else self._run
         self._thread = threading.Thread(target=listen, name="job-notices", daemon=True)
         self._thread.start()
 
@@ -86,7 +89,7 @@ class JobNotices:
                     logger.warning(
                         "stopped listening for jobs queued by other processes (%s); they are "
                         "drained at each drain tick until the connection is made again",
-                        str(error).strip().splitlines()[0] if str(error).strip() else error,
+                        reason(error),
                     )
                 lost = True
                 self._stop.wait(RECONNECT_SECONDS)
@@ -105,7 +108,7 @@ class JobNotices:
                     logger.warning(
                         "cannot announce where to hear of jobs queued by other processes (%s); "
                         "trying again in %g s",
-                        str(error).strip().splitlines()[0] if str(error).strip() else error,
+                        reason(error),
                         RECONNECT_SECONDS,
                     )
                     self._stop.wait(RECONNECT_SECONDS)

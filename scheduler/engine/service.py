@@ -49,11 +49,8 @@ class ProvisioningService:
         worker: str | None = None,
         on_event: EventSink | None = None,
         lanes: int = LANES,
-        listen: bool = True,
     ) -> None:
-        """`listen`: hear of jobs queued by other processes (see `scheduler.engine.notices`)."""
         self.settings = settings
-        self._listen = listen
         self.engine = engine
         self.on_event = on_event
         self.drainer = Drainer(settings, engine, worker=worker, sink=on_event, lanes=lanes)
@@ -67,7 +64,7 @@ class ProvisioningService:
         self._waker: threading.Thread | None = None
         self._stopping = False
         self.notices = JobNotices(engine, self.wake, self.worker)
-        """Jobs queued by other processes (PostgreSQL): drained at once."""
+        """Jobs queued by other processes (PostgreSQL, MariaDB): drained at once."""
         self._sessions = Sessions()
         self._overruns = OverrunLog()
         # APScheduler's own lines, through this service's overrun filter.
@@ -123,8 +120,7 @@ class ProvisioningService:
         self._stopping = False
         self._waker = threading.Thread(target=self._wake_loop, name="wake", daemon=True)
         self._waker.start()
-        if self._listen:
-            self.notices.start()
+        self.notices.start()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the timers and the drain; claimed jobs not yet on a router go back to pending.

@@ -28,9 +28,7 @@ def test_a_drift_check_stuck_on_a_hung_router_is_said_once_and_cut_by_the_shutdo
     settings.routers.command_timeout = 120.0
     settings.scheduler.drift_interval = 0.05
     settings.scheduler.health_interval = 3600
-    # Not listening for other processes' jobs: on a loaded machine its announcement, written as
-    # the timers start, could end the first drift check before it reached the hung router.
-    service = ProvisioningService(settings, sqlite_engine, worker="w1", listen=False)
+    service = ProvisioningService(settings, sqlite_engine, worker="w1")
     skipped: list[str] = []
     with caplog.at_level(logging.INFO, logger="wisp.timers"):
         service.start()
