@@ -477,7 +477,7 @@ class Voucher(SQLModel, table=True):
     provisioning_id: int | None = Field(default=None, foreign_key="router_provisionings.id")
     subscription_id: int | None = Field(default=None, foreign_key="subscriptions.id")
     client_id: int | None = Field(default=None, foreign_key="clients.id")
-    first_login_at: datetime | None = _when()
+    first_login_at: datetime | None = _when(index=True)
     revoked_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
@@ -493,4 +493,17 @@ class WakeListener(SQLModel, table=True):
     host: str = Field(max_length=255)
     pid: int
     port: int
+    updated_at: datetime = _updated()
+
+
+class RateLimit(SQLModel, table=True):
+    """Recent attempts of one kind by one key (a phone number, a device), shared by every
+    process serving the portal: the times of those within the window, oldest first."""
+
+    __tablename__ = "rate_limits"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=64)
+    times: str = Field(default="", sa_type=Text)
+    """Epoch seconds of the attempts still within the window, comma separated."""
     updated_at: datetime = _updated()
