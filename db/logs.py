@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
-from db.models import LOG_TYPES, SystemLog
+from db.models import LOG_TYPES, L, SystemLog
 from db.secrets import MASK, mask
+from db.types import utcnow
+from db.validation import check_values
 
 SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|credential|private", re.I)
 LEVELS = {
@@ -24,6 +29,9 @@ LEVELS = {
 }
 
 logger = logging.getLogger("wisp")
+
+DEFERRED = "wisp.logs.deferred"
+"""The session-info key of the log rows written together when a `deferred` block ends."""
 
 
 def scrub(value: Any) -> Any:
@@ -51,37 +59,77 @@ def log(
     *,
     client_id: int | None = None,
     provisioning_id: int | None = None,
-) -> SystemLog:
+) -> None:
     """Add a `system_logs` row to the session's transaction and mirror it to Python logging."""
     if type not in LOG_TYPES:
         raise ValueError(f"log type {type!r} is not one of {', '.join(LOG_TYPES)}")
     level = level.upper()
-    entry = SystemLog(
-        level=level,
-        type=type,
-        message=mask(message),
-        context=scrub(context) if context else None,
-        client_id=client_id,
-        provisioning_id=provisioning_id,
+    values: dict[str, Any] = {
+        "level": level,
+        "type": type,
+        "message": mask(message),
+        "context": scrub(context) if context else None,
+        "client_id": client_id,
+        "provisioning_id": provisioning_id,
+    }
+    pending = session.info.get(DEFERRED)
+    if pending is not None:
+        values["created_at"] = utcnow()
+        check_values(L, values)
+        pending.append(values)
+    else:
+        session.add(SystemLog(**values))
+    logging.getLogger(f"wisp.{type.lower()}").log(
+        LEVELS.get(level, logging.INFO), values["message"]
     )
-    session.add(entry)
-    logging.getLogger(f"wisp.{type.lower()}").log(LEVELS.get(level, logging.INFO), entry.message)
-    return entry
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Log rows of the block are inserted together (one statement) when it ends without error.
+
+    For a transaction that writes many: the rows, their order and their texts are those `log`
+    would write one by one. A savepoint rolled back inside the block drops its rows with `since`
+    and `drop`. An error ending the block writes none (its transaction is rolled back).
+    """
+    if session.info.get(DEFERRED) is not None:
+        yield
+        return
+    pending: list[dict[str, Any]] = []
+    session.info[DEFERRED] = pending
+    try:
+        yield
+    finally:
+        session.info.pop(DEFERRED, None)
+    if pending:
+        session.execute(insert(L), pending)
+
+
+def since(session: Session) -> int:
+    """A mark of the deferred log rows so far, for `drop`."""
+    return len(session.info.get(DEFERRED) or ())
+
+
+def drop(session: Session, mark: int) -> None:
+    """Forget the deferred log rows written after `mark` (their savepoint was rolled back)."""
+    pending = session.info.get(DEFERRED)
+    if pending is not None:
+        del pending[mark:]
 
 
 def info(
     session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
-) -> SystemLog:
-    return log(session, "INFO", type, message, context, **ids)
+) -> None:
+    log(session, "INFO", type, message, context, **ids)
 
 
 def warning(
     session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
-) -> SystemLog:
-    return log(session, "WARNING", type, message, context, **ids)
+) -> None:
+    log(session, "WARNING", type, message, context, **ids)
 
 
 def error(
     session: Session, type: str, message: str, context: dict[str, Any] | None = None, **ids: Any
-) -> SystemLog:
-    return log(session, "ERROR", type, message, context, **ids)
+) -> None:
+    log(session, "ERROR", type, message, context, **ids)

@@ -710,7 +710,7 @@ def apply_many(engine: Engine, settings: Settings, transaction_ids: list[int]) -
     """
     service = ActivationService(engine, settings)
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine) as session, logs.deferred(session):
             return [_apply_in(session, service, i) for i in transaction_ids]
     except DBAPIError as error:
         if not (isinstance(error, IntegrityError) or is_deadlock(error)):
@@ -757,6 +757,7 @@ def _apply_in(session: Session, service: ActivationService, transaction_id: int)
     methods = service.settings.activation.payment_methods
     change: str | None = None
     for _ in range(2):
+        mark = logs.since(session)
         try:
             with session.begin_nested():
                 done = service.activate_in(
@@ -768,11 +769,14 @@ def _apply_in(session: Session, service: ActivationService, transaction_id: int)
                     method="mpesa" if "mpesa" in methods else None,
                     partial=True,
                     change=change,
+                    found=(match.client, match.package),
                 )
         except PackageChange:
+            logs.drop(session, mark)  # the savepoint took back what it wrote
             change = "after_current"  # paid for another package: it starts when this one ends
             continue
         except DuplicatePayment:
+            logs.drop(session, mark)
             payment = session.scalars(
                 select(Payment).where(col(Payment.reference) == reference.upper())
             ).first()
@@ -786,6 +790,7 @@ def _apply_in(session: Session, service: ActivationService, transaction_id: int)
                 payment_id=payment.id if payment else None,
             )
         except Refused as refused:
+            logs.drop(session, mark)
             return _finish(
                 session, row, MpesaStatus.UNMATCHED, str(refused), match.client, match.package
             )
@@ -852,9 +857,12 @@ def assign(
     transaction_id: int,
     client: str,
     package: str | None = None,
+    *,
+    by: str = "the operator",
 ) -> Applied:
     """The operator's answer to an unmatched payment: this client (and package; by default the
-    one its amount matches for that client), then applied as any other."""
+    one its amount matches for that client), then applied as any other. `by` says who assigned
+    it (the portal, for a payer who claimed it with the receipt code)."""
     from db.catalog import get_client, get_package
 
     with session_scope(engine) as session:
@@ -877,13 +885,13 @@ def assign(
                 raise Refused(f"no package of {buyer.username}'s matches {row.amount}; name one.")
         row.client_id, row.package_id = buyer.id, chosen.id if chosen else None
         row.status = MpesaStatus.RECEIVED
-        row.note = f"assigned by the operator to {buyer.username}"
+        row.note = f"assigned by {by} to {buyer.username}"
         session.add(row)
         logs.info(
             session,
             "Payment",
-            f"M-Pesa transaction {transaction_id} ({row.receipt}) assigned to {buyer.username}"
-            f" on {chosen.name if chosen else '?'}.",
+            f"M-Pesa transaction {transaction_id} ({row.receipt}) assigned by {by} to "
+            f"{buyer.username} on {chosen.name if chosen else '?'}.",
             {"mpesa_transaction_id": transaction_id},
             client_id=buyer.id,
         )

@@ -83,13 +83,48 @@ def _is_string(kind: Any) -> bool:
     return isinstance(kind, String) or isinstance(getattr(kind, "impl", None), String)
 
 
+def _can_fail(kind: Any) -> bool:
+    """Whether `check_value` can refuse some value of a column of type `kind`."""
+    return (
+        (_is_string(kind) and getattr(kind, "length", None) is not None)
+        or isinstance(kind, Numeric)
+        or type(kind) in INTEGER_BITS
+    )
+
+
+_CHECKED: dict[Any, list[tuple[str, str, Any]]] = {}
+"""Per table: (attribute key, column name, type) of the columns a value can fail, worked out once."""
+
+
+def _checked_columns(table: Any) -> list[tuple[str, str, Any]]:
+    columns = _CHECKED.get(table)
+    if columns is None:
+        columns = _CHECKED[table] = [
+            (column.key, column.name, column.type)
+            for column in table.columns
+            if _can_fail(column.type)
+        ]
+    return columns
+
+
 def check_row(row: Any) -> None:
     """Check every column value of an ORM object against its table."""
     table = getattr(row, "__table__", None)
     if table is None:
         return
-    for column in table.columns:
-        check_value(table.name, column.name, column.type, getattr(row, column.key, None))
+    name = table.name
+    for key, column, kind in _checked_columns(table):
+        value = getattr(row, key, None)
+        if value is not None:
+            check_value(name, column, kind, value)
+
+
+def check_values(table: Any, values: dict[str, Any]) -> None:
+    """Check the column values of a row written without the ORM (keyed by column key)."""
+    for key, column, kind in _checked_columns(table):
+        value = values.get(key)
+        if value is not None:
+            check_value(table.name, column, kind, value)
 
 
 @event.listens_for(Session, "before_flush")
