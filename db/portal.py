@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import catalog, queue, secrets
+from db.config import Settings
 from db.engine import session_scope
 from db.errors import UserError
 from db.models import (
@@ -231,18 +232,34 @@ class Paid:
     package_id: int
     package: str
     expires_on: datetime | None
+    transaction_id: int = 0
+    """The M-Pesa transaction of the receipt."""
+    claimed: bool = False
+    """Applied just now: an unmatched paybill or till payment claimed by its receipt code."""
 
 
-def paid_by_receipt(engine: Engine, router: str, receipt_text: str) -> Paid:
-    """The package an applied M-Pesa receipt paid for on this router, while it is current."""
+def paid_by_receipt(
+    engine: Engine,
+    router: str,
+    receipt_text: str,
+    settings: Settings | None = None,
+    mac: str | None = None,
+) -> Paid:
+    """The package an applied M-Pesa receipt paid for on this router, while it is current.
+
+    With `settings`, a paybill or till payment no client was found for (an account number that
+    is nobody's, a walk-in who never used the portal) is claimed here: the payer's phone number
+    becomes its walk-in client, the hotspot package of exactly its amount its package, the
+    device `mac` the one it is bound to (as the device that asks for a push is), and it is
+    applied as any other. The receipt code is in the payer's M-Pesa message only.
+    """
     receipt = re.sub(r"\s", "", receipt_text).upper()
     if not RECEIPT.match(receipt):
         raise PortalRefusal("Enter the M-Pesa code from your message, like QK7AB1CD2E.")
+    claimed = settings is not None and _claim_unmatched(engine, settings, router, receipt, mac)
     with Session(engine) as session:
         where = catalog.get_router(session, router)
-        row = session.scalars(
-            select(MpesaTransaction).where(func.upper(col(MpesaTransaction.receipt)) == receipt)
-        ).first()
+        row = _by_receipt(session, receipt)
         if row is None or row.status != MpesaStatus.APPLIED or not row.client_id:
             raise PortalRefusal(f"No payment with code {receipt} is ready to use here.")
         package = session.get(Package, row.package_id) if row.package_id else None
@@ -259,7 +276,74 @@ def paid_by_receipt(engine: Engine, router: str, receipt_text: str) -> Paid:
         ).first()
         if current is None:
             raise PortalRefusal(f"The time paid with {receipt} is over; buy a new package.")
-        return Paid(int(row.client_id), int(package.id or 0), package.name, current.expires_on)
+        return Paid(
+            int(row.client_id),
+            int(package.id or 0),
+            package.name,
+            current.expires_on,
+            int(row.id or 0),
+            claimed,
+        )
+
+
+def _by_receipt(session: Session, receipt: str) -> MpesaTransaction | None:
+    return session.scalars(
+        select(MpesaTransaction).where(func.upper(col(MpesaTransaction.receipt)) == receipt)
+    ).first()
+
+
+def _claim_unmatched(
+    engine: Engine, settings: Settings, router: str, receipt: str, mac: str | None
+) -> bool:
+    """Give an unmatched paybill or till payment to its payer's walk-in client and apply it;
+    False when the receipt is no such payment."""
+    from db import mpesa  # db.mpesa binds paid devices through this module
+
+    with Session(engine) as session:
+        row = _by_receipt(session, receipt)
+        if row is None or row.kind != mpesa.C2B or row.status != MpesaStatus.UNMATCHED:
+            return False
+        where = catalog.get_router(session, router)
+        priced = list(
+            session.scalars(
+                select(Package).where(
+                    col(Package.router_id) == where.id,
+                    col(Package.type) == ServiceType.HOTSPOT,
+                    col(Package.price) == row.amount,
+                )
+            )
+        )
+        phone = mpesa.normalise_msisdn(row.msisdn)
+        row_id, amount = int(row.id or 0), row.amount
+    if len(priced) != 1:
+        raise PortalRefusal(
+            f"Payment {receipt} of KSh {amount:,.0f} is not the price of one package here; "
+            "show the message to the attendant."
+            if amount is not None
+            else f"Payment {receipt} has no amount; show the message to the attendant."
+        )
+    if phone is None:
+        raise PortalRefusal(
+            f"Payment {receipt} does not say which phone paid; show the message to the attendant."
+        )
+    client = walkin_client(engine, phone)
+    if mac is not None:
+        with session_scope(engine) as session:
+            session.execute(
+                update(MpesaTransaction)
+                .where(
+                    col(MpesaTransaction.id) == row_id,
+                    col(MpesaTransaction.status) == MpesaStatus.UNMATCHED,
+                )
+                .values(device=mac)
+            )
+    try:
+        mpesa.assign(
+            engine, settings, row_id, client.username, priced[0].name, by="the payer at the portal"
+        )
+    except UserError:
+        return False  # assigned meanwhile (another device, the operator): read as it is
+    return True
 
 
 def voucher_login(engine: Engine, router: str, code_text: str) -> Login:

@@ -322,10 +322,18 @@ def _receipt(request: Request, form: dict[str, str]) -> Response:
         hotspot = read_hotspot(site, form.get("h", ""))
         _check_tries(site, hotspot)
         try:
-            paid = portal.paid_by_receipt(site.engine, hotspot.router, form.get("receipt", "")[:32])
+            paid = portal.paid_by_receipt(
+                site.engine,
+                hotspot.router,
+                form.get("receipt", "")[:32],
+                site.settings,
+                hotspot.mac,
+            )
         except PortalRefusal:
             _wrong_code(site, hotspot)
             raise
+        if paid.claimed and site.wake:
+            site.wake()  # applied just now: the router account is written now, not at next drain
         delivery = portal.delivered_login(site.engine, paid.client_id, paid.package_id, hotspot.mac)
     except NotFromHotspot:
         return message(request, NOT_FROM_HOTSPOT, 400)
@@ -333,7 +341,7 @@ def _receipt(request: Request, form: dict[str, str]) -> Response:
         return message(request, str(refusal), 429, form.get("h", ""))
     except PortalRefusal as refusal:
         return message(request, str(refusal), 403, form.get("h", ""))
-    if delivery.login is None:
-        text = f"{paid.package} is being set up on the hotspot; try again in a minute."
-        return message(request, text, 409, form["h"])
+    if delivery.login is None:  # not on the router yet: the page that follows it until it is
+        token = site.signer.sign("payment", {"row": paid.transaction_id, "h": hotspot.as_dict()})
+        return RedirectResponse(link(request, f"/payment/{token}"), status_code=303)
     return login_page(request, hotspot, delivery.login, form["h"])
