@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from typing import TYPE_CHECKING, Any
 
 from console.cli import common, ledger
 from console.cli.exits import UsageError
-from db import catalog
-from db.activation import describe
-from db.ledger import client_fields
-from db.models import Client
-from db.phones import phone_fragment
-from db.suspension import Suspension, resume_client, suspend_client
-from db.types import utcnow
+
+if TYPE_CHECKING:
+    from db.models import Client
+    from db.suspension import Suspension
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +67,8 @@ def _contact_options(parser: argparse.ArgumentParser) -> None:
 
 
 def client_row(args: argparse.Namespace, client: Client) -> dict[str, Any]:
+    from db.ledger import client_fields
+
     return {
         **client_fields(client),
         "credit": client.credit,
@@ -81,6 +77,8 @@ def client_row(args: argparse.Namespace, client: Client) -> dict[str, Any]:
 
 
 def client_add(args: argparse.Namespace) -> int:
+    from db import catalog
+
     with common.session_for(args) as session:
         client = catalog.add_client(
             session,
@@ -96,6 +94,8 @@ def client_add(args: argparse.Namespace) -> int:
 
 
 def client_edit(args: argparse.Namespace) -> int:
+    from db import catalog
+
     if args.name is None and args.phone is None and args.email is None:
         raise UsageError("nothing to change: give --name, --phone or --email.")
     with common.session_for(args) as session:
@@ -113,6 +113,12 @@ def client_edit(args: argparse.Namespace) -> int:
 
 
 def client_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+    from sqlmodel import Session, col
+
+    from db.models import Client
+    from db.phones import phone_fragment
+
     query = select(Client).order_by(Client.username).limit(args.limit)
     if args.search:
         text = args.search.strip().lower()
@@ -135,6 +141,8 @@ def client_list(args: argparse.Namespace) -> int:
 
 def _suspension(args: argparse.Namespace, operation: Any) -> Suspension | None:
     """Suspend or resume; the JSON is printed here (None returned), the words by the caller."""
+    from db.types import utcnow
+
     with common.session_for(args) as session:
         done: Suspension = operation(session, args.username, now=utcnow())
         row = {
@@ -154,6 +162,8 @@ def _jobs(done: Suspension) -> str:
 
 
 def client_suspend(args: argparse.Namespace) -> int:
+    from db.suspension import suspend_client
+
     done = _suspension(args, suspend_client)
     if done is not None:
         print(
@@ -165,6 +175,9 @@ def client_suspend(args: argparse.Namespace) -> int:
 
 
 def client_resume(args: argparse.Namespace) -> int:
+    from db.activation import describe
+    from db.suspension import resume_client
+
     done = _suspension(args, resume_client)
     if done is not None:
         print(

@@ -12,36 +12,38 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from db import localtime
-from db.config import Settings, config_path, load_settings
-from db.engine import make_engine, require_schema
 from db.errors import UserError
-from db.outage import install as install_outage_log
-from db.paths import relative_to, sqlite_file
-from db.secrets import install_log_filter, mask
 
-ROUTER_ERRORS = (
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.exc import OperationalError
+
+    from db.config import Settings
+
+# Building the parser, `--help` and usage errors import nothing below argparse: the database,
+# its configuration and the secrets are imported by the functions that use them, when they run.
+
+FOREIGN_ERRORS = (
+    ("sqlalchemy.exc", "OperationalError"),
     ("scheduler.routeros.errors", "RouterError"),
     ("scheduler.routeros.actions", "NotOurs"),
 )
-"""The router client's own errors: it knows nothing of db.errors.UserError, yet they are the
-operator's to act on. Looked up only once loaded, so that commands that never talk to a router do
-not pay for importing the client."""
+"""The database's and the router client's own errors: they know nothing of db.errors.UserError,
+yet they are the operator's to act on. Looked up only once loaded (none can have been raised
+before), so that commands that never use the database or a router do not pay for importing them."""
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The errors told as one sentence with a non-zero exit, not as a traceback."""
-    router = tuple(
+    foreign = tuple(
         getattr(sys.modules[module], name)
-        for module, name in ROUTER_ERRORS
+        for module, name in FOREIGN_ERRORS
         if module in sys.modules
     )
-    return (UserError, OperationalError, *router)
+    return (UserError, *foreign)
 
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -49,13 +51,30 @@ Handler = Callable[[argparse.Namespace], int | None]
 
 def fail(exc: BaseException) -> None:
     """Print an operator error as one line on stderr."""
-    if isinstance(exc, OperationalError):
+    if _is_operational(exc):
         reason = str(exc.orig or exc).strip().splitlines()[0]
         message = f"the database cannot be used: {reason}"
     else:
         message = str(exc)
     # One line, whatever the message quotes: a value holding a line break cannot forge a second.
-    print(f"wisp: {mask(message)}".replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+    print(f"wisp: {_masked(message)}".replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+
+
+def _is_operational(exc: BaseException) -> TypeGuard[OperationalError]:
+    """Whether `exc` is SQLAlchemy's OperationalError; none can be unless SQLAlchemy is loaded
+    (a usage error is told without loading it)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)
+
+
+def _masked(text: str) -> str:
+    """`db.secrets.mask(text)`, without importing it for a text it cannot change: before it is
+    imported no secret is known, and without "=" the text holds no =password= word."""
+    if "db.secrets" not in sys.modules and "=" not in text:
+        return text
+    from db.secrets import mask
+
+    return mask(text)
 
 
 def setup_logging(args: argparse.Namespace) -> None:
@@ -64,6 +83,9 @@ def setup_logging(args: argparse.Namespace) -> None:
     handler.setFormatter(ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # force: main() may run more than once in a process (tests, scripts)
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    from db.outage import install as install_outage_log
+    from db.secrets import install_log_filter
+
     install_log_filter()
     install_outage_log()
 
@@ -83,6 +105,9 @@ def settings(args: argparse.Namespace) -> Settings:
 
 @cache
 def _settings(path: str | None) -> Settings:
+    from db.config import config_path, load_settings
+    from db.paths import relative_to
+
     from_shell = "WISP_DATABASE_URL" in os.environ  # before .env files are read into it
     loaded = load_settings(path)
     folder = Path.cwd() if from_shell else config_path(path).absolute().parent
@@ -97,6 +122,9 @@ def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool 
     A SQLite file that does not exist is created only when `create` (by `wisp init`): any other
     command says so in one sentence and leaves nothing behind.
     """
+    from db.engine import make_engine, require_schema
+    from db.paths import sqlite_file
+
     config = settings(args)
     file = sqlite_file(config.database.url)
     if file is not None and not file.exists():

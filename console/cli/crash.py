@@ -13,13 +13,13 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from db.secrets import mask
-
 LOG_NAME = "wisp-errors.log"
 
 
 def report(exc: BaseException, config: str | None) -> None:
     """Print one line naming the error and the file holding its traceback."""
+    from db.secrets import mask
+
     written = _write(exc, _folders(config))
     first = mask(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
     what = f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
@@ -34,6 +34,8 @@ def _folders(config: str | None) -> list[Path]:
 
 
 def _write(exc: BaseException, folders: list[Path]) -> Path | None:
+    from db.secrets import mask
+
     text = mask("".join(traceback.format_exception(exc)))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     for folder in folders:

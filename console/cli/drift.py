@@ -10,17 +10,16 @@ import argparse
 import json
 import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.cli import common
 from console.cli.exits import Exit
-from db.catalog import Refused
 from scheduler.reconcile.comment_dates import FORMATS
-from scheduler.reconcile.compare import CATEGORIES, DriftReport, reconcile
-from scheduler.reconcile.fix import queue_fixes
-from scheduler.reconcile.import_plan import ImportPlan, plan_import
-from scheduler.reconcile.import_write import apply_import
-from scheduler.reconcile.sides import Progress
+
+if TYPE_CHECKING:
+    from scheduler.reconcile.compare import DriftReport
+    from scheduler.reconcile.import_plan import ImportPlan
+    from scheduler.reconcile.sides import Progress
 
 CANCELLED = 130
 
@@ -83,6 +82,9 @@ class StderrProgress:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
+    from scheduler.reconcile.compare import reconcile
+    from scheduler.reconcile.fix import queue_fixes
+
     engine = common.engine(args)
     shown = StderrProgress()
     try:
@@ -104,6 +106,8 @@ def run_reconcile(args: argparse.Namespace) -> int:
 
 def print_report(report: DriftReport) -> None:
     """The findings grouped by category, then the counts."""
+    from scheduler.reconcile.compare import CATEGORIES
+
     headings = {
         "missing": "In the database, missing on the router",
         "unknown": "On the router, tagged as ours, unknown to the database",
@@ -142,6 +146,9 @@ def _fixed(report: DriftReport, queued: list[int]) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from scheduler.reconcile.import_plan import plan_import
+    from scheduler.reconcile.import_write import apply_import
+
     engine = common.engine(args)
     shown = StderrProgress()
     try:
@@ -204,6 +211,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _confirm(plan: ImportPlan) -> None:
+    from db.catalog import Refused
+
     if not sys.stdin.isatty():
         raise Refused(
             "add --yes to import without a terminal to confirm on (or --dry-run to look first)."

@@ -5,20 +5,21 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from typing import TYPE_CHECKING, Any
 
 from console.cli import common
 from console.cli.exits import UsageError
-from db import queue
-from db.activation import Activation, ActivationService, Bought, describe
-from db.catalog import Refused
-from db.config import Settings
-from db.models import JOB_STATUSES, JobStatus, Package, Router, RouterProvisioning
-from db.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from db.activation import Activation
+    from db.config import Settings
+    from db.models import RouterProvisioning
+
+STATUSES = ("pending", "processing", "completed", "failed")
+"""db.models.JOB_STATUSES, written out so that building the parser loads no database library
+(tests/cli/test_light_imports.py checks that they agree)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
 
     jobs = common.command(commands, "jobs", run_jobs, "list the provisioning queue")
-    jobs.add_argument("--status", choices=[s.value for s in JOB_STATUSES])
+    jobs.add_argument("--status", choices=list(STATUSES))
     jobs.add_argument("--limit", type=int, default=200)
 
     retry = common.command(
@@ -93,6 +94,8 @@ def _amount(text: str | None) -> Decimal | None:
 
 
 def run_activate(args: argparse.Namespace) -> int:
+    from db.activation import ActivationService
+
     if not (args.payment_ref or "").strip() and not args.method:
         raise UsageError(
             "a payment without a reference must name its method: pass the M-Pesa receipt with "
@@ -127,6 +130,11 @@ def run_activate(args: argparse.Namespace) -> int:
 
 def refuse_foreign_account(settings: Settings, engine: Engine, client: str, package: str) -> None:
     """Refuse, before anything is written, to take over a router account that is not ours."""
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from db.catalog import Refused
+    from db.models import Package
     from scheduler.engine.ownership import foreign_account
 
     with Session(engine) as session:
@@ -160,6 +168,7 @@ def activation_row(args: argparse.Namespace, result: Activation) -> dict[str, An
 
 def activation_lines(args: argparse.Namespace, result: Activation) -> list[str]:
     """What an activation did, in an operator's words."""
+    from db.activation import Bought, describe
 
     def when(value: datetime | None) -> str:
         return common.shown_time(args, value)
@@ -198,6 +207,8 @@ def job_row(
     args: argparse.Namespace, job: RouterProvisioning, routers: dict[int, str], now: datetime
 ) -> dict[str, Any]:
     """A job as the console's queue pane shows it (the same names), and the rest of its fields."""
+    from db.models import JobStatus
+
     return {
         "job": job.id,
         "account": job.router_username,
@@ -219,6 +230,12 @@ def job_row(
 
 
 def run_jobs(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from db.models import Router, RouterProvisioning
+    from db.types import utcnow
+
     query = select(RouterProvisioning).order_by(RouterProvisioning.id.desc()).limit(args.limit)  # type: ignore[union-attr]
     if args.status:
         query = query.where(RouterProvisioning.status == args.status)  # type: ignore[arg-type]
@@ -236,6 +253,11 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from db import queue
+    from db.catalog import Refused
+    from db.models import JobStatus, RouterProvisioning
+    from db.types import utcnow
+
     with common.session_for(args) as session:
         if args.job is not None:
             job = session.get(RouterProvisioning, args.job)

@@ -6,10 +6,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from console.cli import common
-from db.ledger import client_ledger
 
 
 def register(clients: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,6 +25,10 @@ def register(clients: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def client_show(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db.ledger import client_ledger
+
     with Session(common.engine(args)) as session:
         ledger = client_ledger(session, args.username.strip(), show_password=args.show_password)
     data = _shown(args, ledger.as_dict())

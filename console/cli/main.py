@@ -1,6 +1,8 @@
 """The `wisp` command. Subcommands live in `console.cli.*`; each registers its own parsers.
 
-Nothing here imports Textual: only `wisp console` and `wisp demo` load it, when they run.
+Building the parser imports nothing heavier than argparse: each subcommand's handler imports the
+database, the router client, the engine or Textual when it runs, so `wisp --help` and a usage
+error answer at once (tests/cli/test_light_imports.py holds this).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from console.cli import (
     vouchers,
 )
 from console.cli.exits import Exit, UsageError, code_for
-from db.validation import InvalidValue
 
 MODULES = (
     setup,
@@ -148,15 +149,20 @@ def _check_text(args: argparse.Namespace, actions: list[argparse.Action]) -> Non
             if not isinstance(value, str) or value == action.default:
                 continue
             if not value.isprintable():
-                raise InvalidValue(
+                raise _invalid(
                     f"{label} {value!r} holds a line break or another control character."
                 )
             if len(value) > LONGEST and action.dest not in PATHS:
-                raise InvalidValue(
-                    f"{label} is {len(value)} characters long; at most {LONGEST} fit."
-                )
+                raise _invalid(f"{label} is {len(value)} characters long; at most {LONGEST} fit.")
             if not value.strip() and (action.required or not action.option_strings):
-                raise InvalidValue(f"{label} is empty; it must name something.")
+                raise _invalid(f"{label} is empty; it must name something.")
+
+
+def _invalid(message: str) -> Exception:
+    """db.validation's InvalidValue, imported only when a value is refused (it loads SQLAlchemy)."""
+    from db.validation import InvalidValue
+
+    return InvalidValue(message)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
-
-from sqlalchemy import select
-from sqlmodel import Session, col
+from typing import TYPE_CHECKING, Any
 
 from console.cli import common
-from db import catalog
-from db.models import Package, Router
-from db.shaping import format_validity
-from db.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from db import catalog
+    from db.models import Package
 
 VALIDITY_HELP = (
     "a length with a unit: minutes (45m, min), hours (12h, hr), days (30d), weeks (2w, wk) or "
@@ -85,17 +84,20 @@ def _shaping_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-burst-time", help="upload burst time (default: --burst-time)")
 
 
-SPEC_FIELDS = (
-    "price",
-    "validity",
-    "rate",
-    "upload",
-    *catalog.BURST_FIELDS,
-    "account_type",
-    "devices",
-    "data_limit",
-)
-"""Options of `package add` and `package edit` that mean the same in both."""
+def spec_fields() -> tuple[str, ...]:
+    """Options of `package add` and `package edit` that mean the same in both."""
+    from db import catalog
+
+    return (
+        "price",
+        "validity",
+        "rate",
+        "upload",
+        *catalog.BURST_FIELDS,
+        "account_type",
+        "devices",
+        "data_limit",
+    )
 
 
 def _given(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -103,8 +105,10 @@ def _given(args: argparse.Namespace, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def package_add(args: argparse.Namespace) -> int:
+    from db import catalog
+
     spec = catalog.PackageSpec(
-        name=args.name, type=args.type, router=args.router, **_given(args, SPEC_FIELDS)
+        name=args.name, type=args.type, router=args.router, **_given(args, spec_fields())
     )
     catalog.check_spec(spec)  # a mistyped value is refused before the router is asked
     on_router = _router_profiles(args, spec.router or "", spec.type)
@@ -125,8 +129,14 @@ def package_add(args: argparse.Namespace) -> int:
 
 
 def package_edit(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db import catalog
+    from db.models import Router
+    from db.types import utcnow
+
     changes = catalog.PackageChanges(
-        name=args.name, no_burst=args.no_burst, **_given(args, SPEC_FIELDS)
+        name=args.name, no_burst=args.no_burst, **_given(args, spec_fields())
     )
     engine = common.engine(args)
     on_router = None
@@ -179,6 +189,8 @@ def _would_requeue(session: Session, name: str, changes: catalog.PackageChanges)
 
     Worked out by the edit itself in a transaction that is rolled back, before anyone is asked.
     """
+    from db import catalog
+
     try:
         edited = catalog.edit_package(session, name, changes)
         reshaped = {"rate_limit", "devices", "data_limit", "account_type"} & set(edited.changed)
@@ -196,6 +208,9 @@ def _router_profiles(
     name is then checked against the database only (the engine refuses to rewrite a profile that
     is not ours in any case).
     """
+    from sqlmodel import Session
+
+    from db import catalog
     from scheduler.engine.profiles import profiles_on_router
     from scheduler.routeros.client import RouterError
 
@@ -214,10 +229,17 @@ def _router_profiles(
 
 
 def _router_names(session: Session) -> dict[int, str]:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from db.models import Router
+
     return dict(session.execute(select(col(Router.id), col(Router.name))).all())
 
 
 def package_row(package: Package, router_names: dict[int, str]) -> dict[str, Any]:
+    from db.shaping import format_validity
+
     months = package.duration_unit == "months"
     seconds = {"minutes": 60, "hours": 3600, "days": 86400}.get(package.duration_unit, 0)
     return {
@@ -240,6 +262,11 @@ def package_row(package: Package, router_names: dict[int, str]) -> dict[str, Any
 
 
 def package_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Package
+
     with Session(common.engine(args)) as session:
         names = _router_names(session)
         rows = [

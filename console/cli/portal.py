@@ -7,10 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sqlmodel import Session
-
 from console.cli import common
-from db import catalog
 from db.errors import UserError
 
 
@@ -32,6 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def login_page(args: argparse.Namespace) -> int:
     """`wisp portal login-page ROUTER`."""
+    from sqlmodel import Session
+
+    from db import catalog
     from scheduler.portal.login_page import login_html, walled_garden
 
     settings = common.settings(args)

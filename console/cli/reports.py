@@ -6,14 +6,8 @@ import argparse
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlmodel import Session
-
 from console.cli import common
 from console.cli.exits import UsageError
-from console.views.panes import account_state
-from db import reports
-from db.shaping import ShapeError, parse_duration_seconds
-from db.types import utcnow
 
 WINDOW_HELP = "a length such as 30m, 24h, 7d or 2w (units: s, m, h, d, w)"
 
@@ -49,6 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def window_seconds(text: str, option: str) -> int:
     """Seconds of a window such as 24h or 2w; one sentence when it is not one."""
+    from db.shaping import ShapeError, parse_duration_seconds
+
     try:
         seconds = parse_duration_seconds(text)
     except ShapeError:
@@ -60,6 +56,8 @@ def window_seconds(text: str, option: str) -> int:
 
 def moment(text: str, zone: tzinfo, now: datetime, option: str) -> datetime:
     """A date, a time (in `zone` unless it carries an offset) or a window back from `now`."""
+    from db.shaping import ShapeError, parse_duration_seconds
+
     try:
         return now - timedelta(seconds=parse_duration_seconds(text))
     except ShapeError:
@@ -77,6 +75,11 @@ def moment(text: str, zone: tzinfo, now: datetime, option: str) -> datetime:
 
 
 def list_subscriptions(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db import reports
+    from db.types import utcnow
+
     now = utcnow()
     within = window_seconds(args.expiring, "--expiring") if args.expiring else None
     with Session(common.engine(args)) as session:
@@ -99,6 +102,8 @@ def _none_expiring(args: argparse.Namespace) -> str:
 
 
 def _subscription(args: argparse.Namespace, row: dict[str, Any]) -> dict[str, Any]:
+    from console.views.panes import account_state
+
     shown = {
         key: common.local(args, value) if isinstance(value, datetime) else value
         for key, value in row.items()
@@ -124,6 +129,11 @@ def _expires(row: dict[str, Any]) -> str:
 
 
 def list_payments(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db import reports
+    from db.types import utcnow
+
     zone = common.settings(args).zone
     since = moment(args.since, zone, utcnow(), "--since") if args.since else None
     with Session(common.engine(args)) as session:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
-
-from sqlalchemy import select
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from console.cli import common
 from console.cli.exits import UsageError
-from db import catalog
-from db.models import Router
+
+if TYPE_CHECKING:
+    from db.models import Router
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,6 +84,7 @@ def _reach_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 
 def try_login(args: argparse.Namespace, router: Router) -> dict[str, str]:
     """Log in to the router as configured; a refusal is one sentence and nothing is stored."""
+    from db import catalog
     from scheduler.engine.endpoints import client_for
     from scheduler.routeros.errors import RouterError
 
@@ -99,6 +98,10 @@ def try_login(args: argparse.Namespace, router: Router) -> dict[str, str]:
 
 
 def router_add(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db import catalog
+
     password = common.read_password() if args.password_stdin else None
     fields: dict[str, Any] = {
         "name": args.name,
@@ -124,6 +127,10 @@ def router_add(args: argparse.Namespace) -> int:
 
 
 def router_edit(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from db import catalog
+
     changes = catalog.RouterChanges(
         host=args.host,
         port=args.port,
@@ -165,6 +172,8 @@ def _reached(args: argparse.Namespace, router: Router) -> str:
 
 
 def router_remove(args: argparse.Namespace) -> int:
+    from db import catalog
+
     with common.session_for(args) as session:
         name = catalog.get_router(session, args.name).name
         found = catalog.remove_router(session, args.name, forget_accounts=args.forget_accounts)
@@ -207,6 +216,11 @@ def router_row(args: argparse.Namespace, router: Router) -> dict[str, Any]:
 
 
 def router_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Router
+
     with Session(common.engine(args)) as session:
         rows = [router_row(args, r) for r in session.scalars(select(Router).order_by(Router.name))]
     common.print_rows(
@@ -220,7 +234,10 @@ def router_list(args: argparse.Namespace) -> int:
 
 def router_check(args: argparse.Namespace) -> int:
     """`wisp router check NAME`: identity, version, uptime, or the classified error."""
+    from sqlmodel import Session
+
     from console.cli.users import router_seconds
+    from db import catalog
     from scheduler.engine.endpoints import client_for
     from scheduler.engine.health import Observation, record_health
     from scheduler.routeros.client import RouterError

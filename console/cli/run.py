@@ -8,15 +8,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
-
 from console.cli import common
 from console.cli.exits import Exit, UsageError
-from db.models import Health, JobStatus, Router, RouterProvisioning
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from scheduler.engine.runner import OnceReport
 
 
@@ -40,6 +37,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def held_jobs(engine: Engine) -> int:
     """Jobs waiting on a router that is down or refuses the login (they spend no attempts)."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session, col
+
+    from db.models import Health, JobStatus, Router, RouterProvisioning
+
     with Session(engine) as session:
         return int(
             session.scalar(

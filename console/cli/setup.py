@@ -7,9 +7,6 @@ import os
 from pathlib import Path
 
 from console.cli import common
-from db.config import SECRET_KEY_ENV, config_path
-from db.engine import current_revision, head_revision, safe_url, upgrade
-from db.secrets import new_key
 
 CONFIG_SKELETON = """\
 # WISP Console settings. config.example.toml documents every setting.
@@ -50,6 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from db.config import SECRET_KEY_ENV, config_path
+
     path = config_path(args.config)
     written: dict[str, str | None] = {"config_written": None, "env_written": None}
     if not path.exists():
@@ -70,12 +69,17 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def _has_key(env_file: Path) -> bool:
+    from db.config import SECRET_KEY_ENV
+
     return env_file.exists() and any(
         line.strip().startswith(f"{SECRET_KEY_ENV}=") for line in env_file.read_text().splitlines()
     )
 
 
 def _write_key(env_file: Path) -> None:
+    from db.config import SECRET_KEY_ENV
+    from db.secrets import new_key
+
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     # An existing .env keeps its mode on open: it holds the key now, so only its owner may read it.
     os.fchmod(fd, 0o600)
@@ -86,6 +90,8 @@ def _write_key(env_file: Path) -> None:
 def run_upgrade(
     args: argparse.Namespace, *, create: bool = False, extra: dict[str, str | None] | None = None
 ) -> int:
+    from db.engine import head_revision, safe_url, upgrade
+
     engine = common.engine(args, check_schema=False, create=create)
     before = current_revision_or_none(engine)
     upgrade(engine)
@@ -101,13 +107,15 @@ def run_upgrade(
 
 
 def current_revision_or_none(engine):  # type: ignore[no-untyped-def]
-    from db.engine import check_connection
+    from db.engine import check_connection, current_revision
 
     check_connection(engine)
     return current_revision(engine)
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from db.engine import head_revision, safe_url
+
     engine = common.engine(args, check_schema=False)
     current = current_revision_or_none(engine)
     head = head_revision()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cli import common
-from db.secrets import MaskSecretsFilter
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -45,6 +44,8 @@ def log_file() -> Path:
 @contextmanager
 def logging_to_file() -> Iterator[Path]:
     """Send log records to a file while the console runs: a line on stderr would tear the screen."""
+    from db.secrets import MaskSecretsFilter
+
     path = log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()

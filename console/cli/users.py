@@ -13,10 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlmodel import Session
-
 from console.cli import common
-from db import catalog
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -60,6 +57,9 @@ def _kinds(args: argparse.Namespace) -> list[str]:
 
 def list_users(args: argparse.Namespace) -> int:
     """`wisp users ROUTER`: stream the live router's users as a table or JSON."""
+    from sqlmodel import Session
+
+    from db import catalog
     from scheduler.engine.endpoints import client_for
     from scheduler.routeros.users import fetch_users
 
