@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from db import logs, secrets
@@ -24,6 +24,25 @@ from db.models import (
 )
 from db.queue import queue_account, requeue_accounts
 
+_LOCK_CLIENT = select(col(Client.id)).where(col(Client.id) == bindparam("id")).with_for_update()
+_PAID = (
+    select(col(Package.router_id), col(Package.type))
+    .join(Subscription, col(Subscription.package_id) == col(Package.id))
+    .where(
+        col(Subscription.client_id) == bindparam("client_id"),
+        col(Subscription.status) == SubscriptionStatus.ACTIVE,
+    )
+)
+_ENABLED = (
+    select(RouterProvisioning)
+    .where(
+        col(RouterProvisioning.client_id) == bindparam("client_id"),
+        col(RouterProvisioning.action) == Action.ACTIVATE,
+    )
+    .order_by(col(RouterProvisioning.id))
+)
+# Statements built once: each payment runs them.
+
 
 def lock_client(session: Session, client_id: int) -> None:
     """Take the client's row for this transaction: one payment, expiry or start at a time per client.
@@ -32,34 +51,18 @@ def lock_client(session: Session, client_id: int) -> None:
     no running subscription and start two side by side. SQLite's BEGIN IMMEDIATE already serialises
     writers; PostgreSQL and MariaDB lock the row.
     """
-    session.execute(select(col(Client.id)).where(col(Client.id) == client_id).with_for_update())
+    session.execute(_LOCK_CLIENT, {"id": client_id})
 
 
 def paid_accounts(session: Session, client_id: int) -> set[tuple[int, str]]:
     """(router_id, service) of every account the client's active subscriptions pay for."""
-    rows = session.execute(
-        select(col(Package.router_id), col(Package.type))
-        .join(Subscription, col(Subscription.package_id) == col(Package.id))
-        .where(
-            col(Subscription.client_id) == client_id,
-            col(Subscription.status) == SubscriptionStatus.ACTIVE,
-        )
-    ).all()
+    rows = session.execute(_PAID, {"client_id": client_id}).all()
     return {(router_id, service) for router_id, service in rows if router_id is not None}
 
 
 def client_accounts(session: Session, client_id: int) -> list[RouterProvisioning]:
     """The client's router accounts that are meant to be enabled, oldest first."""
-    return list(
-        session.scalars(
-            select(RouterProvisioning)
-            .where(
-                col(RouterProvisioning.client_id) == client_id,
-                col(RouterProvisioning.action) == Action.ACTIVATE,
-            )
-            .order_by(col(RouterProvisioning.id))
-        )
-    )
+    return list(session.scalars(_ENABLED, {"client_id": client_id}))
 
 
 def withdraw_unpaid(

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col
@@ -614,10 +614,26 @@ def is_client_account(engine: Engine, bill_ref: str) -> bool:
         return key != "" and _client_by_account(session, key) is not None
 
 
+_BY_ACCOUNT = select(Client).where(
+    func.lower(func.replace(col(Client.username), " ", "")) == bindparam("key")
+)
+_LATEST = (
+    select(Subscription)
+    .where(col(Subscription.client_id) == bindparam("client_id"))
+    .order_by(col(Subscription.expires_on).desc(), col(Subscription.id).desc())
+)
+_PRICED = select(Package).where(col(Package.price) == bindparam("amount"))
+_BY_ID_LOCKED = (
+    select(MpesaTransaction)
+    .where(col(MpesaTransaction.id) == bindparam("id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+# Statements built once: every payment applied runs them.
+
+
 def _client_by_account(session: Session, key: str) -> Client | None:
-    return session.scalars(
-        select(Client).where(func.lower(func.replace(col(Client.username), " ", "")) == key)
-    ).first()
+    return session.scalars(_BY_ACCOUNT, {"key": key}).first()
 
 
 def match_c2b(session: Session, row: MpesaTransaction) -> Match:
@@ -644,11 +660,7 @@ def match_c2b(session: Session, row: MpesaTransaction) -> Match:
     else:
         return Match(None, None, "no account number and no phone number to match.")
     amount = row.amount or Decimal("0")
-    latest = session.scalars(
-        select(Subscription)
-        .where(col(Subscription.client_id) == client.id)
-        .order_by(col(Subscription.expires_on).desc(), col(Subscription.id).desc())
-    ).first()
+    latest = session.scalars(_LATEST, {"client_id": client.id}).first()
     current = session.get(Package, latest.package_id) if latest else None
     if current is not None and current.price == amount:
         return Match(client, current)
@@ -661,7 +673,7 @@ def match_c2b(session: Session, row: MpesaTransaction) -> Match:
         if same_price is not None:
             return Match(client, same_price)
         return Match(client, current)  # over- or underpaid: the ActivationService keeps credit
-    priced = list(session.scalars(select(Package).where(col(Package.price) == amount)))
+    priced = list(session.scalars(_PRICED, {"amount": amount}))
     if len(priced) == 1:
         return Match(client, priced[0])
     return Match(
@@ -736,7 +748,7 @@ def _apply_each(engine: Engine, settings: Settings, transaction_ids: list[int]) 
 
 
 def _apply_in(session: Session, service: ActivationService, transaction_id: int) -> Applied:
-    row = _locked(session, col(MpesaTransaction.id) == transaction_id)
+    row = session.scalars(_BY_ID_LOCKED, {"id": transaction_id}).first()
     if row is None:
         raise Refused(f"there is no M-Pesa transaction {transaction_id}.")
     if row.status != MpesaStatus.RECEIVED:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -53,6 +53,16 @@ class Job:
 JOB_COLUMNS = [J.c[name] for name in Job.__dataclass_fields__]
 
 
+_ACCOUNT = (
+    select(RouterProvisioning)
+    .where(RouterProvisioning.router_id == bindparam("router_id"))  # type: ignore[arg-type]
+    .where(RouterProvisioning.service_type == bindparam("service_type"))  # type: ignore[arg-type]
+    .where(RouterProvisioning.router_username == bindparam("username"))  # type: ignore[arg-type]
+    .with_for_update()
+)
+"""The account row (router, service, username), locked; built once, as every payment runs it."""
+
+
 def queue_account(
     session: Session,
     *,
@@ -82,11 +92,8 @@ def queue_account(
         raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
     now = now or utcnow()
     row = session.scalars(
-        select(RouterProvisioning)
-        .where(RouterProvisioning.router_id == router_id)  # type: ignore[arg-type]
-        .where(RouterProvisioning.service_type == service_type)  # type: ignore[arg-type]
-        .where(RouterProvisioning.router_username == router_username)  # type: ignore[arg-type]
-        .with_for_update()
+        _ACCOUNT,
+        {"router_id": router_id, "service_type": service_type, "username": router_username},
     ).first()
     if row is None:
         row = RouterProvisioning(
