@@ -13,6 +13,9 @@ from scheduler.routeros.client import Endpoint, RouterClient
 from scheduler.sim import SimRouter
 
 SIM_PASSWORD = "secret-pw"
+HUNG_COMMAND_TIMEOUT = 600.0
+"""The routers' command timeout in the shutdown tests: a stop that waited for commands to hung
+routers would take this long, one that cuts them a few seconds (more on a loaded machine)."""
 
 
 @pytest.fixture
