@@ -29,11 +29,12 @@ LOADERS = {
     "subscription": details.subscription,
     "package": details.package,
     "payment": payment_details.payment,
+    "voucher": payment_details.voucher,
 }
 
 
 class DetailsScreen(OnWispApp, ModalScreen[None]):
-    """Everything about one job, subscription, package or M-Pesa payment."""
+    """Everything about one job, subscription, package, M-Pesa payment or used voucher."""
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="close_details"),

@@ -13,6 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from console.screens.typed import OnWispApp
+from console.views.payment_assign import voucher_refusal
+from console.views.payments import voucher_code, voucher_id
 from console.views.snapshot import Snapshot
 from console.views.status import QueueStatus
 from console.widgets.main.pane import Pane
@@ -77,7 +79,9 @@ class MainActions(OnWispApp, Screen[None]):
             pane = self.focused_pane
             return pane is not None and pane.selected is not None
         if action == "assign":
-            return self._unmatched_payment_selected() is not None
+            # On a voucher's row the key says why it does not apply.
+            selected = self._unmatched_payment_selected(), self._voucher_selected()
+            return selected != (None, None)
         return True
 
     def _selected_job_failed(self) -> bool:
@@ -95,7 +99,17 @@ class MainActions(OnWispApp, Screen[None]):
         pane = self.focused_pane
         if pane is None or pane.KIND != "payment" or pane.selected is None:
             return None
-        return int(pane.selected.key) if pane.selected.status == MpesaStatus.UNMATCHED else None
+        row = pane.selected
+        if voucher_id(row.key) is not None or row.status != MpesaStatus.UNMATCHED:
+            return None
+        return int(row.key)
+
+    def _voucher_selected(self) -> str | None:
+        """The code of the used voucher the payments pane has selected, if any."""
+        pane = self.focused_pane
+        if pane is None or pane.KIND != "payment" or pane.selected is None:
+            return None
+        return voucher_code(pane.selected)
 
     def _failed_count(self) -> int:
         snapshot = self.snapshot
@@ -131,8 +145,13 @@ class MainActions(OnWispApp, Screen[None]):
         from console.screens.details import DetailsScreen
 
         pane = self.focused_pane
-        if pane is not None and pane.selected is not None:
-            self.wisp.push_screen(DetailsScreen(pane.KIND, pane.selected.key))
+        if pane is None or pane.selected is None:
+            return
+        kind, key = pane.KIND, pane.selected.key
+        voucher = voucher_id(key) if kind == "payment" else None
+        if voucher is not None:
+            kind, key = "voucher", str(voucher)
+        self.wisp.push_screen(DetailsScreen(kind, key))
 
     def action_activate(self) -> None:
         """Open the activation modal."""
@@ -141,9 +160,14 @@ class MainActions(OnWispApp, Screen[None]):
         self.wisp.push_screen(ActivateScreen())
 
     def action_assign(self) -> None:
-        """Give the selected unmatched M-Pesa payment to a client and package."""
+        """Give the selected unmatched M-Pesa payment to a client and package (a voucher's row is
+        refused in one sentence)."""
         from console.screens.assign import AssignScreen
 
+        code = self._voucher_selected()
+        if code is not None:
+            self.notify(voucher_refusal(code), severity="warning")
+            return
         transaction_id = self._unmatched_payment_selected()
         if transaction_id is not None:
             self.wisp.push_screen(AssignScreen(transaction_id))

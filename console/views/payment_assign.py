@@ -54,6 +54,14 @@ def unmatched(session: Session, transaction_id: int) -> Unmatched:
     )
 
 
+def voucher_refusal(code: str) -> str:
+    """Why the assign key does nothing on a voucher's row, in one sentence."""
+    return (
+        f"Voucher {code} was paid for when it was sold; only an unmatched M-Pesa payment is "
+        "assigned."
+    )
+
+
 def package_for(session: Session, amount: Decimal, client: str | None) -> str | None:
     """The package the amount pays for the client, by the rule C2B payments are matched by (its
     current package at that price, else that price on its router); else the first of that price."""

@@ -1,4 +1,6 @@
-"""The details of one M-Pesa transaction: its parsed fields, its raw payload and its history.
+"""The details of one M-Pesa transaction: its parsed fields, its raw payload and its history; and
+of one used voucher, the payments pane's other kind of row: its batch, package, router, first login,
+subscription, state and router job.
 
 The payload is shown as Daraja sent it, pretty-printed, except for anything secret: it is scrubbed
 as the LogService scrubs a log's context (values under a name that holds a password, a secret, a
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from console.views.details import Details, NotFound, _history, _text
+from console.views.details import Details, NotFound, _history, _router_name, _text
 from console.views.format import local
 from console.views.payments import amount_text, payment_state
 from db.logs import scrub
@@ -28,7 +30,10 @@ from db.models import (
     RouterProvisioning,
     Subscription,
     SystemLog,
+    Voucher,
+    VoucherBatch,
 )
+from db.vouchers import voucher_state
 
 
 def payload_text(raw: dict[str, Any] | None) -> str:
@@ -74,6 +79,41 @@ def payment(session: Session, transaction_id: int, zone: ZoneInfo) -> Details:
         _history(session, zone, *_mentions(row)),
         payload=payload_text(row.raw),
         error_label="Why unmatched" if row.status == MpesaStatus.UNMATCHED else "Why not paid",
+    )
+
+
+def voucher(session: Session, voucher_id: int, zone: ZoneInfo) -> Details:
+    """A used voucher: its code, batch, package, router, first login, subscription and router job."""
+    row = session.get(Voucher, voucher_id)
+    if row is None:
+        raise NotFound(f"voucher {voucher_id} no longer exists.")
+    batch = session.get(VoucherBatch, row.batch_id)
+    package = session.get(Package, batch.package_id) if batch else None
+    client = session.get(Client, row.client_id) if row.client_id else None
+    sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+    job = session.get(RouterProvisioning, row.provisioning_id) if row.provisioning_id else None
+    fields = [
+        ("Voucher", row.code),
+        ("Batch", batch.name if batch else "-"),
+        ("Price", f"KES {amount_text(batch.price)}" if batch else "-"),
+        ("Package", package.name if package else "-"),
+        ("Router", _router_name(session, row.router_id)),
+        ("First login", local(row.first_login_at, zone)),
+        ("Client", f"{client.full_name} ({client.username})" if client else "-"),
+        ("Subscription", f"{sub.id}, {sub.status}" if sub else "-"),
+        ("Subscription end", local(sub.expires_on, zone) if sub else "-"),
+        ("State", str(voucher_state(session, row))),  # type: ignore[arg-type]
+        ("Revoked", local(row.revoked_at, zone)),
+        ("Router job", _job_text(job)),
+    ]
+    mentions = [SystemLog.message.like(f"%{row.code}%")]  # type: ignore[attr-defined]
+    if row.provisioning_id is not None:
+        mentions.append(SystemLog.provisioning_id == row.provisioning_id)
+    return Details(
+        f"Voucher {row.code}" + (f" ({batch.name})" if batch else ""),
+        fields,
+        job.last_error if job is not None and job.status == "failed" else None,
+        _history(session, zone, *mentions),
     )
 
 

@@ -1,13 +1,20 @@
-"""M-Pesa payments as the console shows them: the pane's rows and the status bar's last hour.
+"""M-Pesa payments and voucher logins as the console shows them: the pane's rows and the status
+bar's last hour.
 
 A transaction's state is said in the operator's words: matched (it paid for a package or went to
 credit), unmatched (an operator must assign it), pending (a push awaits the customer), received
 (stored, being applied), cancelled (1032), timed out (1037) or failed. Beside it, the state of the
 router job its activation queued.
+
+A hotspot voucher shows from its first login, as a row of source "voucher": used (or revoked), the
+client of its code's name, its batch's price, its router account's job and its code as receipt.
+Its key is "v" and its id, so it never meets a transaction's. The last hour counts M-Pesa money
+only.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,14 +22,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FromClause
+from sqlalchemy.sql.schema import Table
 
 from console.views.window import WINDOW, Row, Window, matching
-from db.models import C, J, JobStatus, M, MpesaStatus, S
+from db.models import C, J, JobStatus, M, MpesaStatus, S, Voucher, VoucherBatch
 
 CANCELLED, TIMED_OUT = 1032, 1037
 """Daraja's result codes for a push the customer cancelled, and one the phone never answered."""
 PAID = (MpesaStatus.RECEIVED, MpesaStatus.APPLIED, MpesaStatus.UNMATCHED)
 """States of a transaction in which the money has moved."""
+VOUCHER = "voucher"
+"""The source of a voucher's row, and a word its filter matches."""
+RECEIPT = 6
+"""The receipt cell: a transaction's M-Pesa receipt, a voucher's code."""
+V: Table = Voucher.__table__  # type: ignore[attr-defined]
+B: Table = VoucherBatch.__table__  # type: ignore[attr-defined]
 
 
 def payment_state(status: str, result_code: int | None) -> str:
@@ -78,7 +93,39 @@ def _job_status():  # type: ignore[no-untyped-def]
 def payments(
     session: Session, now: datetime, zone: ZoneInfo, text: str = "", limit: int = WINDOW
 ) -> Window:
-    """M-Pesa transactions, newest first, with their client and their activation's job."""
+    """M-Pesa transactions and used vouchers, newest first, with their client and router job."""
+    mpesa, mpesa_total = _transactions(session, now, zone, text, limit)
+    used, used_total = _vouchers(session, now, zone, text, limit)
+    merged = heapq.merge(mpesa, used, key=lambda timed: timed[0], reverse=True)
+    rows = [row for _, row in merged][:limit]
+    return Window(rows, mpesa_total + used_total)
+
+
+def voucher_id(key: str) -> int | None:
+    """The voucher a payments row's key names ("v12": 12), or None for an M-Pesa transaction."""
+    return int(key[1:]) if key.startswith("v") and key[1:].isdigit() else None
+
+
+def voucher_code(row: Row) -> str | None:
+    """The code of a voucher's row (its receipt cell), or None for an M-Pesa transaction's."""
+    return row.cells[RECEIPT] if voucher_id(row.key) is not None else None
+
+
+Timed = tuple[datetime, Row]
+"""A row and the moment it is ordered by."""
+
+
+def _total(session: Session, query, shown: int, limit: int) -> int:  # type: ignore[no-untyped-def]
+    """How many rows `query` matches: those shown, unless the window is full."""
+    if shown < limit:
+        return shown
+    return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _transactions(
+    session: Session, now: datetime, zone: ZoneInfo, text: str, limit: int
+) -> tuple[list[Timed], int]:
+    """M-Pesa transactions, newest first (by id), each with its moment, and how many match."""
     query = select(
         M.c.id,
         M.c.kind,
@@ -97,14 +144,56 @@ def payments(
     where = matching(
         text, M.c.receipt, M.c.msisdn, M.c.bill_ref, M.c.status, M.c.kind, C.c.username
     )
-    if where is not None:
+    if where is None:
+        counted = select(M.c.id)
+    else:
         query = query.where(where)
-    rows = [_row(r, now, zone) for r in session.execute(query.order_by(M.c.id.desc()).limit(limit))]
-    total = len(rows)
-    if total >= limit:
-        counted = query.subquery() if where is not None else M
-        total = int(session.execute(select(func.count()).select_from(counted)).scalar_one())
-    return Window(rows, total)
+        counted = query
+    found = session.execute(query.order_by(M.c.id.desc()).limit(limit)).all()
+    rows = [(r.transaction_time or r.created_at, _row(r, now, zone)) for r in found]
+    return rows, _total(session, counted, len(rows), limit)
+
+
+def _vouchers(
+    session: Session, now: datetime, zone: ZoneInfo, text: str, limit: int
+) -> tuple[list[Timed], int]:
+    """Vouchers logged in at least once, newest first login first, and how many match.
+
+    Unfiltered, the window's ids are read alone, backwards along the index on the first login,
+    and only they are joined to their batch, client and router account (by primary key): the
+    window costs the same beside a hundred thousand codes, whatever order a planner would join
+    in. A filter reads every used voucher, as the transactions' filter reads every transaction.
+    """
+    used = V.c.first_login_at.is_not(None)
+    newest = (V.c.first_login_at.desc(), V.c.id.desc())
+    # A word of "voucher" holds for every voucher: only the other words filter them.
+    words = [w for w in text.split() if w.lower().replace("%", "").replace("_", "") not in VOUCHER]
+    where = matching(" ".join(words), V.c.code, B.c.name, C.c.username)
+    base: FromClause = V
+    if where is None:
+        window = select(V.c.id).where(used).order_by(*newest).limit(limit).subquery("newest")
+        base = window.join(V, V.c.id == window.c.id)
+        counted = select(V.c.id).where(used)
+    joined = (
+        base.join(B, B.c.id == V.c.batch_id)
+        .outerjoin(C, C.c.id == V.c.client_id)
+        .outerjoin(J, J.c.id == V.c.provisioning_id)
+    )
+    query = select(
+        V.c.id,
+        V.c.code,
+        V.c.first_login_at,
+        V.c.revoked_at,
+        B.c.price,
+        C.c.username,
+        J.c.status.label("job_status"),
+    ).select_from(joined)
+    if where is not None:
+        query = query.where(used, where)
+        counted = query
+    found = session.execute(query.order_by(*newest).limit(limit)).all()
+    rows = [(r.first_login_at, _voucher_row(r, now, zone)) for r in found]
+    return rows, _total(session, counted, len(rows), limit)
 
 
 def payment_source(kind: str, origin: str | None, bill_ref: str | None) -> str:
@@ -130,6 +219,25 @@ def _row(r, now: datetime, zone: ZoneInfo) -> Row:  # type: ignore[no-untyped-de
             r.receipt or "-",
             payment_source(r.kind, r.origin, r.bill_ref),
             r.msisdn or "-",
+        ),
+        status=state,
+    )
+
+
+def _voucher_row(r, now: datetime, zone: ZoneInfo) -> Row:  # type: ignore[no-untyped-def]
+    state = "revoked" if r.revoked_at is not None else "used"
+    return Row(
+        key=f"v{r.id}",
+        cells=(
+            f"v{r.id}",
+            when_text(r.first_login_at, now, zone),
+            state,
+            r.username or r.code,
+            amount_text(r.price),
+            job_word(r.job_status),
+            r.code,
+            VOUCHER,
+            "-",
         ),
         status=state,
     )

@@ -1,4 +1,5 @@
-"""The payments pane: recent M-Pesa transactions, what became of them and of their router job."""
+"""The payments pane: recent M-Pesa transactions and voucher logins, what became of them and of
+their router job."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from console.widgets.main.pane import Pane
 
 
 class PaymentsPane(OnWispApp, Pane):
-    """M-Pesa transactions, newest first."""
+    """M-Pesa transactions and used vouchers, newest first."""
 
     TITLE = "Payments"
     NUMBER = 4
