@@ -3,19 +3,27 @@
 While the database cannot be reached, each drain thread, timer and receiver that touches it fails
 in turn; each would log its traceback. A filter on the log handlers lets the first through as one
 line naming the reason, drops the rest, and a line says when the database is back (the engine
-calls `recovered()` after a timer that used it succeeds).
+calls `recovered()` after a timer that used it succeeds). "Back" waits until QUIET_SECONDS have
+passed since the last failure was seen: a thread that failed during the outage may log it only
+after another thread's first success (seen on a loaded machine), and that failure belongs to the
+outage already said, not to a new one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from db.engine import is_deadlock
 
 logger = logging.getLogger("wisp.database")
+
+QUIET_SECONDS = 2.0
+"""How long after the last failure seen a success says the database is back."""
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -38,9 +46,11 @@ def reason(exc: BaseException) -> str:
 class OutageLog(logging.Filter):
     """Passes the first failure of an outage as one line; drops the others until it is over."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self._down = False
+        self._last_failure = float("-inf")
+        self._clock = clock
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -48,6 +58,7 @@ class OutageLog(logging.Filter):
         if exc is None or not is_outage(exc):
             return True
         with self._lock:
+            self._last_failure = self._clock()
             if self._down:
                 return False
             self._down = True
@@ -59,11 +70,13 @@ class OutageLog(logging.Filter):
         return True
 
     def recovered(self) -> None:
-        """Say that the database is back, if an outage was said."""
+        """Say that the database is back, if an outage was said and no failure was seen for
+        QUIET_SECONDS (else a later success says it)."""
         with self._lock:
-            was_down, self._down = self._down, False
-        if was_down:
-            logger.warning("the database is back; the engine carries on")
+            if not self._down or self._clock() - self._last_failure < QUIET_SECONDS:
+                return
+            self._down = False
+        logger.warning("the database is back; the engine carries on")
 
 
 outages = OutageLog()
