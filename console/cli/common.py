@@ -122,7 +122,7 @@ def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool 
     A SQLite file that does not exist is created only when `create` (by `wisp init`): any other
     command says so in one sentence and leaves nothing behind.
     """
-    from db.engine import make_engine, require_schema
+    from db.engine import make_engine
     from db.paths import sqlite_file
 
     config = settings(args)
@@ -136,6 +136,96 @@ def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool 
     if check_schema:
         require_schema(db)
     return db
+
+
+def require_schema(db: Engine) -> None:
+    """db.engine.require_schema, without loading Alembic in the everyday case: a database stamped
+    with the revision the migration files end at. Its stamp is read with one query and that head
+    from the files' own `revision` lines; anything else (no stamp, another revision, revisions
+    this reading does not follow) is left to require_schema, which says what is wrong."""
+    from db.engine import check_connection
+    from db.engine import require_schema as full_check
+
+    check_connection(db)
+    head = migrations_head()
+    if head is None or stamped_revision(db) != head:
+        full_check(db)
+        return
+    from db.keycheck import check_secret_key
+
+    check_secret_key(db)
+
+
+def stamped_revision(db: Engine) -> str | None:
+    """The one revision in the database's alembic_version table; None without exactly one."""
+    from sqlalchemy import inspect, text
+
+    with db.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+REVISION_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+@cache
+def migrations_head() -> str | None:
+    """The revision db/migrations/versions ends at, as Alembic finds it (the one revision no other
+    revises), read from each file's top-level literals; None when a file has none to read, names
+    a branch or a dependency, or the revisions do not end at exactly one (Alembic is asked then).
+    """
+    import ast
+
+    from db.engine import MIGRATIONS
+
+    revisions: dict[str, tuple[str, ...]] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        if path.name.startswith(("__init__", ".#")):
+            continue  # not a revision file to Alembic either
+        found: dict[str, object] = {}
+        try:
+            body = ast.parse(path.read_bytes()).body
+        except (SyntaxError, ValueError):
+            return None
+        for node in body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            else:
+                continue
+            if isinstance(target, ast.Name) and target.id in REVISION_NAMES:
+                try:
+                    found[target.id] = ast.literal_eval(value)
+                except (ValueError, TypeError, SyntaxError):
+                    return None
+        if "revision" not in found or "down_revision" not in found:
+            return None
+        revision, down = found["revision"], found["down_revision"]
+        downs = (
+            (down,)
+            if isinstance(down, str)
+            else tuple(down)
+            if isinstance(down, tuple | list)
+            else ()
+        )
+        if (
+            not isinstance(revision, str)
+            or revision in revisions
+            or found.get("branch_labels") is not None
+            or found.get("depends_on") is not None
+            or (down is not None and not downs)
+            or not all(isinstance(d, str) for d in downs)
+        ):
+            return None
+        revisions[revision] = downs
+    revised = {d for downs in revisions.values() for d in downs}
+    heads = [r for r in revisions if r not in revised]
+    if not revised <= revisions.keys() or len(heads) != 1:
+        return None
+    return heads[0]
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

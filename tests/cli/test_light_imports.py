@@ -141,7 +141,7 @@ def test_wisp_jobs_loads_the_database_and_nothing_of_the_ui_engine_or_web(tmp_pa
         name
         for name in heavy
         if name.partition(".")[0]
-        in ("textual", "librouteros", "starlette", "uvicorn", "httpx", "apscheduler")
+        in ("textual", "librouteros", "starlette", "uvicorn", "httpx", "apscheduler", "alembic")
         or name.startswith(("scheduler.engine", "scheduler.routeros", "scheduler.mpesa."))
         or name in ("db.activation", "db.catalog", "db.queue", "db.mpesa", "db.portal")
     }
