@@ -48,8 +48,7 @@ def build_portal(
         signer=signer,
         csrf=CsrfGuard(signer),
         limits=StkLimits(
-            engine,
-            portal.stk_per_phone, portal.stk_per_mac, portal.rate_window, portal.wrong_codes
+            engine, portal.stk_per_phone, portal.stk_per_mac, portal.rate_window, portal.wrong_codes
         ),
         templates=Jinja2Templates(directory=str(TEMPLATES)),
         daraja_factory=daraja_factory or default_daraja(settings),
