@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from db import queue
 from db.config import Settings
 from db.models import Action, Health, JobStatus, Router, RouterProvisioning, RouterStatus
+from db.outage import is_outage
 from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
@@ -322,6 +323,13 @@ class Drainer:
         name = str(router_id)
         recording: Future[DrainReport] | None = None
         while not (self._stopping.is_set() or self._paused.is_set()):
+            # The router is read before the claim: a database lost between the two would leave
+            # the batch claimed, unknown to this drain, until its lease ran out.
+            with Session(self.engine) as session:
+                router = session.get(Router, router_id)
+            if router is None:
+                break
+            name = router.name
             jobs = queue.claim(
                 self.engine,
                 worker=self.worker,
@@ -336,10 +344,6 @@ class Drainer:
             self._leases.hold(ids)
             started = time.monotonic()
             try:
-                with Session(self.engine) as session:
-                    router = session.get(Router, router_id)
-                assert router is not None, "a claimed job's router is gone"
-                name = router.name
                 outcomes, error = self._converge_batch(router, jobs)
             finally:
                 # From here the outcomes are written, well within the lease renewed last.
@@ -397,6 +401,9 @@ class Drainer:
             run = BatchRun(lanes, ProfileCache(self.engine, router.id or 0))
             shares = lanes.run(works, partial(self._converge_lane, run))
         except Exception as fault:
+            if is_outage(fault):  # the database went away mid-batch: no fault of the jobs'
+                logger.exception("a batch of router %s is handed back", router.name)
+                return [Outcome(Work(job), Verdict.HELD) for job in jobs], None
             logger.exception("a batch of router %s failed on an unexpected error", router.name)
             reason = f"unexpected error: {type(fault).__name__}: {fault}"
             return [Outcome(Work(job), Verdict.ERROR, reason) for job in jobs], None
@@ -470,6 +477,8 @@ class Drainer:
             failure = self._attempt(run.profiles, client, work, fresh=True)
         if failure is None:
             return Outcome(work, Verdict.DONE)
+        if is_outage(failure):  # our database went away mid-job: no fault of the job's
+            return Outcome(work, Verdict.HELD)
         if _session_failure(failure):
             if self._cut(run):
                 # Abandoned by this process (stopping, or another lane found the router away):

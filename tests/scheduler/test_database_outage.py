@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from db.activation import ActivationService
 from db.engine import make_engine
+from db.models import RouterProvisioning
+from scheduler.engine import drain
 from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimRouter
 from tests import factories
@@ -113,3 +117,49 @@ def test_a_wake_that_met_an_outage_is_served_once_the_database_is_back(
         finally:
             service.shutdown()
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_batch_the_outage_met_before_its_router_work_is_handed_back_without_an_attempt(
+    server_databases: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away right after a batch was claimed, as its jobs are being planned:
+    the batch goes back to the queue once the database is back, no attempt spent, instead of
+    failing each job with the database's error (or staying claimed until its lease ran out)."""
+    url = server_url("postgresql", server_databases)
+    name = url.rsplit("/", 1)[1]
+    engine: Engine = make_engine(url)
+    empty_tables(engine)
+    real_plan = drain.plan
+    cut: list[threading.Timer] = []
+
+    def plan_in_an_outage(*args: object, **kwargs: object) -> object:
+        if not cut:
+            allow_connections(name, False)
+            cut.append(threading.Timer(2.0, allow_connections, (name, True)))
+            cut[0].start()
+        return real_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(drain, "plan", plan_in_an_outage)
+    with SimRouter(password=SIM_PASSWORD) as sim:
+        factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
+        queue_accounts(engine, router="r1", package="Home 10M", count=20)
+        service = ProvisioningService(engine_settings(url), engine, worker="w1")
+        try:
+            service.drain_once()
+            cut[0].join()
+            # Handed back once the database is back (the outcomes wait for it), then done.
+            wait_for(lambda: statuses(engine)["pending"] == 20, describe=lambda: statuses(engine))
+            service.drain_once()
+        except BaseException:
+            allow_connections(name, True)
+            raise
+        finally:
+            service.shutdown()
+        with Session(engine) as session:
+            attempts = session.scalars(select(RouterProvisioning.attempts)).all()
+        done = statuses(engine)
+    engine.dispose()
+    assert done["completed"] == 20, done
+    assert attempts == [0] * 20
+    assert sim.stats["/ip/hotspot/user/add"] == 20
