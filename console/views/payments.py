@@ -26,7 +26,7 @@ from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.sql.schema import Table
 
 from console.views.window import WINDOW, Row, Window, matching
-from db.models import C, J, JobStatus, M, MpesaStatus, S, Voucher, VoucherBatch
+from db.models import C, J, JobStatus, M, MpesaStatus, Payment, S, Voucher, VoucherBatch
 
 CANCELLED, TIMED_OUT = 1032, 1037
 """Daraja's result codes for a push the customer cancelled, and one the phone never answered."""
@@ -38,6 +38,7 @@ RECEIPT = 6
 """The receipt cell: a transaction's M-Pesa receipt, a voucher's code."""
 V: Table = Voucher.__table__  # type: ignore[attr-defined]
 B: Table = VoucherBatch.__table__  # type: ignore[attr-defined]
+PAY: Table = Payment.__table__  # type: ignore[attr-defined]
 
 
 def payment_state(status: str, result_code: int | None) -> str:
@@ -79,12 +80,14 @@ def zone_name(now: datetime, zone: ZoneInfo) -> str:
 
 
 def _job_status():  # type: ignore[no-untyped-def]
-    """The status of the router job of the subscription the transaction's payment bought."""
+    """The status of the router job of the subscription the transaction's payment bought (or
+    renewed: a subscription names only the last payment that extended it)."""
     return (
         select(J.c.status)
-        .select_from(S.join(J, J.c.id == S.c.provisioning_id))
-        .where(S.c.payment_id == M.c.payment_id)
-        .order_by(S.c.id.desc())
+        .select_from(
+            PAY.join(S, S.c.id == PAY.c.subscription_id).join(J, J.c.id == S.c.provisioning_id)
+        )
+        .where(PAY.c.id == M.c.payment_id)
         .limit(1)
         .scalar_subquery()
     )

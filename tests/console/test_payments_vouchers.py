@@ -26,8 +26,10 @@ from console.views.payments import payments, voucher_id, when_text
 from console.views.window import Row
 from console.widgets.main.payments_pane import PaymentsPane
 from db import vouchers
+from db.activation import ActivationService
+from db.config import Settings
 from db.models import Router, RouterProvisioning, Voucher
-from db.mpesa import parse_c2b, store_c2b
+from db.mpesa import apply, parse_c2b, store_c2b
 from scheduler.mpesa.daraja import nairobi_stamp
 from tests import factories
 from tests.console.conftest import screen_text, settle, until
@@ -232,3 +234,16 @@ def _notices(app: WispApp) -> list[str]:
 def test_a_voucher_row_key_never_meets_a_transaction_or_a_package_name() -> None:
     assert voucher_id("v12") == 12
     assert voucher_id("12") is None and voucher_id("vip") is None and voucher_id("v") is None
+
+
+def test_every_payment_of_a_renewed_subscription_shows_its_router_job(engine: Engine) -> None:
+    """A renewal extends the subscription, which then names only the last payment: the earlier
+    payment's row still shows the job of the subscription it bought."""
+    _shop(engine)
+    ActivationService(engine).activate("jdoe", "Home 10M")
+    first = _c2b(engine, "QKC3333333", "jdoe", minutes_ago=30)
+    second = _c2b(engine, "QKD4444444", "jdoe", minutes_ago=5)
+    for transaction in (first, second):
+        assert apply(engine, Settings(), transaction).status == "applied"
+    jobs = {row.key: row.cells[5] for row in _window(engine, "QK")}
+    assert jobs == {str(first): "waiting", str(second): "waiting"}
