@@ -14,7 +14,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from console.views.details import Details, NotFound, _history, _router_name, _text
@@ -131,13 +131,9 @@ def _mentions(row: MpesaTransaction) -> list[Any]:
 
 
 def _job(session: Session, payment_id: int | None) -> RouterProvisioning | None:
-    if payment_id is None:
-        return None
-    sub = session.scalars(
-        select(Subscription)
-        .where(Subscription.payment_id == payment_id)  # type: ignore[arg-type]
-        .order_by(Subscription.id.desc())  # type: ignore[union-attr]
-    ).first()
+    """The router job of the subscription the payment bought or renewed."""
+    payment = session.get(Payment, payment_id) if payment_id else None
+    sub = session.get(Subscription, payment.subscription_id) if payment else None
     if sub is None or sub.provisioning_id is None:
         return None
     return session.get(RouterProvisioning, sub.provisioning_id)

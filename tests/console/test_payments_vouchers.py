@@ -21,6 +21,7 @@ from console.app import WispApp
 from console.screens.assign import AssignScreen
 from console.screens.details import DetailsScreen
 from console.screens.main import MainScreen
+from console.views import payment_details
 from console.views.payment_assign import voucher_refusal
 from console.views.payments import payments, voucher_id, when_text
 from console.views.window import Row
@@ -247,3 +248,6 @@ def test_every_payment_of_a_renewed_subscription_shows_its_router_job(engine: En
         assert apply(engine, Settings(), transaction).status == "applied"
     jobs = {row.key: row.cells[5] for row in _window(engine, "QK")}
     assert jobs == {str(first): "waiting", str(second): "waiting"}
+    with Session(engine) as session:
+        shown = dict(payment_details.payment(session, first, ZONE).fields)
+    assert shown["Router job"].endswith(" pending (activate jdoe)"), shown["Router job"]
