@@ -65,8 +65,8 @@ def sim() -> Iterator[SimRouter]:
 def write_config(folder: Path, url: str) -> Path:
     path = folder / "config.toml"
     path.write_text(
-        f"[database]\nurl = {json.dumps(url)}\n[routers]\nconnect_timeout = 2.0\n"
-        "command_timeout = 5.0\n"
+        f"[database]\nurl = {json.dumps(url)}\n[routers]\nconnect_timeout = 10.0\n"
+        "command_timeout = 30.0\n"
     )
     return path
 
