@@ -47,6 +47,7 @@ def test_fifty_operator_writes_succeed_while_four_runners_drain(
         failures: list[str] = []
         try:
             wait_for(lambda: statuses(sqlite_engine)["completed"] > 200, timeout=120)
+            done_before = statuses(sqlite_engine)["completed"]
             for n in range(50):
                 argv = (
                     ("client", "add", f"walkin{n:02}", "--name", f"Walk In {n}")
@@ -56,9 +57,10 @@ def test_fifty_operator_writes_succeed_while_four_runners_drain(
                 code, err = wisp(config, *argv)
                 if code != 0:
                     failures.append(f"{' '.join(argv)}: exit {code}: {err.strip()}")
-            still_draining = statuses(sqlite_engine)["pending"] > 0
+            done_after = statuses(sqlite_engine)["completed"]
         finally:
             stop_runners(runners)
     assert failures == []
-    # The writes raced the drains: the runners had not finished when the last write went in.
-    assert still_draining
+    # The writes raced the drains: the runners wrote outcomes while the operator wrote (whether
+    # or not they finished before the last write, which depends on the machine's speed).
+    assert done_before < done_after
