@@ -30,11 +30,15 @@ logger = logging.getLogger("wisp.mpesa")
 
 GROUP = 256
 """Most callbacks stored in one transaction."""
-APPLY_BATCH = 25
+APPLY_BATCH = 100
 """Most rows applied in one transaction."""
 APPLY_SECONDS = 0.05
 """What one applying transaction is sized to take, at the pace the last one went: the writer
 waits for it (SQLite has one write lock), and answering Daraja comes first."""
+GATHER_SECONDS = 0.02
+"""How long the applier waits for more rows after the first of a batch: a transaction costs
+about as much as applying a dozen plain payments in it, so under a stream of callbacks
+batches of several are far cheaper than one each; a single payment waits this long at most."""
 
 
 class Intake:
@@ -47,6 +51,9 @@ class Intake:
             queue.SimpleQueue()
         )
         self._to_apply: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._queued: set[int] = set()
+        """Rows queued and not applied yet: a repeated callback does not queue its row again."""
+        self._queued_lock = threading.Lock()
         self._turns = Turns()
         self._wake: Callable[[], object] | None = None
         self._threads: list[threading.Thread] = []
@@ -95,7 +102,7 @@ class Intake:
             logger.exception("M-Pesa payments left unapplied could not be looked up")
             return
         for transaction_id in left:
-            self._to_apply.put(transaction_id)
+            self._queue(transaction_id)
 
     def submit(self, arrival: Arrival) -> Future[Stored]:
         """Store `arrival` with the next group; the future is done once it is committed."""
@@ -141,8 +148,15 @@ class Intake:
             return
         for (_, future), answer in zip(group, answers, strict=True):
             if not isinstance(answer, Exception) and answer.status == MpesaStatus.RECEIVED:
-                self._to_apply.put(answer.id)
+                self._queue(answer.id)
             _tell(future, answer)
+
+    def _queue(self, transaction_id: int) -> None:
+        with self._queued_lock:
+            if transaction_id in self._queued:
+                return
+            self._queued.add(transaction_id)
+        self._to_apply.put(transaction_id)
 
     def _apply(self) -> None:
         ending = False
@@ -151,9 +165,10 @@ class Intake:
             if first is None:
                 return
             batch = [first]
+            until = time.monotonic() + GATHER_SECONDS
             while len(batch) < self._batch:
                 try:
-                    more = self._to_apply.get_nowait()
+                    more = self._to_apply.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:
@@ -161,6 +176,8 @@ class Intake:
                     break
                 if more not in batch:
                     batch.append(more)
+            with self._queued_lock:
+                self._queued.difference_update(batch)
             self._apply_batch(batch)
 
     def _apply_batch(self, batch: list[int]) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from db.activation import ActivationService
 from db.config import Settings
 from db.engine import make_engine
-from db.models import S
+from db.models import C, J, S
 from db.mpesa import Arrival, apply, apply_many, parse_c2b, store_many
 from db.types import utcnow
 from tests import factories
@@ -155,3 +155,101 @@ def test_a_mixed_batch_applies_exactly_as_one_by_one(
     ]
     subscriptions = {(s["client_id"], s["status"]) for s in expected["subscriptions"]}
     assert (5, "expired") in subscriptions and (3, "scheduled") in subscriptions
+
+
+def plain_batch(engine: Engine, settings: Settings) -> list[int]:
+    """A batch of mostly plain payments (set-wise) with rows between them that are not.
+
+    Day 5M costs 50 (1 day), Home 10M 1500 (30 days), both on r1.
+    """
+    factories.router(engine)
+    factories.package(engine)
+    factories.package(engine, "Day 5M", rate="5M", validity="1d", price="50")
+    names = ("new1", "new2", "renew1", "renew2", "credit", "busy", "swept", "home", "under")
+    for name in names:
+        factories.client(engine, name, full_name=name.title())
+    service = ActivationService(engine, settings)
+    for n, name in enumerate(("renew1", "renew2", "credit", "busy", "swept")):
+        service.activate(name, "Day 5M", f"SETUP{n:05d}", amount=Decimal("50"), method="mpesa")
+    service.activate("home", "Home 10M", "SETUP00009", amount=Decimal("1500"), method="mpesa")
+    with engine.begin() as connection:
+        connection.execute(update(C).where(C.c.username == "credit").values(credit=Decimal("5")))
+        connection.execute(
+            update(J).where(J.c.router_username == "busy").values(status="processing")
+        )
+        # swept's subscription ran out and the sweep disabled its account.
+        connection.execute(update(S).where(S.c.client_id == 7).values(status="expired"))
+        connection.execute(update(J).where(J.c.router_username == "swept").values(action="disable"))
+    payments = [
+        confirmation("PLAIN00001", "50.00", "new1"),  # no package yet: the one priced 50
+        confirmation("PLAIN00002", "50.00", " NEW2 "),  # account number as typed on a phone
+        confirmation("PLAIN00003", "50.00", "renew1"),
+        confirmation("PLAIN00004", "20.00", "under"),  # not plain: no package of that price
+        confirmation("PLAIN00005", "50.00", "renew2"),
+        confirmation("PLAIN00006", "50.00", "credit"),  # the credit stays
+        confirmation("PLAIN00007", "50.00", "nobody"),  # not plain: no such account
+        confirmation("PLAIN00008", "50.00", "busy"),  # its account is being written
+        confirmation("PLAIN00009", "50.00", "swept"),  # a new subscription, the account again
+        confirmation("PLAIN00010", "1500.00", "home"),  # the price of its own package
+    ]
+    stored = store_many(engine, [Arrival(parse_c2b(p), p) for p in payments])
+    return [s.id for s in stored]
+
+
+@pytest.mark.parametrize("clock", ["delivery", "payment"])
+def test_plain_payments_apply_set_wise_exactly_as_one_by_one(
+    engine: Engine,
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: str,
+) -> None:
+    settings = SETTINGS if clock == "delivery" else factories.clock_from_payment()
+    since = utcnow()
+    ids = plain_batch(engine, settings)
+    one_by_one = [apply(engine, settings, i) for i in ids]
+    expected = state(engine, since)
+
+    if engine.dialect.name == "sqlite":
+        folder = tmp_path / "batch"
+        folder.mkdir()
+        other = make_engine(fresh_sqlite_url(sqlite_template, folder))
+    else:
+        empty_tables(engine)
+        other = engine
+    try:
+        assert plain_batch(other, settings) == ids
+        import db.mpesa
+
+        row_by_row: list[int] = []
+        each = db.mpesa._apply_in
+
+        def counted(session: Any, service: Any, transaction_id: int) -> Any:
+            row_by_row.append(transaction_id)
+            return each(session, service, transaction_id)
+
+        monkeypatch.setattr("db.mpesa._apply_in", counted)
+        batch = apply_many(other, settings, ids)
+        assert batch == one_by_one
+        assert state(other, since) == expected
+    finally:
+        if other is not engine:
+            other.dispose()
+
+    assert row_by_row == [ids[3], ids[6]]  # the two that are not plain
+    assert [(a.status, a.outcome) for a in batch] == [
+        ("applied", "new"),
+        ("applied", "new"),
+        ("applied", "renewed"),
+        ("unmatched", None),  # no package yet, and none costs 20
+        ("applied", "renewed"),
+        ("applied", "renewed"),
+        ("unmatched", None),
+        ("applied", "renewed"),
+        ("applied", "new"),
+        ("applied", "renewed"),
+    ]
+    assert batch[5].note == "renewed: credit on Day 5M, credit 5.00"
+    accounts = {a["router_username"]: a for a in expected["router_provisionings"]}
+    assert accounts["busy"]["status"] == "processing" and accounts["busy"]["revision"] == 2
+    assert accounts["swept"]["action"] == "activate" and accounts["swept"]["revision"] == 2

@@ -126,6 +126,7 @@ def test_wisp_run_writes_a_paid_account_to_the_router_without_waiting_for_its_dr
         )
         url = f"http://127.0.0.1:{port}/hooks/{TOKEN}/c2b/confirmation"
         runner = wisp_run(config)
+        failure = None
         try:
             first = None
             while first is None:  # the first may reach the router by the drain at start
@@ -135,8 +136,11 @@ def test_wisp_run_writes_a_paid_account_to_the_router_without_waiting_for_its_dr
             second = deliver(url, confirmation("RKTQDM7W82", "1500.00", "amina"))
             assert second is not None and second.json() == ACCEPTED
             wait_for(lambda: len(router.rows("/ip/hotspot/user")) == 2, timeout=60)
+        except AssertionError as error:
+            failure = error
         finally:
             runner.terminate()
             output = runner.communicate(timeout=60)[0]
+        assert failure is None, f"{failure}; wisp run said:\n{output}"
         assert runner.returncode == 0, output
         assert sorted(u["name"] for u in router.rows("/ip/hotspot/user")) == ["amina", "jdoe"]

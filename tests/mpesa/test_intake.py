@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from db.activation import ActivationService
 from db.config import Settings
-from db.models import MpesaStatus
+from db.models import MpesaStatus, SystemLog
 from db.mpesa import (
+    Arrival,
     Invalid,
     UnknownPush,
     apply,
@@ -23,6 +26,7 @@ from db.mpesa import (
     parse_stk_callback,
     record_push,
     store_c2b,
+    store_many,
     store_stk_result,
 )
 from tests.mpesa.helpers import confirmation, credit, payments, rows, shop, stk_callback
@@ -252,3 +256,42 @@ def test_a_row_that_cannot_be_applied_does_not_hold_up_the_others(engine, monkey
     [again] = apply_received(engine, SETTINGS)
     assert (again.id, again.status) == (ids[1], MpesaStatus.APPLIED)
     assert len(payments(engine)) == 3
+
+
+def test_a_group_of_confirmations_stores_each_receipt_once_and_counts_every_delivery(engine):
+    shop(engine)
+    known = confirmation("RKTQKNOWN1", "1500", "jdoe")
+    before = store_c2b(engine, parse_c2b(known), known)
+    a, b = confirmation("RKTQGROUPA", "1500", "jdoe"), confirmation("RKTQGROUPB", "50", "x")
+    group = [a, known, b, a, known, a]
+    stored = store_many(engine, [Arrival(parse_c2b(p), p) for p in group])
+
+    by_receipt = {row.receipt: row for row in rows(engine)}
+    assert {r: row.deliveries for r, row in by_receipt.items()} == {
+        "RKTQKNOWN1": 3,
+        "RKTQGROUPA": 3,
+        "RKTQGROUPB": 1,
+    }
+    ids = [by_receipt[p["TransID"]].id for p in group]
+    assert [s.id for s in stored] == ids
+    assert [s.fresh for s in stored] == [True, False, True, False, False, False]
+    assert ids[1] == before.id and ids[0] < ids[2]  # new rows in the order they came
+    assert all(s.status == MpesaStatus.RECEIVED for s in stored)
+    row = by_receipt["RKTQGROUPB"]
+    assert (row.amount, row.bill_ref, row.msisdn, row.source, row.kind) == (
+        Decimal("50.00"),
+        "x",
+        "+254708374149",
+        "callback",
+        "c2b",
+    )
+    assert row.raw == {"callback": b}
+    with Session(engine) as session:
+        stored_logs = session.scalars(
+            select(SystemLog.message).where(col(SystemLog.message).like("M-Pesa RKTQ%"))
+        ).all()
+    assert stored_logs == [
+        "M-Pesa RKTQKNOWN1 (callback): 1500.00 from +254708374149 to 174379, account jdoe.",
+        "M-Pesa RKTQGROUPA (callback): 1500.00 from +254708374149 to 174379, account jdoe.",
+        "M-Pesa RKTQGROUPB (callback): 50.00 from +254708374149 to 174379, account x.",
+    ]
