@@ -295,3 +295,13 @@ def test_a_group_of_confirmations_stores_each_receipt_once_and_counts_every_deli
         "M-Pesa RKTQGROUPA (callback): 1500.00 from +254708374149 to 174379, account jdoe.",
         "M-Pesa RKTQGROUPB (callback): 50.00 from +254708374149 to 174379, account x.",
     ]
+
+
+def test_the_applier_grows_its_batches_while_they_stay_short_and_shrinks_them_when_long():
+    from scheduler.mpesa.intake import APPLY_BATCH, APPLY_SECONDS, next_batch
+
+    assert next_batch(8, 8, APPLY_SECONDS / 4) == 16  # a full batch that went fast: double
+    assert next_batch(8, 3, APPLY_SECONDS / 4) == 8  # not full: it says nothing of more rows
+    assert next_batch(APPLY_BATCH, APPLY_BATCH, 0.001) == APPLY_BATCH
+    assert next_batch(64, 64, APPLY_SECONDS * 2) == 32  # too long: scaled to fit
+    assert next_batch(4, 1, APPLY_SECONDS * 10) == 1
