@@ -5,6 +5,8 @@ one by one (apply) does: same payments, subscriptions, router account rows, cred
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -111,6 +113,23 @@ def state(engine: Engine, since: datetime) -> dict[str, list[dict[str, Any]]]:
         }
 
 
+@contextmanager
+def another_shop(engine: Engine, sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database to build the same shop again: a fresh SQLite file, or the server's
+    database emptied (ids start at 1 again)."""
+    if engine.dialect.name != "sqlite":
+        empty_tables(engine)
+        yield engine
+        return
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    other = make_engine(fresh_sqlite_url(sqlite_template, folder))
+    try:
+        yield other
+    finally:
+        other.dispose()
+
+
 def test_a_mixed_batch_applies_exactly_as_one_by_one(
     engine: Engine, sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,14 +138,7 @@ def test_a_mixed_batch_applies_exactly_as_one_by_one(
     one_by_one = [apply(engine, SETTINGS, i) for i in ids]
     expected = state(engine, since)
 
-    if engine.dialect.name == "sqlite":
-        folder = tmp_path / "batch"
-        folder.mkdir()
-        other = make_engine(fresh_sqlite_url(sqlite_template, folder))
-    else:
-        empty_tables(engine)  # ids start at 1 again
-        other = engine
-    try:
+    with another_shop(engine, sqlite_template, tmp_path) as other:
         assert mixed_batch(other) == ids
 
         def one_by_one_instead(*_: Any) -> None:
@@ -136,9 +148,6 @@ def test_a_mixed_batch_applies_exactly_as_one_by_one(
         batch = apply_many(other, SETTINGS, ids)
         assert batch == one_by_one
         assert state(other, since) == expected
-    finally:
-        if other is not engine:
-            other.dispose()
 
     outcomes = [(a.status, a.outcome) for a in batch]
     assert outcomes == [
@@ -210,14 +219,7 @@ def test_plain_payments_apply_set_wise_exactly_as_one_by_one(
     one_by_one = [apply(engine, settings, i) for i in ids]
     expected = state(engine, since)
 
-    if engine.dialect.name == "sqlite":
-        folder = tmp_path / "batch"
-        folder.mkdir()
-        other = make_engine(fresh_sqlite_url(sqlite_template, folder))
-    else:
-        empty_tables(engine)
-        other = engine
-    try:
+    with another_shop(engine, sqlite_template, tmp_path) as other:
         assert plain_batch(other, settings) == ids
         import db.mpesa
 
@@ -232,9 +234,6 @@ def test_plain_payments_apply_set_wise_exactly_as_one_by_one(
         batch = apply_many(other, settings, ids)
         assert batch == one_by_one
         assert state(other, since) == expected
-    finally:
-        if other is not engine:
-            other.dispose()
 
     assert row_by_row == [ids[3], ids[6]]  # the two that are not plain
     assert [(a.status, a.outcome) for a in batch] == [
