@@ -123,15 +123,24 @@ def queue_client_account(
     if subscription is not None:
         subscription.provisioning_id = account.id
         session.add(subscription)
-    verb = "queued" if account.revision == 1 else "re-queued"
-    adopted = "; it may take over an existing router account of that name" if adopt else ""
     logs.info(
         session,
         "Activation",
-        f"Router account {client.username} ({package.type}) {verb} for activation on "
-        f"{package.router_profile} (job {account.id}){adopted}.",
+        queued_text(client.username, package, int(account.id or 0), account.revision, adopt),
         {"job_id": account.id, "router_id": package.router_id, "profile": package.router_profile},
         client_id=client.id,
         provisioning_id=account.id,
     )
     return account
+
+
+def queued_text(
+    username: str, package: Package, job_id: int, revision: int, adopt: bool | None
+) -> str:
+    """The log text of a client's router account queued for activation."""
+    verb = "queued" if revision == 1 else "re-queued"
+    adopted = "; it may take over an existing router account of that name" if adopt else ""
+    return (
+        f"Router account {username} ({package.type}) {verb} for activation on "
+        f"{package.router_profile} (job {job_id}){adopted}."
+    )

@@ -431,7 +431,7 @@ def store_c2b(
             row = _new_c2b(payment, raw, source)
             session.add(row)
             session.flush()
-            _log_c2b(session, row, source)
+            _log_c2b(session, row, int(row.id or 0))
             return Stored(int(row.id or 0), row.status, True)
     except IntegrityError:
         with session_scope(engine) as session:
@@ -443,31 +443,40 @@ def store_c2b(
             return Stored(int(found.id or 0), found.status, False)
 
 
+def _c2b_values(
+    payment: C2bPayment, raw: dict[str, Any], source: str, now: datetime
+) -> dict[str, Any]:
+    """The columns of a new C2B row."""
+    return {
+        "kind": C2B,
+        "status": MpesaStatus.RECEIVED,
+        "source": source,
+        "receipt": payment.receipt,
+        "payment_ref": payment.receipt,
+        "msisdn": payment.msisdn,
+        "amount": payment.amount,
+        "bill_ref": payment.bill_ref or None,
+        "shortcode": payment.shortcode,
+        "payer_name": payment.payer_name or None,
+        "transaction_time": payment.transaction_time or now,
+        "deliveries": 1,
+        "raw": {source: raw},
+    }
+
+
 def _new_c2b(payment: C2bPayment, raw: dict[str, Any], source: str) -> MpesaTransaction:
-    return MpesaTransaction(
-        kind=C2B,
-        status=MpesaStatus.RECEIVED,
-        source=source,
-        receipt=payment.receipt,
-        payment_ref=payment.receipt,
-        msisdn=payment.msisdn,
-        amount=payment.amount,
-        bill_ref=payment.bill_ref or None,
-        shortcode=payment.shortcode,
-        payer_name=payment.payer_name or None,
-        transaction_time=payment.transaction_time or utcnow(),
-        deliveries=1,
-        raw={source: raw},
-    )
+    return MpesaTransaction(**_c2b_values(payment, raw, source, utcnow()))
 
 
-def _log_c2b(session: Session, row: MpesaTransaction, source: str) -> None:
+def _log_c2b(session: Session, row: Any, row_id: int) -> None:
+    """Log a stored C2B row (an ORM row, or its column values)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
     logs.info(
         session,
         "Payment",
-        f"M-Pesa {row.receipt} ({source}): {row.amount} from {row.msisdn} "
-        f"to {row.shortcode}, account {row.bill_ref or '(none)'}.",
-        {"mpesa_transaction_id": row.id},
+        f"M-Pesa {get('receipt')} ({get('source')}): {get('amount')} from {get('msisdn')} "
+        f"to {get('shortcode')}, account {get('bill_ref') or '(none)'}.",
+        {"mpesa_transaction_id": row_id},
     )
 
 
@@ -548,7 +557,7 @@ def _store_group(session: Session, arrivals: list[Arrival]) -> list[Stored | Inv
     session.flush()
     for answer in answers:
         if isinstance(answer, tuple) and answer[1]:
-            _log_c2b(session, answer[0], answer[0].source)
+            _log_c2b(session, answer[0], int(answer[0].id or 0))
     return [
         Stored(int(a[0].id or 0), a[0].status, a[1]) if isinstance(a, tuple) else a for a in answers
     ]
@@ -577,20 +586,7 @@ def _store_confirmations(session: Session, arrivals: list[Arrival]) -> list[Stor
         elif payment.receipt in new:
             new[payment.receipt]["deliveries"] += 1
         else:
-            new[payment.receipt] = {
-                "kind": C2B,
-                "status": MpesaStatus.RECEIVED,
-                "source": arrival.source,
-                "receipt": payment.receipt,
-                "payment_ref": payment.receipt,
-                "msisdn": payment.msisdn,
-                "amount": payment.amount,
-                "bill_ref": payment.bill_ref or None,
-                "shortcode": payment.shortcode,
-                "payer_name": payment.payer_name or None,
-                "transaction_time": payment.transaction_time or now,
-                "deliveries": 1,
-                "raw": {arrival.source: arrival.raw},
+            new[payment.receipt] = _c2b_values(payment, arrival.raw, arrival.source, now) | {
                 "created_at": now,
                 "updated_at": now,
             }
@@ -610,14 +606,7 @@ def _store_confirmations(session: Session, arrivals: list[Arrival]) -> list[Stor
         ).scalars()
         for values, row_id in zip(rows, ids, strict=True):
             known[values["receipt"]] = (int(row_id), MpesaStatus.RECEIVED)
-            logs.info(
-                session,
-                "Payment",
-                f"M-Pesa {values['receipt']} ({values['source']}): {values['amount']} from "
-                f"{values['msisdn']} to {values['shortcode']}, account "
-                f"{values['bill_ref'] or '(none)'}.",
-                {"mpesa_transaction_id": int(row_id)},
-            )
+            _log_c2b(session, values, int(row_id))
     answers: list[Stored | Invalid] = []
     first = {str(values["receipt"]) for values in rows}
     for arrival in arrivals:

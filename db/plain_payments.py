@@ -26,8 +26,8 @@ from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlmodel import Session
 
 from db import logs, secrets, wakes
+from db.accounts import queued_text
 from db.config import Settings
-from db.localtime import at
 from db.models import (
     Action,
     C,
@@ -42,7 +42,7 @@ from db.models import (
     S,
     SubscriptionStatus,
 )
-from db.shaping import add_validity, format_validity
+from db.shaping import add_validity
 from db.validation import check_values
 
 PAY: Table = Payment.__table__  # type: ignore[attr-defined]
@@ -158,7 +158,7 @@ def plan(session: Session, settings: Settings, ids: list[int], now: datetime) ->
         else:
             same_price = priced.get(amount, [])
             package = same_price[0] if len(same_price) == 1 else None
-        if package is None or package.router_id is None or package.price != amount:
+        if package is None or package.router_id is None:
             continue
         if references[r.id] in paid_before:
             continue
@@ -202,7 +202,7 @@ def _waiting(subscription: Any) -> bool:
 
 def write(session: Session, settings: Settings, run: list[Plan], now: datetime) -> list[Any]:
     """Apply a run of planned rows, in their order; what each did (`db.mpesa.Applied`)."""
-    from db.activation import Bought, describe
+    from db.activation import Bought, extended_text, paid_text, started_text
     from db.mpesa import Applied
 
     zone = settings.zone
@@ -229,11 +229,15 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
     ]
     payment_ids = _inserted(connection, PAY, payments)
 
+    # What each buys: from now for a new subscription, from its end for a renewal.
+    spans = [
+        (
+            start := (now if p.running is None else p.running.expires_on),
+            add_validity(start, p.package.duration_length, p.package.duration_unit),
+        )
+        for p in run
+    ]
     fresh = [i for i, p in enumerate(run) if p.running is None]
-    ends = {
-        i: add_validity(now, run[i].package.duration_length, run[i].package.duration_unit)
-        for i in fresh
-    }
     new_subscriptions = [
         {
             "client_id": run[i].client.id,
@@ -242,7 +246,7 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
             "payment_id": payment_ids[i],
             "provisioning_id": None,
             "start_date": now,
-            "expires_on": ends[i],
+            "expires_on": spans[i][1],
             "status": SubscriptionStatus.ACTIVE,
             "starts_on_delivery": on_delivery,
             "paused_seconds": 0,
@@ -252,12 +256,8 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
         for i in fresh
     ]
     subscription_ids = dict(zip(fresh, _inserted(connection, S, new_subscriptions), strict=True))
-    extended: dict[int, tuple[datetime, datetime]] = {}
     for i, p in enumerate(run):
         if p.running is not None:
-            before = p.running.expires_on
-            after = add_validity(before, p.package.duration_length, p.package.duration_unit)
-            extended[i] = (before, after)
             subscription_ids[i] = p.running.id
 
     # The router account rows: a new one for a client's first account, else re-queued.
@@ -317,16 +317,16 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
         )
     if requeued:
         connection.execute(_by_id(J, requeued[0]), requeued)
-    if run:
-        wakes.jobs_queued(session)
+    wakes.jobs_queued(session)
 
     linked = [
-        {"b_id": subscription_ids[i], "provisioning_id": account_ids[i], "updated_at": now}
-        | (
-            {"expires_on": extended[i][1], "payment_id": payment_ids[i]}
-            if i in extended
-            else {"expires_on": ends[i], "payment_id": payment_ids[i]}
-        )
+        {
+            "b_id": subscription_ids[i],
+            "provisioning_id": account_ids[i],
+            "expires_on": spans[i][1],
+            "payment_id": payment_ids[i],
+            "updated_at": now,
+        }
         for i in range(len(run))
     ]
     connection.execute(_by_id(S, linked[0]), linked)
@@ -334,14 +334,10 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
         {
             "b_id": payment_ids[i],
             "subscription_id": subscription_ids[i],
-            "granted_seconds": int(
-                (
-                    (extended[i][1] - extended[i][0]) if i in extended else (ends[i] - now)
-                ).total_seconds()
-            ),
+            "granted_seconds": int((end - start).total_seconds()),
             "updated_at": now,
         }
-        for i in range(len(run))
+        for i, (start, end) in enumerate(spans)
     ]
     connection.execute(_by_id(PAY, granted[0]), granted)
 
@@ -353,8 +349,7 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
         logs.info(
             session,
             "Payment",
-            f"Payment {p.amount} ({method} {p.reference}) from {client.username} for "
-            f"{package.name}" + (f"; credit now {credit}." if credit else "."),
+            paid_text(p.amount, method, p.reference, client.username, package.name, credit),
             {
                 "payment_id": payment_ids[i],
                 "reference": p.reference,
@@ -368,30 +363,33 @@ def write(session: Session, settings: Settings, run: list[Plan], now: datetime) 
             logs.info(
                 session,
                 "Subscription",
-                f"Subscription {p.running.id} ({p.running.status}) of {client.username} on "
-                f"{package.name} extended by "
-                f"{format_validity(package.duration_length, package.duration_unit)} "
-                f"to {at(extended[i][1], zone)}.",
+                extended_text(
+                    p.running.id, p.running.status, client.username, package, spans[i][1], zone
+                ),
                 {"subscription_id": p.running.id},
                 client_id=client.id,
             )
         else:
             outcome = Bought.NEW
-            when = "from delivery on the router" if on_delivery else f"from {at(now, zone)}"
             logs.info(
                 session,
                 "Subscription",
-                f"Subscription {subscription_ids[i]} ({SubscriptionStatus.ACTIVE}): "
-                f"{client.username} on {package.name} for {describe(ends[i] - now)} {when}.",
+                started_text(
+                    subscription_ids[i],
+                    SubscriptionStatus.ACTIVE,
+                    client.username,
+                    package.name,
+                    spans[i],
+                    on_delivery,
+                    zone,
+                ),
                 {"subscription_id": subscription_ids[i], "package_id": package.id},
                 client_id=client.id,
             )
-        verb = "queued" if revisions[i] == 1 else "re-queued"
         logs.info(
             session,
             "Activation",
-            f"Router account {client.username} ({package.type}) {verb} for activation on "
-            f"{package.router_profile} (job {account_ids[i]}).",
+            queued_text(client.username, package, account_ids[i], revisions[i], adopt=None),
             {
                 "job_id": account_ids[i],
                 "router_id": package.router_id,

@@ -174,8 +174,7 @@ class Intake:
                 if more is None:
                     ending = True
                     break
-                if more not in batch:
-                    batch.append(more)
+                batch.append(more)  # queued once (see `_queue`)
             with self._queued_lock:
                 self._queued.difference_update(batch)
             self._apply_batch(batch)
