@@ -1,4 +1,11 @@
-"""One API connection: reads sentences, logs in, runs commands, writes replies."""
+"""One API connection: reads sentences, logs in, runs commands, writes replies.
+
+An untagged command is answered before the next sentence is read, as a client that never tags
+(librouteros) expects. A tagged command runs on its own, as on RouterOS: the connection goes on
+reading while it waits (the latency fault applies to each command, not to the connection in turn),
+and its reply goes out when it is ready, between the replies of other commands, each sentence
+carrying its `.tag`.
+"""
 
 from __future__ import annotations
 
@@ -117,13 +124,46 @@ class Connection:
         self._core.engine.stats[request.command] += 1
         if self._core.faults.hang_after_login and self._login.logged_in:
             return  # a stuck API service: the login was answered, nothing after it is
-        if self._core.faults.latency:
-            await asyncio.sleep(self._core.faults.latency)
+        if self._runs_apart(request):
+            assert request.tag is not None
+            self._running[request.tag] = asyncio.ensure_future(self._apart(request))
+            return
+        await self._wait(request)
         reply = Reply(request.tag)
         if self._core.faults.drop_after_sentences is None:
             # Long prints go out while still being encoded; the drop fault needs whole counts.
             reply.sink = self._writer.write
         await self._dispatch(request, reply)
+        await self.send(reply)
+
+    def _runs_apart(self, request: Request) -> bool:
+        """A tagged command of a logged-in session that ends by itself runs on its own."""
+        return (
+            request.tag is not None
+            and self._login.logged_in
+            and request.command not in ("/login", "/cancel", "/quit")
+            and request.verb != "listen"
+            and request.tag not in self._running  # a tag in use is answered in turn
+        )
+
+    async def _wait(self, request: Request) -> None:
+        """The latency fault, and a slow-command fault for this command."""
+        faults = self._core.faults
+        delay = faults.latency + faults.slowness(request.command)
+        if delay:
+            await asyncio.sleep(delay)
+
+    async def _apart(self, request: Request) -> None:
+        """Run one tagged command while the connection reads on; answer when it is done."""
+        tag = request.tag
+        try:
+            await self._wait(request)
+            reply = Reply(tag)
+            self._run(request, reply)
+        finally:
+            # Answered (or cancelled): a /cancel from now on has nothing of it to interrupt.
+            if tag is not None:
+                self._running.pop(tag, None)
         await self.send(reply)
 
     async def _dispatch(self, request: Request, reply: Reply) -> None:

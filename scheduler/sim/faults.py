@@ -28,7 +28,7 @@ class Faults:
     ever answered, not even the login. hang_after_login: the login is answered, nothing after it
     (a stuck API service). refuse_logins: every login fails as a wrong password would.
     refuse_connections: the port is closed. drop_after_sentences: each connection is cut after
-    that many reply sentences. trap(): commands answer a !trap.
+    that many reply sentences. trap(): commands answer a !trap. slow(): commands take longer.
     """
 
     def __init__(self, on_listener_change: Callable[[], None] = lambda: None) -> None:
@@ -43,6 +43,7 @@ class Faults:
         self.hang_after_login = False
         self.refuse_logins = False
         self.rules: list[TrapRule] = []
+        self.slow_commands: dict[str, float] = {}
 
     @property
     def refuse_connections(self) -> bool:
@@ -81,6 +82,14 @@ class Faults:
                 return rule
         return None
 
+    def slow(self, command: str, seconds: float) -> None:
+        """Make every `command` (e.g. /ip/hotspot/user/print) take `seconds` more to answer."""
+        self.slow_commands[command] = seconds
+
+    def slowness(self, command: str) -> float:
+        """Seconds `command` takes beyond the latency."""
+        return self.slow_commands.get(command, 0.0) if self.slow_commands else 0.0
+
     def clear(self) -> None:
         """Switch every fault off."""
         self.latency = 0.0
@@ -88,5 +97,6 @@ class Faults:
         self.hang_after_login = False
         self.refuse_logins = False
         self.rules.clear()
+        self.slow_commands.clear()
         self.drop_after_sentences = None
         self.refuse_connections = False
