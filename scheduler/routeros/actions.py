@@ -5,6 +5,10 @@ name (a query with a short proplist, never a full print), set if present or adde
 and read back. deactivate: disable, kick the active sessions, drop the hotspot cookies. remove: the
 same, then delete the account. A failed lookup raises; it is never taken for "not found".
 
+Each action is written once as steps (`scheduler.routeros.steps`): `activate(client, ...)` runs
+them on one session a command at a time, and the drain runs the steps of a whole batch pipelined
+(`activate_steps` and the like), with the same decisions on the same answers.
+
 Ours only: an account we write carries our tag (`wisp-console:<job>`) beside whatever text its
 comment had; a router account without the tag is not ours and is refused (`NotOurs`) unless the job
 may adopt it. A profile is ours when the database records it (`db.profiles`); one that is not is
@@ -20,6 +24,14 @@ from dataclasses import dataclass, field
 
 from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.routeros.errors import Kind
+from scheduler.routeros.steps import (
+    Steps,
+    add_command,
+    print_command,
+    remove_command,
+    run,
+    set_command,
+)
 
 OWNER_PREFIX = "wisp-console"
 """Our ownership tag is OWNER_PREFIX:<job id>, a word of the comment of every account we write."""
@@ -231,7 +243,12 @@ def find(
     client: RouterClient, path: str, name: str, proplist: tuple[str, ...]
 ) -> dict[str, str] | None:
     """The item named `name`, or None when the router answered that there is none."""
-    rows = client.print(path, where={"name": name}, proplist=(".id", *proplist))
+    return run(client, find_steps(path, name, proplist))
+
+
+def find_steps(path: str, name: str, proplist: tuple[str, ...]) -> Steps[Row | None]:
+    """`find` as a step: one print by name with a short proplist."""
+    rows, _ = yield print_command(path, where={"name": name}, proplist=(".id", *proplist))
     return rows[0] if rows else None
 
 
@@ -293,20 +310,27 @@ def activate(
     (keeping its comment text and the fields no package models); `adopted` is then called with the
     account as it was found, once it is written. Otherwise it is refused with `NotOurs`.
     """
+    return run(client, activate_steps(client.name, spec, adopted=adopted))
+
+
+def activate_steps(
+    router: str, spec: AccountSpec, *, adopted: Callable[[Row], object] | None = None
+) -> Steps[Row]:
+    """`activate` as steps on router `router`: find, then set or add, then read back."""
     path = MENUS[spec.service].account
-    current = find(client, path, spec.username, ("comment", *UNMODELLED[spec.service]))
+    current = yield from find_steps(path, spec.username, ("comment", *UNMODELLED[spec.service]))
     taken: Row | None = None
     if current is None:
-        client.add(path, {"name": spec.username, **spec.values()})
+        yield add_command(path, {"name": spec.username, **spec.values()})
     else:
         if not is_owned(current.get("comment")):
             if not spec.adopt:
-                raise NotOurs(foreign_account_sentence(client.name, spec.service, spec.username))
+                raise NotOurs(foreign_account_sentence(router, spec.service, spec.username))
             taken = current
-        client.set(path, current[".id"], spec.changes(current))
+        yield set_command(path, current[".id"], spec.changes(current))
         if taken is not None and adopted is not None:
             adopted(taken)  # from here on the account carries our tag
-    return read_back(client, spec)
+    return (yield from read_back_steps(router, spec))
 
 
 READ_BACK = ("name", "profile", "disabled", "comment", "limit-bytes-total")
@@ -314,10 +338,15 @@ READ_BACK = ("name", "profile", "disabled", "comment", "limit-bytes-total")
 
 def read_back(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
     """Read the account again and check the router kept what was written (our tag included)."""
+    return run(client, read_back_steps(client.name, spec))
+
+
+def read_back_steps(router: str, spec: AccountSpec) -> Steps[Row]:
+    """`read_back` as a step on router `router`."""
     path = MENUS[spec.service].account
-    row = find(client, path, spec.username, READ_BACK)
+    row = yield from find_steps(path, spec.username, READ_BACK)
     if row is None:
-        raise _not_kept(client, spec, "the account is missing right after it was written")
+        raise _not_kept(router, spec, "the account is missing right after it was written")
     wrong = [
         f"{key} is {row.get(key, '(unset)')!r}, not {value!r}"
         for key, value in _checked_values(spec).items()
@@ -328,7 +357,7 @@ def read_back(client: RouterClient, spec: AccountSpec) -> dict[str, str]:
     if row.get("disabled", "false") in TRUE:
         wrong.append("it is still disabled")
     if wrong:
-        raise _not_kept(client, spec, "; ".join(wrong))
+        raise _not_kept(router, spec, "; ".join(wrong))
     return row
 
 
@@ -339,11 +368,11 @@ def _checked_values(spec: AccountSpec) -> dict[str, str]:
     return checked
 
 
-def _not_kept(client: RouterClient, spec: AccountSpec, what: str) -> RouterError:
+def _not_kept(router: str, spec: AccountSpec, what: str) -> RouterError:
     return RouterError(
-        f"router {client.name} did not keep account {spec.username}: {what}",
+        f"router {router} did not keep account {spec.username}: {what}",
         kind=Kind.TRAP,
-        router=client.name,
+        router=router,
         command=f"{MENUS[spec.service].account}/print",
     )
 
@@ -357,39 +386,62 @@ def deactivate(
     name without our tag is someone else's: refused with `NotOurs` unless `adopt` (an imported or
     adopted account) says it is ours to change.
     """
+    return run(client, deactivate_steps(client.name, service, username, adopt=adopt))
+
+
+def deactivate_steps(
+    router: str, service: str, username: str, *, adopt: bool = False
+) -> Steps[str | None]:
+    """`deactivate` as steps on router `router`."""
     menus = MENUS[service]
-    current = find(client, menus.account, username, ("disabled", "comment"))
+    current = yield from find_steps(menus.account, username, ("disabled", "comment"))
     if current is not None and not (adopt or is_owned(current.get("comment"))):
         raise NotOurs(
-            f"router {client.name} has {ACCOUNT_NOUN[service]} {username}, not created by WISP "
-            f"Console, so it was left as it is; `wisp import {client.name}` adopts it"
+            f"router {router} has {ACCOUNT_NOUN[service]} {username}, not created by WISP "
+            f"Console, so it was left as it is; `wisp import {router}` adopts it"
         )
     if current is not None and current.get("disabled") not in TRUE:
-        client.set(menus.account, current[".id"], {"disabled": "yes"})
-    kick(client, service, username)
+        yield set_command(menus.account, current[".id"], {"disabled": "yes"})
+    yield from kick_steps(service, username)
     return current[".id"] if current is not None else None
 
 
 def kick(client: RouterClient, service: str, username: str) -> None:
     """End the account's active sessions and remove its hotspot cookies."""
+    run(client, kick_steps(service, username))
+
+
+def kick_steps(service: str, username: str) -> Steps[None]:
+    """`kick` as steps."""
     menus = MENUS[service]
-    remove_matching(client, menus.active, {menus.active_user: username})
+    yield from remove_matching_steps(menus.active, {menus.active_user: username})
     if menus.cookie is not None:
         # Kicking alone is not enough: the MAC cookie would log the user straight back in.
-        remove_matching(client, menus.cookie, {"user": username})
+        yield from remove_matching_steps(menus.cookie, {"user": username})
 
 
 def remove(client: RouterClient, service: str, username: str, *, adopt: bool = False) -> None:
     """Deactivate, then delete the account itself (by the .id the deactivation found)."""
-    item_id = deactivate(client, service, username, adopt=adopt)
+    run(client, remove_steps(client.name, service, username, adopt=adopt))
+
+
+def remove_steps(router: str, service: str, username: str, *, adopt: bool = False) -> Steps[None]:
+    """`remove` as steps on router `router`."""
+    item_id = yield from deactivate_steps(router, service, username, adopt=adopt)
     if item_id is not None:
-        remove_found(client, MENUS[service].account, {"name": username}, [item_id])
+        yield from remove_found_steps(MENUS[service].account, {"name": username}, [item_id])
 
 
 def remove_matching(client: RouterClient, path: str, where: dict[str, str]) -> int:
     """Remove every item matching `where`; returns how many there were."""
-    ids = [row[".id"] for row in client.print(path, where=where, proplist=(".id",)) if ".id" in row]
-    remove_found(client, path, where, ids)
+    return run(client, remove_matching_steps(path, where))
+
+
+def remove_matching_steps(path: str, where: dict[str, str]) -> Steps[int]:
+    """`remove_matching` as steps."""
+    rows, _ = yield print_command(path, where=where, proplist=(".id",))
+    ids = [row[".id"] for row in rows if ".id" in row]
+    yield from remove_found_steps(path, where, ids)
     return len(ids)
 
 
@@ -399,10 +451,18 @@ def remove_found(client: RouterClient, path: str, where: dict[str, str], ids: li
     An item may vanish between the lookup and the remove (a session ending by itself): the trap
     is accepted only if a second lookup confirms nothing matching is left.
     """
+    run(client, remove_found_steps(path, where, ids))
+
+
+def remove_found_steps(path: str, where: dict[str, str], ids: list[str]) -> Steps[None]:
+    """`remove_found` as steps."""
     if not ids:
         return
     try:
-        client.remove(path, ids)
+        yield remove_command(path, ids)
     except RouterError as error:
-        if error.kind != Kind.TRAP or client.print(path, where=where, proplist=(".id",)):
+        if error.kind != Kind.TRAP:
+            raise
+        rows, _ = yield print_command(path, where=where, proplist=(".id",))
+        if rows:
             raise

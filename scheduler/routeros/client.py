@@ -82,6 +82,11 @@ class DeadlineTransport(SocketTransport):
             raise TimeoutError("the deadline passed")
         self.sock.settimeout(left)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet read (more reply sentences may be waiting in them)."""
+        return len(self._received)
+
     def write(self, data: bytes) -> None:
         self._arm()
         self.sock.sendall(data)
@@ -100,6 +105,18 @@ class DeadlineTransport(SocketTransport):
         data = bytes(received[:length])
         del received[:length]
         return data
+
+
+@dataclass
+class Held:
+    """A session held for tagged commands: its protocol and transport (for the deadline)."""
+
+    protocol: ApiProtocol
+    transport: DeadlineTransport
+    command: str
+    """The command a failure of the session is reported against (the oldest one in flight)."""
+    round_trip: float = 0.0
+    """Seconds the last command answered took, from its sending (0: none answered)."""
 
 
 class RouterClient:
@@ -262,6 +279,29 @@ class RouterClient:
         }
 
     @contextlib.contextmanager
+    def hold(self, command: str) -> Iterator[Held]:
+        """The session (opened if need be), this thread's alone, for a run of tagged commands
+        (`scheduler.routeros.pipeline`). A failure of the session inside drops it and comes out
+        as one RouterError about `held.command` (abandoned, not answered, connection closed)."""
+        with self._lock, self._busy():
+            api = self._session(command)
+            transport = api.protocol.transport
+            assert isinstance(transport, DeadlineTransport)
+            held = Held(api.protocol, transport, command)
+            try:
+                yield held
+                self.round_trip = held.round_trip or self.round_trip
+            except FAILURES as exc:
+                self._hang_up()
+                raise self._error(exc, held.command) from None
+            finally:
+                transport.deadline = None
+
+    def waiting_since(self, since: float) -> None:
+        """The oldest command in flight was sent at `since` (`busy_for` counts from it)."""
+        self._busy_since = since
+
+    @contextlib.contextmanager
     def _busy(self) -> Iterator[None]:
         self._busy_since = time.monotonic()
         try:
@@ -382,7 +422,7 @@ def read_rows(api: Api, done: Row | None = None) -> Iterator[Row]:
         if reply == "!re":
             yield parse_attributes(words)
         elif reply == "!trap":
-            trap = trap or _trap(words)
+            trap = trap or trap_of(words)
         elif reply == "!done":
             if trap is not None:
                 raise trap
@@ -391,7 +431,8 @@ def read_rows(api: Api, done: Row | None = None) -> Iterator[Row]:
             return
 
 
-def _trap(words: Sequence[str]) -> RouterTrap:
+def trap_of(words: Sequence[str]) -> RouterTrap:
+    """The RouterTrap of a !trap sentence's words: its message verbatim, its category if any."""
     attributes = parse_attributes(words)
     category = attributes.get("category", "")
     return RouterTrap(attributes.get("message", ""), int(category) if category.isdigit() else None)
