@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlmodel import Session, create_engine
 
 from db.errors import UserError
@@ -63,8 +63,12 @@ def safe_url(url: str | URL) -> str:
         return "(unparseable URL)"
 
 
-def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
-    """An engine tuned for its backend. SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, echo: bool = False, pool: bool = True, keep: int = 0) -> Engine:
+    """An engine tuned for its backend. SQLite gets WAL, a busy timeout and foreign keys.
+
+    SQLite opens the file for each transaction unless `keep` is set: then up to `keep`
+    connections stay open (see `_keep_sqlite`), for a worker that writes many small
+    transactions, where opening one costs as much as the writing."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     # Errors and logs never carry a statement's parameters (ciphertexts, phone numbers).
@@ -72,7 +76,10 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     if backend == "sqlite":
         _prepare_sqlite_file(parsed)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}
-        kwargs["poolclass"] = NullPool
+        if keep:
+            kwargs.update(poolclass=QueuePool, pool_size=keep, max_overflow=keep)
+        else:
+            kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_pre_ping"] = True
         if not pool:
@@ -85,7 +92,19 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engine:
     engine = create_engine(parsed, **kwargs)
     if backend == "sqlite":
         _tune_sqlite(engine)
+        if keep and parsed.database and parsed.database != ":memory:":
+            _keep_sqlite(engine, Path(parsed.database).expanduser())
     return engine
+
+
+def kept(engine: Engine, connections: int = 2) -> Engine:
+    """An engine on the same database whose SQLite connections stay open between transactions
+    (`engine` itself for a server database, whose engine keeps its connections already).
+    The caller disposes of it when done."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    url = engine.url.render_as_string(hide_password=False)
+    return make_engine(url, echo=bool(engine.echo), keep=connections)
 
 
 def _prepare_sqlite_file(url: URL) -> None:
@@ -111,6 +130,29 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "BEGIN")
         connection.exec_driver_sql(mode)
+
+
+def _keep_sqlite(engine: Engine, path: Path) -> None:
+    """A kept connection writes to the file it opened, even once that file was moved or deleted
+    and another put at its path (a restored backup): each is checked, when taken, to be on
+    the file now at the path, and is replaced by a new one if not."""
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino)
+
+    @event.listens_for(engine, "connect")
+    def _opened(_dbapi_connection: Any, record: Any) -> None:
+        record.info["file"] = identity()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        now = identity()
+        if now is None or record.info.get("file") != now:
+            raise DisconnectionError(f"the database file {path} was moved or replaced")
 
 
 @contextmanager

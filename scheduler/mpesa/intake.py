@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from db.config import Settings
+from db.engine import kept
 from db.models import MpesaStatus
 from db.mpesa import Applied, Arrival, Stored, apply_many, received_ids, store_many
 
@@ -57,7 +58,9 @@ class Intake:
         self._turns = Turns()
         self._wake: Callable[[], object] | None = None
         self._threads: list[threading.Thread] = []
-        self._kept: Connection | None = None
+        self._db: Engine = engine
+        """Where the writer and the applier work: on SQLite, an engine whose two connections stay
+        open (opening the file costs as much as storing a small group)."""
         self._batch = 8
 
     def wakes(self, wake: Callable[[], object] | None) -> None:
@@ -67,13 +70,10 @@ class Intake:
     def start(self) -> None:
         if self._threads:
             return
-        if self.engine.dialect.name == "sqlite":
-            # One connection kept open for the intake's life: when the last connection to a WAL
-            # database closes, SQLite checkpoints and removes the log, and the next transaction
-            # creates it again. Kept open, each commit is one append to the log.
-            self._kept = self.engine.connect()
-            self._kept.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
-            self._kept.rollback()
+        # Kept open, the connections also keep SQLite's write-ahead log: when the last
+        # connection to a WAL database closes, SQLite checkpoints and removes the log, and the
+        # next transaction creates it again.
+        self._db = kept(self.engine)
         for name, target in (("mpesa-writer", self._write), ("mpesa-applier", self._apply)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -90,9 +90,9 @@ class Intake:
         self._to_apply.put(None)
         applier.join(timeout)
         self._threads = []
-        if self._kept is not None:
-            self._kept.close()
-            self._kept = None
+        if self._db is not self.engine:
+            self._db.dispose()
+            self._db = self.engine
 
     def apply_left(self) -> None:
         """Queue every row stored and not applied (left by a stop or a crash)."""
@@ -141,7 +141,7 @@ class Intake:
     def _store(self, group: list[tuple[Arrival, Future[Stored]]]) -> None:
         try:
             with self._turns.take(first=True):
-                answers = store_many(self.engine, [arrival for arrival, _ in group])
+                answers = store_many(self._db, [arrival for arrival, _ in group])
         except Exception as error:  # the database is away: each sender is told, none accepted
             for _, future in group:
                 _tell(future, error)
@@ -183,7 +183,7 @@ class Intake:
         try:
             with self._turns.take(first=False):
                 began = time.monotonic()
-                done = apply_many(self.engine, self.settings, batch)
+                done = apply_many(self._db, self.settings, batch)
                 took = time.monotonic() - began
             self._batch = next_batch(self._batch, len(batch), took)
         except Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -15,6 +17,7 @@ from db.engine import (
     DatabaseError,
     current_revision,
     head_revision,
+    kept,
     make_engine,
     require_schema,
     session_scope,
@@ -243,3 +246,53 @@ def test_database_errors_never_carry_the_statement_parameters(engine):
         # Core bypasses the flush check: the database itself refuses (SQLite: the NOT NULL host).
         connection.execute(R.insert().values(name="n" * 300, password_encrypted="gAAAA-cipher"))
     assert "gAAAA-cipher" not in str(raised.value)
+
+
+def _usernames(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return [row[0] for row in connection.execute(text("SELECT username FROM clients"))]
+
+
+_SERIALS = itertools.count(1)
+
+
+def _opened(engine: Engine) -> int:
+    """The serial number of the database connection the engine hands out (new ones get new)."""
+    with engine.connect() as connection:
+        return connection.connection.info.setdefault("serial", next(_SERIALS))
+
+
+def _clients(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        return _usernames(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_kept_sqlite_connection_writes_to_the_file_now_at_the_path(sqlite_url, tmp_path):
+    """A kept connection still holds the file it opened; once another file is put at the path
+    (a backup restored), what it writes must go to that one."""
+    db_path = tmp_path / "wisp.db"
+    with session_scope(make_engine(sqlite_url)) as session:
+        session.add(Client(username="before", full_name="Before"))
+    keeping = kept(make_engine(sqlite_url), connections=1)
+    try:
+        assert _usernames(keeping) == ["before"]  # its connection is open now
+        first = _opened(keeping)
+        assert _opened(keeping) == first  # kept while the file stays
+        db_path.rename(tmp_path / "moved.db")
+        shutil.copyfile(tmp_path / "moved.db", db_path)  # the restored copy
+        assert _opened(keeping) != first  # the file at the path was opened anew
+        with session_scope(keeping) as session:
+            session.add(Client(username="after", full_name="After"))
+    finally:
+        keeping.dispose()
+    assert sorted(_clients(sqlite_url)) == ["after", "before"]
+    assert _clients(f"sqlite:///{tmp_path / 'moved.db'}") == ["before"]
+
+
+def test_a_server_database_engine_is_kept_as_it_is(engine):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite gets an engine of its own")
+    assert kept(engine) is engine
