@@ -77,25 +77,61 @@ def send_all(url: str, bodies: list[dict[str, str]], concurrency: int) -> tuple[
 async def _send_all(
     url: str, bodies: list[dict[str, str]], concurrency: int
 ) -> tuple[float, float, dict]:
-    import httpx
+    """The senders speak HTTP/1.1 through h11 (the protocol engine httpx itself uses) over
+    asyncio streams, one keep-alive connection each: an httpx client's own work per request
+    capped one process at about 310 requests/s against a server that answers at once, below
+    the receiver's pace, so the figure measured the senders. These send over 2,000/s."""
+    import json
+    from urllib.parse import urlsplit
 
+    import h11
+
+    where = urlsplit(url)
+    host, port, target = where.hostname or "127.0.0.1", where.port or 80, where.path
     left = list(reversed(bodies))
     statuses: Counter[int] = Counter()
     slowest = 0.0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
 
-        async def sender() -> None:
-            nonlocal slowest
+    async def sender() -> None:
+        nonlocal slowest
+        reader, writer = await asyncio.open_connection(host, port)
+        peer = h11.Connection(h11.CLIENT)
+        try:
             while left:
-                body = left.pop()
+                body = json.dumps(left.pop()).encode()
                 start = time.perf_counter()
-                answer = await client.post(url, json=body)
+                headers = [
+                    ("Host", f"{host}:{port}"),
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                ]
+                writer.write(
+                    b"".join(
+                        peer.send(event) or b""
+                        for event in (
+                            h11.Request(method="POST", target=target, headers=headers),
+                            h11.Data(data=body),
+                            h11.EndOfMessage(),
+                        )
+                    )
+                )
+                status = 0
+                while True:
+                    event = peer.next_event()
+                    if event is h11.NEED_DATA:
+                        peer.receive_data(await reader.read(65536))
+                    elif isinstance(event, h11.Response):
+                        status = event.status_code
+                    elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                        break
+                peer.start_next_cycle()
                 slowest = max(slowest, time.perf_counter() - start)
-                statuses[answer.status_code] += 1
+                statuses[status] += 1
+        finally:
+            writer.close()
 
-        began = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
+    began = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
     return time.perf_counter() - began, slowest, dict(statuses)
 
 
