@@ -4,6 +4,10 @@ Dolphie's pattern: inside `app.batch_update()`, `update_cell` only where a value
 `remove_row` only for keys that left the window, `add_row(key=...)` for new ones; then the rows are
 put in the window's order and the cursor is put back on the row it was on.
 
+In a newest-first window (the queue, the payments) a cursor on the first row stays on the first
+row as new rows land on top, so the newest stays in view; a cursor the operator moved down to a row
+keeps that row.
+
 The columns fit the table's width (`console.views.columns.fit`): a resize that changes which columns
 show, or how wide, builds the columns again and puts the rows back; a refresh tick never does.
 
@@ -100,11 +104,14 @@ class WindowTable(DataTable[Text | str | Cell]):
         self,
         columns: tuple[Column | tuple[str, int | None], ...],
         status_column: int | None = None,
+        newest_first: bool = False,
         **kwargs: object,
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self._spec = columns_of(columns)
         self._status_column = status_column
+        self._newest_first = newest_first
+        """Rows that arrive land on top: a cursor on the first row follows them."""
         self._shown: dict[str, Row] = {}
         self._layout: tuple[tuple[int, int], ...] = ()
         self._column_keys: dict[int, ColumnKey] = {}
@@ -179,8 +186,9 @@ class WindowTable(DataTable[Text | str | Cell]):
         return [self._cell(row, index) for index, _ in self._layout]
 
     def show(self, window: Window) -> None:
-        """Bring the table to `window` with the fewest changes, keeping the cursor on its row."""
-        selected = self.selected_key
+        """Bring the table to `window` with the fewest changes, keeping the cursor on its row (or,
+        in a newest-first window, on the first row when it was there)."""
+        selected = None if self._on_newest() else self.selected_key
         with self.app.batch_update():
             wanted = {row.key: row for row in window.rows}
             for key in [key for key in self._shown if key not in wanted]:
@@ -191,6 +199,10 @@ class WindowTable(DataTable[Text | str | Cell]):
                 self._put(row)
             self._order(window.rows)
             self._restore(selected)
+
+    def _on_newest(self) -> bool:
+        """The cursor is on the first row of a newest-first window: it stays on the first row."""
+        return self._newest_first and self.cursor_row == 0
 
     def _put(self, row: Row) -> None:
         old = self._shown.get(row.key)

@@ -59,6 +59,24 @@ async def test_cursor_stays_on_its_row_across_refreshes(
         assert [row.key.value for row in queue.table.ordered_rows][0] == "5"
 
 
+async def test_a_cursor_on_the_newest_row_moves_to_rows_that_land_on_top(
+    make_app: Callable[..., WispApp], seeded: Engine
+) -> None:
+    _activate_all(seeded, 3)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        packages, subscriptions, queue, _payments = app.screen.panes  # type: ignore[attr-defined]
+        assert queue.selected.key == "3" and subscriptions.selected.key == "3"
+        await pilot.press("1", "down")  # packages are by name, not newest first
+        picked = packages.selected.key
+        ActivationService(seeded).activate("client4", "Fibre 20M")
+        ActivationService(seeded).activate("client5", "Fibre 20M")
+        await refresh(pilot)
+        assert queue.selected.key == "5" and subscriptions.selected.key == "5"
+        assert packages.selected.key == picked
+
+
 async def test_filter_narrows_the_focused_pane_in_sql(
     make_app: Callable[..., WispApp], seeded: Engine
 ) -> None:

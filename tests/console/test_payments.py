@@ -148,6 +148,29 @@ async def test_the_payments_tab_lists_transactions_in_columns_that_fit(
         assert app.screen.query_one(QueuePane).region.height > 0 and pane.region.height == 0
 
 
+async def test_payments_that_arrive_show_on_top_under_a_cursor_left_on_the_newest(
+    make_app: Callable[..., WispApp], seeded: Engine, payments: dict[str, int]
+) -> None:
+    settings = console_settings(seeded)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        pane = _pane(app)
+        assert pane.table.cursor_row == 0
+        # More payments than the tab has lines: the newest must stay in view, under the cursor.
+        arrived = [_c2b(seeded, settings, f"QKN{n:07d}", "100", "nobody") for n in range(12)]
+        await refresh(pilot)
+        assert pane.selected is not None and pane.selected.key == str(arrived[-1])
+        assert "QKN0000011" in screen_text(app)
+        await pilot.press("down")  # the operator picks a row: it stays picked as payments arrive
+        picked = pane.selected.key
+        _c2b(seeded, settings, "QKN0000012", "100", "nobody")
+        await refresh(pilot)
+        assert pane.selected.key == picked and pane.table.cursor_row == 2
+
+
 async def test_enter_on_a_payment_shows_its_payload_without_secrets(
     make_app: Callable[..., WispApp], payments: dict[str, int]
 ) -> None:

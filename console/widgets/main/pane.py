@@ -28,6 +28,9 @@ class Pane(Vertical, can_focus=False):
     """Keys worth knowing in this pane, as (binding id, what it does), said in its title with the
     key bound now (the footer has no room for them at 80 columns)."""
     STATUS_COLUMN: int | None = None
+    NEWEST_FIRST = False
+    """Rows that arrive land on top (the window is newest first): a cursor left on the first row
+    stays on it, so what arrives is in view."""
     ALLOW_MAXIMIZE = True
     """Maximizing its table shows the whole pane (title, table and filter) on the screen."""
     BINDINGS = [
@@ -49,7 +52,9 @@ class Pane(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), classes="pane-title")
-        yield WindowTable(self.columns(), self.STATUS_COLUMN, id=f"{self.KIND}-table")
+        yield WindowTable(
+            self.columns(), self.STATUS_COLUMN, self.NEWEST_FIRST, id=f"{self.KIND}-table"
+        )
         yield Input(
             placeholder=f"filter {self.TITLE.lower()} (enter: keep, esc: clear)",
             classes="pane-filter",

@@ -29,6 +29,7 @@ class PaymentsPane(OnWispApp, Pane):
         Column("Phone", 13, drop=3),
     )
     STATUS_COLUMN = 2
+    NEWEST_FIRST = True
     HINTS = (("assign_payment", "assign unmatched"), ("pane_queue", "queue"))
 
     def columns(self) -> tuple[Column, ...]:

@@ -26,4 +26,5 @@ class QueuePane(Pane):
         Column("Last error", 20, grow=6),
     )
     STATUS_COLUMN = 2
+    NEWEST_FIRST = True
     HINTS = (("pane_payments", "payments"),)

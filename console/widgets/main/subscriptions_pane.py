@@ -23,3 +23,4 @@ class SubscriptionsPane(Pane):
         Column("Router", 11, grow=1, most=16, drop=2),
     )
     STATUS_COLUMN = 3
+    NEWEST_FIRST = True
