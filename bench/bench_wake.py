@@ -3,10 +3,9 @@
     .venv/bin/python bench/bench_wake.py [--count 200] [--postgresql URL] [--mariadb URL]
 
 `wisp activate` in one process while `wisp run` serves in another: the time from the activation's
-commit to the user being readable on the router, at 20 activations per second, on PostgreSQL
-and MariaDB (SQLite engines find such jobs at the drain tick). With word of the job (PostgreSQL:
-a trigger NOTIFYs `wisp_jobs` and the runner LISTENs; MariaDB: a datagram to the port the runner
-announced) against the baseline measured in the same run on the same database: word of the job
+commit to the user being readable on the router, at 20 activations per second, on SQLite,
+PostgreSQL and MariaDB. With word of the job (PostgreSQL: a trigger NOTIFYs `wisp_jobs` and the
+runner LISTENs; SQLite and MariaDB: a datagram to the port the runner announced) against the baseline measured in the same run on the same database: word of the job
 taken away (the trigger dropped, the announcement deleted), so the runner finds the job at its
 next drain tick (every second, the default). Server databases are made for the run and dropped at the end; a server
 that cannot be reached is skipped with a line saying so. The routers run in a child process.
@@ -69,6 +68,12 @@ def measure(folder: Path, backend: str, server: str, count: int) -> dict[str, li
     found = {}
     for label, started in (("polling", without_word), ("word", None)):
         name = f"wisp_bench_wake_{label}_{os.getpid()}"
+        if backend == "sqlite":
+            url = f"sqlite:///{folder / (name + '.db')}"
+            found[label] = latency_across_processes(
+                folder, count, url, name=f"{backend}-{label}", started=started
+            )
+            continue
         with database(server, name) as url:
             found[label] = latency_across_processes(
                 folder, count, url, name=f"{backend}-{label}", started=started
@@ -91,11 +96,11 @@ def main() -> None:
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mariadb", default="mariadb://root@127.0.0.1:3306/mysql")
     args = parser.parse_args()
-    servers = {"postgresql": args.postgresql, "mariadb": args.mariadb}
+    servers = {"sqlite": "", "postgresql": args.postgresql, "mariadb": args.mariadb}
     results = {}
     with tempfile.TemporaryDirectory(prefix="wisp-bench-") as where:
         for backend, server in servers.items():
-            if reachable(server):
+            if backend == "sqlite" or reachable(server):
                 results[backend] = measure(Path(where), backend, server, args.count)
     print("\nActivation in another process → readable on the router, 20 per second")
     for backend, found in results.items():

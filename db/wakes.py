@@ -1,4 +1,4 @@
-"""Word of jobs queued by other processes on this machine, for MariaDB.
+"""Word of jobs queued by other processes on this machine, for SQLite and MariaDB.
 
 An engine that drains (`wisp run`, the console) listens on a loopback UDP port and announces it
 in `wake_listeners`. A session that queued a router job (`jobs_queued`) sends each listener of
@@ -42,12 +42,11 @@ NOTICE, DATAGRAM = "notice", "datagram"
 
 def way(engine: Engine) -> str | None:
     """How engines on `engine` hear of other processes' jobs: PostgreSQL by the trigger's
-    NOTIFY, MariaDB by datagram; SQLite not at all (the wakes made engines and operators queue
-    for its one write lock), its engines find them at the drain tick."""
+    NOTIFY, SQLite and MariaDB by datagram."""
     name = engine.dialect.name
     if name == "postgresql":
         return NOTICE
-    return DATAGRAM if name in ("mysql", "mariadb") else None
+    return DATAGRAM if name in ("mysql", "mariadb", "sqlite") else None
 
 
 def jobs_queued(session: Session) -> None:

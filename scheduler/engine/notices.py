@@ -5,10 +5,9 @@ On PostgreSQL every job made due (queued, handed back, made due again) is announ
 one connection that LISTENs and wakes the drain on each notice; a burst of notices is one wake.
 If the connection is lost, the drain tick's polling carries on alone until it is made again.
 
-MariaDB has no such channel: the engine listens on a loopback UDP port announced in
-`wake_listeners`, and a process that queued a job sends it a datagram after its commit
-(`db.wakes`); processes on other machines are found by the drain tick's polling. SQLite engines
-only poll: the datagrams' wakes made engines and operators queue for its one write lock.
+SQLite and MariaDB have no such channel: the engine listens on a loopback UDP port announced
+in `wake_listeners`, and a process that queued a job sends it a datagram after its commit
+(`db.wakes`); processes on other machines are found by the drain tick's polling.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ class JobNotices:
     def start(self) -> None:
         way = wakes.way(self._engine)
         if self._thread is not None or way is None:
-            return  # SQLite: the drain tick polls
+            return
         self._stop.clear()
         listen = self._datagrams if way == wakes.DATAGRAM else self._run
         self._thread = threading.Thread(target=listen, name="job-notices", daemon=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,8 +24,6 @@ def test_an_activation_in_another_process_reaches_the_router_without_a_drain_tic
     engine: Engine, tmp_path: Path
 ) -> None:
     """The runner drains every hour here: only word of the job can bring it now."""
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite engines find other processes' jobs at their drain tick")
     log = tmp_path / "run.log"
     with SimRouter(password=SIM_PASSWORD) as sim:
         factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
