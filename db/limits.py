@@ -46,13 +46,7 @@ class SharedLimit:
 
     def allow(self, key: str) -> bool:
         """Count one attempt for `key`; False (and not counted) when the limit is reached."""
-        for attempt in (1, 2):
-            try:
-                return deadlock_retried(lambda: self._take(key), f"counting a {self.kind} attempt")
-            except IntegrityError:  # another process counted this key's first attempt meanwhile
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return allow_all(self.engine, [(self, key)])
 
     def full(self, key: str) -> bool:
         """True when `key` has used up its attempts of the window (nothing is counted)."""
@@ -62,27 +56,27 @@ class SharedLimit:
             ).first()
         return len(self._recent(row.times if row else "", self._clock())) >= self.limit
 
-    def _take(self, key: str) -> bool:
-        now = self._clock()
-        with session_scope(self.engine) as session:
-            row = session.execute(
-                select(R.c.times).where(R.c.kind == self.kind, R.c.key == key).with_for_update()
-            ).first()
-            times = self._recent(row.times if row else "", now)
-            if len(times) >= self.limit:
-                return False
-            times.append(now)
-            values = {"times": ",".join(f"{t:.3f}" for t in times), "updated_at": _moment(now)}
-            if row is None:
-                session.execute(insert(R).values(kind=self.kind, key=key, **values))
-            else:
-                session.execute(
-                    update(R).where(R.c.kind == self.kind, R.c.key == key).values(**values)
-                )
-            if now - self._swept >= SWEEP_SECONDS:
-                self._swept = now
-                self._sweep(session, now)
-        return True
+    def _room(self, session: Session, key: str, now: float) -> tuple[list[float], bool] | None:
+        """The attempts of `key` still in the window and whether its row exists, its row locked;
+        None when the limit is reached."""
+        row = session.execute(
+            select(R.c.times).where(R.c.kind == self.kind, R.c.key == key).with_for_update()
+        ).first()
+        times = self._recent(row.times if row else "", now)
+        return None if len(times) >= self.limit else (times, row is not None)
+
+    def _count(
+        self, session: Session, key: str, times: list[float], known: bool, now: float
+    ) -> None:
+        times.append(now)
+        values = {"times": ",".join(f"{t:.3f}" for t in times), "updated_at": _moment(now)}
+        if not known:
+            session.execute(insert(R).values(kind=self.kind, key=key, **values))
+        else:
+            session.execute(update(R).where(R.c.kind == self.kind, R.c.key == key).values(**values))
+        if now - self._swept >= SWEEP_SECONDS:
+            self._swept = now
+            self._sweep(session, now)
 
     def _recent(self, times: str, now: float) -> list[float]:
         oldest = now - self.window
@@ -95,3 +89,30 @@ class SharedLimit:
 
 def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+def allow_all(engine: Engine, attempts: list[tuple[SharedLimit, str]]) -> bool:
+    """Count one attempt under each (limit, key), in one transaction, only if every one has room:
+    a request refused by one limit (a phone that asked too often) uses up nothing of the others
+    (the device it came from)."""
+
+    def take() -> bool:
+        with session_scope(engine) as session:
+            rooms = []
+            for limit, key in attempts:
+                room = limit._room(session, key, limit._clock())
+                if room is None:
+                    return False
+                rooms.append(room)
+            for (limit, key), (times, known) in zip(attempts, rooms, strict=True):
+                limit._count(session, key, times, known, limit._clock())
+        return True
+
+    what = " and ".join(limit.kind for limit, _ in attempts)
+    for attempt in (1, 2):
+        try:
+            return deadlock_retried(take, f"counting a {what} attempt")
+        except IntegrityError:  # another process counted a key's first attempt meanwhile
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

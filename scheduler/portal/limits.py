@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from db.limits import SharedLimit
+from db.limits import SharedLimit, allow_all
 
 
 class StkLimits:
@@ -24,6 +24,6 @@ class StkLimits:
         self.wrong_codes = SharedLimit(engine, "wrong-code", wrong_codes, window)
 
     def allow(self, phone: str, mac: str | None) -> bool:
-        if mac is not None and not self.mac.allow(mac):
-            return False
-        return self.phone.allow(phone)
+        """Count a push request under both limits, or under neither when one is reached."""
+        attempts = [(self.phone, phone)] + ([(self.mac, mac)] if mac is not None else [])
+        return allow_all(self.phone.engine, attempts)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from db.engine import make_engine
-from db.limits import SWEEP_SECONDS, SharedLimit
+from db.limits import SWEEP_SECONDS, SharedLimit, allow_all
 from db.models import RateLimit
 
 
@@ -98,3 +98,20 @@ def test_rows_idle_for_a_window_are_swept(engine: Engine) -> None:
     clock.now += max(SWEEP_SECONDS, 60) + 1
     assert limit.allow("AA:BB:CC:00:00:09")
     assert rows(engine) == 1
+
+
+def test_a_request_refused_by_one_limit_uses_up_nothing_of_the_other(engine: Engine) -> None:
+    """A device whose pushes went to a phone that asked too often keeps its own attempts for
+    another phone; the portal counts a push under both limits or under neither."""
+    clock = Clock()
+    phones = SharedLimit(engine, "stk-phone", 2, 600, clock)
+    devices = SharedLimit(engine, "stk-device", 3, 600, clock)
+    device = "AA:BB:CC:00:00:01"
+    busy = "+254711000001"
+    assert allow_all(engine, [(phones, busy), (devices, "AA:BB:CC:00:00:02")])
+    assert allow_all(engine, [(phones, busy), (devices, "AA:BB:CC:00:00:03")])
+    for _ in range(5):
+        assert not allow_all(engine, [(phones, busy), (devices, device)])
+    assert [
+        allow_all(engine, [(phones, f"+25471100010{n}"), (devices, device)]) for n in range(4)
+    ] == [True, True, True, False]

@@ -177,6 +177,22 @@ def test_stk_requests_beyond_the_limit_per_device_are_refused(
         assert buy(phone, start, "Day", "0711 000 222").status == 429
 
 
+def test_a_push_refused_for_its_phone_uses_up_nothing_of_the_device(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk-in who typed a phone that asked too often can still pay from another phone."""
+    with walk_in_shop(sqlite_engine, monkeypatch, stk_per_phone=1, stk_per_mac=1) as shop:
+        shop.daraja.outcomes[PHONE] = 1032
+        shop.daraja.outcomes["254711000222"] = 1032
+        first, first_url = shop.walk_in(FIRST)
+        assert buy(first, first.get(first_url), "Day").status == 200
+        second, second_url = shop.walk_in(SECOND)
+        start = second.get(second_url)
+        assert buy(second, start, "Day").status == 429  # the phone asked already
+        assert buy(second, start, "Day", "0711 000 222").status == 200
+        assert len(shop.daraja.pushes) == 2
+
+
 def test_wrong_codes_beyond_the_limit_per_device_are_refused_before_any_lookup(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
