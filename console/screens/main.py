@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 from console.screens.main_actions import MainActions
 from console.views.errors import one_sentence
 from console.views.snapshot import Filters, Snapshot, take
+from console.widgets.footer import KeysFooter
 from console.widgets.main.packages_pane import PackagesPane
 from console.widgets.main.pane import Pane
 from console.widgets.main.payments_pane import PaymentsPane
@@ -129,7 +130,7 @@ class MainScreen(MainActions):
         yield SubscriptionsPane(id="subscriptions")
         yield QueuePane(id="queue")
         yield PaymentsPane(id="payments")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(QueuePane).table.focus()
@@ -201,6 +202,7 @@ class MainScreen(MainActions):
             self._again = True  # typed meanwhile: this window is already stale
         if self.app.screen is self:
             self.apply(snapshot)
+            self.wisp.painted()
 
     def apply(self, snapshot: Snapshot) -> None:
         """Show a snapshot: each pane by key diff, the status bar, then the keys' state."""

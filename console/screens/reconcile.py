@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
 from console.screens.confirm import ConfirmScreen
 from console.views.errors import one_sentence
+from console.widgets.footer import KeysFooter
 from db.config import Settings
 from scheduler.reconcile.compare import DriftReport, reconcile
 from scheduler.reconcile.fix import queue_fixes
@@ -79,7 +80,7 @@ class ReconcileScreen(Screen[None]):
         yield Static(id="reconcile-status")
         yield ProgressBar(id="reconcile-progress", show_eta=False)
         yield DataTable(id="reconcile-findings", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

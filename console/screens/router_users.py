@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets import Input, Select, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.screens.typed import OnWispApp
@@ -28,6 +28,7 @@ from console.views.router_users import (
     stream_rows,
     voucher_uptimes,
 )
+from console.widgets.footer import KeysFooter
 from console.widgets.users.load_progress import LoadProgress
 from console.widgets.window_table import ReadyRow, WindowTable, ready
 from scheduler.engine.vouchers import start_seen
@@ -101,7 +102,7 @@ class RouterUsersScreen(OnWispApp, Screen[None]):
                     yield WindowTable(
                         listing.columns, STATUS_COLUMN[listing.kind], id=f"users-{listing.kind}"
                     )
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     class RoutersListed(Message):
         """The routers to choose from, read from the database."""

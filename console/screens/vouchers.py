@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
 from console.screens.confirm import ConfirmScreen
 from console.screens.keys import HELP_IN_DIALOG
 from console.screens.typed import OnWispApp
 from console.views.errors import one_sentence
+from console.widgets.footer import KeysFooter
 from db.models import Package, ServiceType
 
 PROGRESS_EVERY = 25
@@ -70,7 +71,7 @@ class VouchersScreen(OnWispApp, Screen[None]):
         yield Static("Reading batches…", id="vouchers-status")
         yield ProgressBar(id="vouchers-progress", show_eta=False)
         yield DataTable(id="vouchers-batches", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
