@@ -91,6 +91,12 @@ class RouterSettings:
     taken as away (its jobs wait without spending attempts)."""
     encoding: str = "utf-8"
     """Character set of names and comments on the routers (utf-8, or latin-1/cp1252 to match Winbox)."""
+    sessions: int = 4
+    """API sessions the drain opens per router at most (RouterOS allows 20 by default, shared by
+    every console, runner and tool that talks to the router)."""
+    commands_in_flight: int = 32
+    """Tagged commands one session sends before waiting for answers (a far router then costs a
+    round trip per window, not per command); 1 sends one untagged command at a time."""
 
 
 @dataclass
@@ -403,6 +409,8 @@ RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("scheduler", "voucher_interval"): (1, 86_400, " seconds"),
     ("routers", "connect_timeout"): (0.1, 300, " seconds"),
     ("routers", "command_timeout"): (0.1, 600, " seconds"),
+    ("routers", "sessions"): (1, 16, " sessions per router"),
+    ("routers", "commands_in_flight"): (1, 1000, " commands per session"),
     ("console", "refresh_interval"): (0.05, 3600, " seconds"),
     ("mpesa", "max_body"): (1024, 1_048_576, " bytes"),
     ("mpesa", "query_after"): (1, 86_400, " seconds"),

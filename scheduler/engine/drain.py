@@ -4,6 +4,12 @@ Each router is drained by its own task (serial per router in this process, concu
 routers), so a slow or dead router never holds up the others. A router that cannot be reached or
 refuses the login hands its jobs back without spending their attempts and shows why in its health.
 Claims are atomic in the database (db.queue), so any number of drainers can share one queue.
+
+A batch is dealt over a few sessions per router ([routers] sessions); on each, the jobs' commands
+go out tagged and pipelined ([routers] commands_in_flight), each job's own commands in order, so a
+router far away costs a round trip per window of commands rather than per command. Profiles are
+ensured first, one at a time. A job whose pipelined attempt lost its session gets the same fresh
+try, one command at a time, as a job of the unpipelined path, and ends with the same verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from db.outage import is_outage
 from db.types import utcnow
 from scheduler.engine.events import DrainFinished, DrainReport, EventSink, emit
 from scheduler.engine.health import Observation, health_of, record_health
-from scheduler.engine.lanes import LANES, Connections, RouterLanes
+from scheduler.engine.lanes import Connections, RouterLanes
 from scheduler.engine.leases import Leases
 from scheduler.engine.outcomes import Batch, Outcome, Verdict, record
 from scheduler.engine.ownership import record_adoption
@@ -40,6 +46,8 @@ from scheduler.routeros import actions
 from scheduler.routeros.actions import NotOurs
 from scheduler.routeros.client import RouterClient, RouterError
 from scheduler.routeros.errors import Kind
+from scheduler.routeros.pipeline import Pipeline
+from scheduler.routeros.steps import Steps
 
 logger = logging.getLogger("wisp.engine")
 AWAY_HEALTH = (Health.DOWN, Health.AUTH_FAILED)
@@ -100,7 +108,7 @@ class Drainer:
         *,
         worker: str | None = None,
         sink: EventSink | None = None,
-        lanes: int = LANES,
+        lanes: int | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
@@ -108,7 +116,7 @@ class Drainer:
         self.engine = engine
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
-        self._connections = Connections(settings.routers, lanes)
+        self._connections = Connections(settings.routers, lanes or settings.routers.sessions)
         self._pool = ThreadPoolExecutor(TASKS_CAP, thread_name_prefix="drain")
         self._recorder = ThreadPoolExecutor(4, thread_name_prefix="record")
         self._busy: dict[int, bool] = {}
@@ -453,26 +461,123 @@ class Drainer:
     def _converge_lane(
         self, run: BatchRun, client: RouterClient, works: list[Work]
     ) -> list[Outcome]:
-        """One lane's share of a batch, in order; once the router is away the rest is held."""
+        """One lane's share of a batch: pipelined, or one command at a time when so configured."""
+        if self.settings.routers.commands_in_flight > 1 and len(works) > 1:
+            return self._converge_pipelined(run, client, works)
+        return self._converge_in_turn(run, client, works)
+
+    def _converge_in_turn(
+        self, run: BatchRun, client: RouterClient, works: list[Work]
+    ) -> list[Outcome]:
+        """The share one job after another; once the router is away the rest is held."""
         outcomes = []
         for work in works:
-            if run.away is not None or self._stopping.is_set():
-                reason = str(run.away) if run.away else None
-                outcomes.append(Outcome(work, Verdict.HELD, reason))
-            elif self._leases.lost(work.job.id):
-                # Another worker holds it now (or may): doing it here would write it twice.
-                outcomes.append(Outcome(work, Verdict.LOST))
-            else:
-                outcomes.append(self._converge_job(run, client, work))
+            outcomes.append(self._before(run, work) or self._converge_job(run, client, work))
         return outcomes
 
-    def _converge_job(self, run: BatchRun, client: RouterClient, work: Work) -> Outcome:
-        """One job. A session lost mid-job gets one fresh try before the router is taken as away;
-        a router that logged in and then did not answer is away at once (a second wait of a whole
-        timeout would tell nothing new)."""
+    def _before(self, run: BatchRun, work: Work) -> Outcome | None:
+        """The outcome of a job that is not to be tried now (router away, stopping, lease lost,
+        no plan); None for a job to try."""
+        if run.away is not None or self._stopping.is_set():
+            return Outcome(work, Verdict.HELD, str(run.away) if run.away else None)
+        if self._leases.lost(work.job.id):
+            # Another worker holds it now (or may): doing it here would write it twice.
+            return Outcome(work, Verdict.LOST)
         if work.problem is not None:
             return Outcome(work, Verdict.ERROR, str(work.problem))
+        return None
+
+    def _converge_pipelined(
+        self, run: BatchRun, client: RouterClient, works: list[Work]
+    ) -> list[Outcome]:
+        """The share with every job's commands in flight together (each job's in order).
+
+        The accounts of a batch are distinct, so their commands are independent. Profiles are
+        ensured first, one at a time; a session failing then settles that job as the unpipelined
+        way does (a fresh try, or the router taken as away and the rest held).
+        """
+        outcomes: list[Outcome | None] = [None] * len(works)
+        tried: list[int] = []
+        sequences: list[Steps[object]] = []
+        failures: dict[int, Exception | None] = {}
+        for index, work in enumerate(works):
+            # Looked at job by job: ensuring a profile may find the router away.
+            outcomes[index] = self._before(run, work)
+            if outcomes[index] is not None:
+                continue
+            try:
+                sequences.append(self._job_steps(run.profiles, client, work))
+                tried.append(index)
+            except RouterError as error:
+                if _session_failure(error):
+                    # Settled on its own (a fresh try, or the router taken as away) before
+                    # anything is sent pipelined.
+                    outcomes[index] = self._verdict(run, client, work, error)
+                else:
+                    failures[index] = error
+            except NotOurs as refusal:
+                failures[index] = refusal
+            except Exception as error:  # a fault of ours fails the job visibly
+                logger.exception("job %s failed on an unexpected error", work.job.id)
+                failures[index] = error
+        window = self.settings.routers.commands_in_flight
+        for index, result in zip(tried, Pipeline(client, window).drive(sequences), strict=True):
+            failures[index] = result if isinstance(result, Exception) else None
+        pipelined = set(tried)
+        for index, failure in failures.items():
+            work = works[index]
+            if index in pipelined and _profile_missing(work, failure) and not self._cut(run):
+                failure = self._activate_again(run.profiles, client, work)
+            elif failure is not None and not isinstance(failure, RouterError | NotOurs):
+                logger.error("job %s failed on an unexpected error: %r", work.job.id, failure)
+            outcomes[index] = self._verdict(run, client, work, failure)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _job_steps(self, profiles: ProfileCache, client: RouterClient, work: Work) -> Steps[object]:
+        """The steps of one job, its profile ensured first (raises what the ensuring met)."""
+        job = work.job
+        router = client.name
+        if job.action == Action.DEACTIVATE:
+            return actions.deactivate_steps(
+                router, job.service_type, job.router_username, adopt=job.adopt
+            )
+        if job.action == Action.REMOVE:
+            return actions.remove_steps(
+                router, job.service_type, job.router_username, adopt=job.adopt
+            )
+        assert work.profile is not None and work.account is not None, "planned activation"
+        profiles.ensure(client, work.profile)
+        adopted = partial(record_adoption, self.engine, router, job)
+        return actions.activate_steps(router, work.account, adopted=adopted)
+
+    def _activate_again(
+        self, profiles: ProfileCache, client: RouterClient, work: Work
+    ) -> Exception | None:
+        """The profile went missing on the router since it was ensured: ensure it again, once."""
+        assert work.profile is not None and work.account is not None, "planned activation"
+        try:
+            profiles.forget(work.profile)
+            profiles.ensure(client, work.profile)
+            adopted = partial(record_adoption, self.engine, client.name, work.job)
+            actions.activate(client, work.account, adopted=adopted)
+        except (RouterError, NotOurs) as error:
+            return error
+        except Exception as error:
+            logger.exception("job %s failed on an unexpected error", work.job.id)
+            return error
+        return None
+
+    def _converge_job(self, run: BatchRun, client: RouterClient, work: Work) -> Outcome:
+        """One job, one command at a time."""
         failure = self._attempt(run.profiles, client, work, fresh=False)
+        return self._verdict(run, client, work, failure)
+
+    def _verdict(
+        self, run: BatchRun, client: RouterClient, work: Work, failure: Exception | None
+    ) -> Outcome:
+        """The outcome of a job's attempt. A session lost mid-job gets one fresh try before the
+        router is taken as away; a router that logged in and then did not answer is away at once
+        (a second wait of a whole timeout would tell nothing new)."""
         if _session_failure(failure) and failure.kind != Kind.TIMEOUT and not self._cut(run):
             failure = self._attempt(run.profiles, client, work, fresh=True)
         if failure is None:
@@ -537,6 +642,16 @@ class Drainer:
             profiles.forget(work.profile)
             profiles.ensure(client, work.profile)
             actions.activate(client, work.account, adopted=adopted)
+
+
+def _profile_missing(work: Work, failure: Exception | None) -> bool:
+    """An activation refused for its profile (gone from the router since it was ensured)."""
+    return (
+        work.job.action == Action.ACTIVATE
+        and isinstance(failure, RouterError)
+        and failure.kind == Kind.TRAP
+        and "profile" in str(failure)
+    )
 
 
 def _session_failure(failure: Exception | None) -> TypeGuard[RouterError]:

@@ -28,7 +28,6 @@ from scheduler.engine.drain import Drainer
 from scheduler.engine.endpoints import Sessions, opened_for
 from scheduler.engine.events import DrainReport, EventSink
 from scheduler.engine.health import HealthChecker
-from scheduler.engine.lanes import LANES
 from scheduler.engine.notices import JobNotices
 from scheduler.engine.vouchers import look_for_first_logins
 from scheduler.reconcile.fix import check_all_drift
@@ -48,7 +47,7 @@ class ProvisioningService:
         *,
         worker: str | None = None,
         on_event: EventSink | None = None,
-        lanes: int = LANES,
+        lanes: int | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine

@@ -91,6 +91,11 @@ class Pipeline:
                     ready.extend(self._answered)
                     self._answered.clear()
         except RouterError as failure:
+            # Answers read before the session failed still count: a sequence they finish has
+            # its result; one that needed another command fails with the session.
+            for index, answer in self._answered:
+                if self._step(sequences[index], answer, index, results) is None:
+                    unfinished.discard(index)
             for index in unfinished:
                 sequences[index].close()
                 results[index] = failure

@@ -34,6 +34,10 @@ class RouterCore:
     account: Account
     faults: Faults
     connections: set[Connection] = field(default_factory=set)
+    peak_connections: int = 0
+    """API sessions open at once, at most, since the router started."""
+    peak_in_flight: int = 0
+    """The most tagged commands one session had in flight at once."""
 
 
 class Connection:
@@ -47,6 +51,8 @@ class Connection:
         self._writer = writer
         self._login = Login(core.account, core.behaviour)
         self._running: dict[str | None, asyncio.Task[None]] = {}
+        self._following: set[str | None] = set()
+        """Tags of the `listen` commands being followed (they end only when cancelled)."""
         self._sent = 0
         self._arming = 0
         self._before_login = 0
@@ -59,6 +65,8 @@ class Connection:
             self.abort()  # no room for another API session
             return
         self._core.connections.add(self)
+        core = self._core
+        core.peak_connections = max(core.peak_connections, len(core.connections))
         decoder = SentenceDecoder(self._limits())
         try:
             while not self.closed:
@@ -111,8 +119,11 @@ class Connection:
 
     async def _finish(self) -> None:
         self._core.connections.discard(self)
-        for task in self._running.values():
-            task.cancel()
+        # A command the router has received is carried out though its client has gone (an add
+        # in flight is made, as on RouterOS); only what never ends by itself is stopped.
+        for tag, task in self._running.items():
+            if tag in self._following:
+                task.cancel()
         self.closed = True
         with contextlib.suppress(Exception):
             self._writer.close()
@@ -127,6 +138,8 @@ class Connection:
         if self._runs_apart(request):
             assert request.tag is not None
             self._running[request.tag] = asyncio.ensure_future(self._apart(request))
+            apart = len(self._running) - len(self._following)
+            self._core.peak_in_flight = max(self._core.peak_in_flight, apart)
             return
         await self._wait(request)
         reply = Reply(request.tag)
@@ -164,7 +177,8 @@ class Connection:
             # Answered (or cancelled): a /cancel from now on has nothing of it to interrupt.
             if tag is not None:
                 self._running.pop(tag, None)
-        await self.send(reply)
+        if not self.closed:
+            await self.send(reply)
 
     async def _dispatch(self, request: Request, reply: Reply) -> None:
         command = request.command
@@ -240,7 +254,9 @@ class Connection:
                     await self.send(update)
             finally:
                 table.listeners.remove(changed)
+                self._following.discard(request.tag)
 
+        self._following.add(request.tag)
         self._running[request.tag] = asyncio.ensure_future(follow())
 
     async def _cancel(self, request: Request, reply: Reply) -> None:

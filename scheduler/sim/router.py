@@ -140,6 +140,16 @@ class SimRouter:
         """API connections open now."""
         return self._loop.call(lambda: len(self._core.connections))
 
+    @property
+    def peak_connections(self) -> int:
+        """API sessions open at once, at most, since the router started."""
+        return self._core.peak_connections
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most tagged commands one session had in flight at once (answered ones excluded)."""
+        return self._core.peak_in_flight
+
     def rows(self, path: str) -> list[dict[str, str]]:
         """A snapshot of a menu as print shows it (live values included)."""
         table = self._engine.table(path)
