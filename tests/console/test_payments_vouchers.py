@@ -29,6 +29,7 @@ from console.widgets.main.payments_pane import PaymentsPane
 from db import vouchers
 from db.activation import ActivationService
 from db.config import Settings
+from db.engine import session_scope
 from db.models import Router, RouterProvisioning, Voucher
 from db.mpesa import apply, parse_c2b, store_c2b
 from scheduler.mpesa.daraja import nairobi_stamp
@@ -109,13 +110,12 @@ def test_a_used_voucher_is_a_row_of_source_voucher_among_the_payments(engine: En
     unused = set(day.codes[1:]) | {home.codes[0]}
     assert not unused & {cell for r in window.rows for cell in r.cells}, "unused codes stay out"
 
-    with Session(engine) as session:  # the account reaches the router: its job completes
+    with session_scope(engine) as session:  # the account reaches the router: its job completes
         session.execute(
             update(RouterProvisioning)
             .where(RouterProvisioning.router_username == code)  # type: ignore[arg-type]
             .values(status="completed")
         )
-        session.commit()
     assert _window(engine)[2].cells[5] == "completed"
 
 
@@ -158,9 +158,8 @@ def test_the_filter_finds_vouchers_by_code_batch_and_the_word_voucher(engine: En
 def test_a_revoked_voucher_reads_revoked(engine: Engine) -> None:
     day, _ = _shop(engine)
     used = _used(engine, day, day.codes[0], minutes_ago=40)
-    with Session(engine) as session:  # the pane reads the columns as they stand
+    with session_scope(engine) as session:  # the pane reads the columns as they stand
         session.execute(update(Voucher).where(Voucher.id == used).values(revoked_at=NOW))  # type: ignore[arg-type]
-        session.commit()
     (row,) = _window(engine)
     assert row.cells[2] == "revoked" and row.status == "revoked" and row.cells[7] == "voucher"
 

@@ -14,6 +14,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.main import MainScreen
 from db import queue
 from db.activation import ActivationService
+from db.engine import session_scope
 from db.models import RouterProvisioning
 from scheduler.engine.service import ProvisioningService
 from scheduler.sim import SimFleet
@@ -213,9 +214,8 @@ async def test_retrying_a_job_someone_else_retried_says_there_was_none(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await drain(pilot, engine_service)
-        with Session(seeded) as session:  # another console retried it meanwhile
+        with session_scope(seeded) as session:  # another console retried it meanwhile
             queue.retry(session, 1, now=app.now())
-            session.commit()
         await pilot.press("r")  # the pane still shows it failed until the next refresh
         await settle(pilot)
         assert "No failed job to retry." in _told(app)

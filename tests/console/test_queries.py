@@ -11,6 +11,7 @@ from sqlmodel import Session
 from console.views import details, panes
 from console.views.status import BUCKETS, buckets, queue_status
 from db.activation import ActivationService
+from db.engine import session_scope
 from db.models import RouterProvisioning
 from tests import factories
 
@@ -48,10 +49,9 @@ def test_filter_words_must_all_match_in_sql(sqlite_engine: Engine) -> None:
 
 def test_subscription_reads_waiting_until_its_job_completes(sqlite_engine: Engine) -> None:
     _seed(sqlite_engine, clients=1)
-    with Session(sqlite_engine) as session:
+    with session_scope(sqlite_engine) as session:
         assert panes.subscriptions(session, NOW).rows[0].cells[3] == "waiting for router"
         session.execute(update(RouterProvisioning).values(status="completed"))
-        session.commit()
         assert panes.subscriptions(session, NOW).rows[0].cells[3] == "on router"
 
 

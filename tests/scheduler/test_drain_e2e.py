@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.activation import ActivationService
+from db.engine import session_scope
 from db.models import Package, Router, RouterProvisioning, Subscription, SystemLog
 from db.types import utcnow
 from scheduler.engine import drain
@@ -293,9 +294,8 @@ def test_a_renewal_queued_while_a_job_runs_is_not_lost(
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
     [claimed] = queue.claim(sqlite_engine, worker="test", limit=1)
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")  # a newer revision meanwhile
-    with Session(sqlite_engine) as session:
+    with session_scope(sqlite_engine) as session:
         assert queue.complete(session, claimed, worker="test")
-        session.commit()
     assert job(sqlite_engine).status == "pending"
     assert sqlite_service.drain_once().completed == 1
     assert job(sqlite_engine).status == "completed"
@@ -342,11 +342,10 @@ def test_jobs_held_on_an_unreadable_router_password_are_due_once_the_router_is_b
     sqlite_engine: Engine, sim: SimRouter, events: list[object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
-    with Session(sqlite_engine) as session:
+    with session_scope(sqlite_engine) as session:
         r1 = session.scalars(select(Router).where(Router.name == "r1")).one()
         r1.password_env, r1.password_encrypted = "WISP_TEST_R1_PASSWORD", None
         session.add(r1)
-        session.commit()
     monkeypatch.delenv("WISP_TEST_R1_PASSWORD", raising=False)
     service = make_service(sqlite_engine, events, backoff_base=30.0, backoff_max=60.0)
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
@@ -365,11 +364,10 @@ def test_a_drain_that_reaches_a_router_marked_down_elsewhere_records_it_up(
     ActivationService(engine).activate("jdoe", "Home 10M")
     assert service.drain_once().completed == 1
     assert router_row(engine).health == "up"
-    with Session(engine) as session:  # a probe of another process saw it down meanwhile
+    with session_scope(engine) as session:  # a probe of another process saw it down meanwhile
         r1 = session.scalars(select(Router).where(Router.name == "r1")).one()
         r1.health, r1.last_error = "down", "router r1 (127.0.0.1:1) did not answer within 2 s"
         session.add(r1)
-        session.commit()
     factories.client(engine, "amina")
     ActivationService(engine).activate("amina", "Home 10M")
     assert service.drain_once().completed == 1
@@ -382,12 +380,11 @@ def test_a_stored_package_with_a_shape_routeros_refuses_fails_its_job_instead_of
 ) -> None:
     not_due_again_within_this_drain(service, monkeypatch)
     ActivationService(engine).activate("jdoe", "Home 10M")
-    with Session(engine) as session:  # edited in the database: a burst below the rate
+    with session_scope(engine) as session:  # edited in the database: a burst below the rate
         package = session.scalars(select(Package).where(Package.name == "Home 10M")).one()
         package.burst_enabled = True
         package.burst_upload_rate_kbps = package.burst_download_rate_kbps = 1000
         session.add(package)
-        session.commit()
     report = service.drain_once()
     row = job(engine)
     assert report.retried == 1 and (row.status, row.attempts, row.locked_by) == ("pending", 1, None)
