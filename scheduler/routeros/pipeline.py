@@ -15,6 +15,7 @@ sequence not yet finished with the same one RouterError, and is dropped.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from librouteros.exceptions import ProtocolError
-from librouteros.protocol import encode_sentence
+from librouteros.protocol import LOGGER, encode_sentence, log
 
 from scheduler.routeros.client import Held, RouterClient, RouterError, parse_attributes, trap_of
 from scheduler.routeros.errors import RouterTrap, command_error
@@ -131,6 +132,8 @@ class Pipeline:
         except (UnicodeError, ProtocolError) as refused:
             self._answered.append((owner, self._failure(refused, command.command)))
             return
+        if LOGGER.isEnabledFor(logging.DEBUG):  # as librouteros logs what it writes (masked)
+            log("<---", command.command, *command.words, f"{TAG}{tag}")
         self._outgoing.append(sentence)
         self._in_flight[tag] = InFlight(owner, command, time.monotonic())
 
