@@ -68,6 +68,8 @@ class _KnownSecrets:
         self._order: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._forms: Counter[str] = Counter()
         self._by_length: dict[int, set[str]] = {}
+        self._lengths: list[int] = []
+        """The lengths of the forms known, longest first (kept with `_by_length`)."""
         self._limit = limit
         self._lock = threading.Lock()
 
@@ -91,15 +93,23 @@ class _KnownSecrets:
                     if not self._forms[form]:
                         del self._forms[form]
                         self._by_length[len(form)].discard(form)
+            self._lengths = sorted((n for n, v in self._by_length.items() if v), reverse=True)
 
     def mask(self, text: str) -> str:
+        size = len(text)
         with self._lock:
-            lengths = sorted(
-                (n for n, values in self._by_length.items() if values and n <= len(text)),
-                reverse=True,
-            )
+            lengths = [n for n in self._lengths if n <= size]
+            # Most texts hold no secret: every piece of each length known, cut and looked up in
+            # C, tells so before any position is examined one by one.
+            if all(
+                self._by_length[n].isdisjoint(
+                    map(text.__getitem__, map(slice, range(size - n + 1), range(n, size + 1)))
+                )
+                for n in lengths
+            ):
+                return text
             pieces, i, start = [], 0, 0
-            while i < len(text):
+            while i < size:
                 hit = next((n for n in lengths if text[i : i + n] in self._by_length[n]), 0)
                 if hit:
                     pieces += [text[start:i], MASK]

@@ -125,7 +125,7 @@ def _record(
 ) -> tuple[DrainReport, list[EngineEvent]]:
     report, events = DrainReport(), []
     now = utcnow()
-    with session_scope(engine) as session:
+    with session_scope(engine) as session, logs.deferred(session):
         events += _complete(
             session, batch, [o for o in outcomes if o.status == Verdict.DONE], now, report
         )
