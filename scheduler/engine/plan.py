@@ -33,6 +33,10 @@ class Work:
     problem: PlanError | None = None
 
 
+Shaped = dict[tuple[int | None, str], "ProfileSpec | ShapeError"]
+"""Each package's profile for a service (or why RouterOS would refuse its shape), for a batch."""
+
+
 def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
     """Work for each job, reading the packages of the batch in one query."""
     package_ids = {job.package_id for job in jobs if job.package_id is not None}
@@ -45,19 +49,30 @@ def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
             if package_ids
             else {}
         )
-    return [plan_job(job, packages) for job in jobs]
+    shaped: Shaped = {}
+    return [plan_job(job, packages, shaped) for job in jobs]
 
 
-def plan_job(job: Job, packages: dict[int | None, Package]) -> Work:
-    """The work of one job; a job that cannot be planned carries its problem instead."""
+def plan_job(job: Job, packages: dict[int | None, Package], shaped: Shaped) -> Work:
+    """The work of one job; a job that cannot be planned carries its problem instead.
+
+    A package's profile is worked out once per batch (`shaped`): a batch is mostly a few
+    packages."""
     if job.action != Action.ACTIVATE:
         return Work(job)
+    package = packages.get(job.package_id)
+    key = (job.package_id, job.service_type)
     try:
-        profile = profile_for(job, packages.get(job.package_id))
-        return Work(job, account_for(job, profile, packages.get(job.package_id)), profile)
+        known = shaped.get(key) if package is not None else None
+        if isinstance(known, ShapeError):
+            raise known
+        profile = known or profile_for(job, package)
+        shaped[key] = profile
+        return Work(job, account_for(job, profile, package), profile)
     except PlanError as problem:
         return Work(job, problem=problem)
     except ShapeError as error:  # a stored package RouterOS would not honour fails its jobs
+        shaped[key] = error
         return Work(job, problem=PlanError(f"job {job.id} ({job.router_username}): {error}"))
 
 
