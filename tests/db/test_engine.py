@@ -12,7 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
+import db.engine as engine_module
 from db.engine import (
     DatabaseError,
     current_revision,
@@ -296,3 +299,27 @@ def test_a_server_database_engine_is_kept_as_it_is(engine):
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite gets an engine of its own")
     assert kept(engine) is engine
+
+
+def test_a_write_that_failed_hands_the_files_writer_turn_on(sqlite_url: str) -> None:
+    """This process's SQLite writers take turns by a lock of the file's: a transaction that
+    fails or is rolled back gives its turn up, as one that commits does."""
+    engine = make_engine(sqlite_url)
+    turns = engine_module._writers_of(engine.url.database)
+    assert turns is not None
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        session.execute(text("SELECT 1"))
+        assert turns.locked()
+        raise RuntimeError("a fault mid-transaction")
+    assert not turns.locked()
+    with pytest.raises(OperationalError), session_scope(engine) as session:
+        session.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    assert not turns.locked()
+    with session_scope(engine) as session:
+        session.execute(text("SELECT 1"))
+    assert not turns.locked()
+    # A plain read takes no turn.
+    with Session(engine) as session:
+        session.execute(text("SELECT 1"))
+        assert not turns.locked()
+    engine.dispose()
