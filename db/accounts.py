@@ -22,7 +22,7 @@ from db.models import (
     Subscription,
     SubscriptionStatus,
 )
-from db.queue import queue_account, requeue_accounts
+from db.queue import URGENT, queue_account, requeue_accounts
 
 _LOCK_CLIENT = select(col(Client.id)).where(col(Client.id) == bindparam("id")).with_for_update()
 _PAID = (
@@ -66,11 +66,17 @@ def client_accounts(session: Session, client_id: int) -> list[RouterProvisioning
 
 
 def withdraw_unpaid(
-    session: Session, client_id: int, *, action: str, now: datetime, reason: str
+    session: Session,
+    client_id: int,
+    *,
+    action: str,
+    now: datetime,
+    reason: str,
+    priority: int = URGENT,
 ) -> list[int]:
     """Queue `action` for each enabled account of the client that no active subscription pays for.
 
-    Returns the ids of the account rows queued.
+    Returns the ids of the account rows queued (at `priority`: BULK for the expiry sweep).
     """
     paid = paid_accounts(session, client_id)
     unpaid = [
@@ -78,7 +84,7 @@ def withdraw_unpaid(
         for account in client_accounts(session, client_id)
         if (account.router_id, account.service_type) not in paid
     ]
-    withdrawn = requeue_accounts(session, unpaid, action=action, now=now)
+    withdrawn = requeue_accounts(session, unpaid, action=action, now=now, priority=priority)
     for account in unpaid:
         logs.info(
             session,

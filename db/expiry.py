@@ -28,6 +28,7 @@ from db.models import (
     Subscription,
     SubscriptionStatus,
 )
+from db.queue import BULK
 from db.types import utcnow
 
 
@@ -101,6 +102,7 @@ def _expire_batch(session: Session, now: datetime, batch_size: int, action: str)
             action=action,
             now=now,
             reason=f"subscription {subscription.id} expired",
+            priority=BULK,  # a customer's payment goes ahead of a midnight's expiries
         )
     return len(due), len(ended)
 

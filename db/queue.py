@@ -28,6 +28,12 @@ from db.engine import deadlock_retried, immediate
 from db.models import ACTIONS, J, JobStatus, RouterProvisioning
 from db.types import utcnow
 
+URGENT = 0
+"""Queue priority of a customer's own account (a payment, an operator's activation)."""
+BULK = 1
+"""Queue priority of bulk work (a voucher batch, the accounts of expired subscriptions): after
+every due job of URGENT, and giving way to it in a drain of this process."""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -48,6 +54,7 @@ class Job:
     adopt: bool = False
     router_comment: str | None = None
     router_extra: dict[str, Any] | None = None
+    priority: int = URGENT
 
 
 JOB_COLUMNS = [J.c[name] for name in Job.__dataclass_fields__]
@@ -77,7 +84,7 @@ def queue_account(
     package_id: int | None = None,
     subscription_id: int | None = None,
     adopt: bool | None = None,
-    priority: int = 0,
+    priority: int = URGENT,
     now: datetime | None = None,
 ) -> RouterProvisioning:
     """Create the account row or re-queue the existing one with a new desired state.
@@ -134,6 +141,7 @@ def requeue_accounts(
     action: str,
     router_profile: str | None = None,
     now: datetime | None = None,
+    priority: int = URGENT,
 ) -> list[int]:
     """Queue `action` again for each of the accounts, keeping its router, service and login.
 
@@ -149,6 +157,7 @@ def requeue_accounts(
             action=action,
             router_profile=router_profile,
             now=now,
+            priority=priority,
         )
         queued.append(int(account.id or 0))
     return queued
@@ -162,17 +171,22 @@ def claim(
     router_id: int | None = None,
     now: datetime | None = None,
     due_by: datetime | None = None,
+    one_priority: bool = False,
 ) -> list[Job]:
     """Atomically take up to `limit` due pending jobs (of one router, if given) for `worker`.
 
     A job is due when its next attempt is at or before `due_by` (default: now). A drain that
     passes its own start never takes again a job it put back during that drain. Customers'
-    accounts (priority 0) are taken before bulk work, however long the bulk has waited.
+    accounts (URGENT) are taken before bulk work, however long the bulk has waited; with
+    `one_priority`, a claim takes jobs of the first due priority only, so a payment is never
+    in one batch with bulk work that would hold it up.
     """
     now = now or utcnow()
     due = and_(J.c.status == JobStatus.PENDING, J.c.next_attempt_at <= (due_by or now))
     if router_id is not None:
         due = and_(due, J.c.router_id == router_id)
+    if one_priority:
+        due = and_(due, J.c.priority == select(func.min(J.c.priority)).where(due).scalar_subquery())
     pick = (
         select(J.c.id).where(due).order_by(J.c.priority, J.c.next_attempt_at, J.c.id).limit(limit)
     )

@@ -44,13 +44,11 @@ from db.models import (
     VoucherMode,
     VoucherState,
 )
-from db.queue import requeue_accounts
+from db.queue import BULK, requeue_accounts
 from db.shaping import add_validity
 from db.types import utcnow
 from db.voucher_codes import new_codes, new_password
 
-BULK = 1
-"""Queue priority of voucher accounts: after every customer's account that is due."""
 MAX_BATCH = 20_000
 CHUNK = 500
 """Rows per statement (and per IN list) when a batch is written or read."""

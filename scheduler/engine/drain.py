@@ -42,6 +42,7 @@ from scheduler.engine.outcomes import Batch, Outcome, Verdict, record
 from scheduler.engine.ownership import record_adoption
 from scheduler.engine.plan import Work, plan
 from scheduler.engine.profiles import ProfileCache
+from scheduler.engine.way import Way
 from scheduler.routeros import actions
 from scheduler.routeros.actions import NotOurs
 from scheduler.routeros.client import RouterClient, RouterError
@@ -71,6 +72,8 @@ RETRY_SECONDS = 5.0
 PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
 LEASE_FIT = 0.5
+BULK_RECORD = 50
+"""Outcomes of bulk work written per transaction."""
 """Share of a lease one batch is sized to take, at the pace the router's last batch went."""
 
 
@@ -83,9 +86,11 @@ class BatchRun:
     """One batch on one router, shared by its lanes: the first lane to find the router away
     cuts the others' commands, so the batch ends at the first timeout, not one per lane."""
 
-    def __init__(self, lanes: RouterLanes, profiles: ProfileCache) -> None:
+    def __init__(self, lanes: RouterLanes, profiles: ProfileCache, *, bulk: bool = False) -> None:
         self.lanes = lanes
         self.profiles = profiles
+        self.bulk = bulk
+        """Bulk work: it gives way to urgent work between its steps."""
         self.away: RouterError | None = None
         self._lock = threading.Lock()
 
@@ -132,6 +137,12 @@ class Drainer:
         self._pauses: dict[int, int] = {}
         self._leases = Leases(engine, self.worker, settings.queue.lease_seconds)
         self._pace: dict[int, float] = {}
+        self._way = Way()
+
+    @property
+    def way(self) -> Way:
+        """This drain's urgent work, which its bulk work gives way to."""
+        return self._way
 
     @property
     def leases(self) -> Leases:
@@ -330,36 +341,56 @@ class Drainer:
         report = DrainReport()
         name = str(router_id)
         recording: Future[DrainReport] | None = None
+        bulk = False
         while not (self._stopping.is_set() or self._paused.is_set()):
-            # The router is read before the claim: a database lost between the two would leave
-            # the batch claimed, unknown to this drain, until its lease ran out.
-            with Session(self.engine) as session:
-                router = session.get(Router, router_id)
-            if router is None:
-                break
-            name = router.name
-            jobs = queue.claim(
-                self.engine,
-                worker=self.worker,
-                limit=self._batch_size(router_id),
-                router_id=router_id,
-                now=self.clock(),
-                due_by=due_by,
-            )
-            if not jobs:
-                break
-            ids = [job.id for job in jobs]
-            self._leases.hold(ids)
-            started = time.monotonic()
+            # Urgent work may be found unless the last batch was bulk: marked from before the
+            # claim, which waits for the database like any writer (see scheduler.engine.way).
+            urgent = not bulk
+            if urgent:
+                self._way.enter()
             try:
-                outcomes, error = self._converge_batch(router, jobs)
+                if bulk:
+                    self._way.give_way()
+                # The router is read before the claim: a database lost between the two would
+                # leave the batch claimed, unknown to this drain, until its lease ran out.
+                with Session(self.engine) as session:
+                    router = session.get(Router, router_id)
+                if router is None:
+                    break
+                name = router.name
+                jobs = queue.claim(
+                    self.engine,
+                    worker=self.worker,
+                    limit=self._batch_size(router_id),
+                    router_id=router_id,
+                    now=self.clock(),
+                    due_by=due_by,
+                    one_priority=True,
+                )
+                if not jobs:
+                    break
+                bulk = jobs[0].priority >= queue.BULK
+                if bulk and urgent:
+                    urgent = False
+                    self._way.leave()
+                ids = [job.id for job in jobs]
+                self._leases.hold(ids)
+                started = time.monotonic()
+                try:
+                    outcomes, error = self._converge_batch(router, jobs, bulk=bulk)
+                finally:
+                    # From here the outcomes are written, well within the lease renewed last.
+                    self._leases.let_go(ids)
+                self._note_pace(router_id, started, outcomes)
+                if recording is not None:
+                    report.add(recording.result())
+                recording = self._recorder.submit(
+                    self._finish_batch, router, outcomes, error, urgent=urgent
+                )
+                urgent = False  # the recorder leaves once the outcomes are written
             finally:
-                # From here the outcomes are written, well within the lease renewed last.
-                self._leases.let_go(ids)
-            self._note_pace(router_id, started, outcomes)
-            if recording is not None:
-                report.add(recording.result())
-            recording = self._recorder.submit(self._finish, router, outcomes, error)
+                if urgent:
+                    self._way.leave()
             if error is not None:
                 break
         if recording is not None:
@@ -389,7 +420,7 @@ class Drainer:
             self._pace[router_id] = (time.monotonic() - started) / tried
 
     def _converge_batch(
-        self, router: Router, jobs: list[queue.Job]
+        self, router: Router, jobs: list[queue.Job], *, bulk: bool = False
     ) -> tuple[list[Outcome], RouterError | None]:
         """Converge one batch on the router; the error that made the router away, if any.
 
@@ -406,7 +437,7 @@ class Drainer:
                     return [Outcome(w, Verdict.HELD) for w in works], None
                 return [Outcome(w, Verdict.HELD) for w in works], error
             # Profiles are trusted for this batch only: one edited on the router since is put right.
-            run = BatchRun(lanes, ProfileCache(self.engine, router.id or 0))
+            run = BatchRun(lanes, ProfileCache(self.engine, router.id or 0), bulk=bulk)
             shares = lanes.run(works, partial(self._converge_lane, run))
         except Exception as fault:
             if is_outage(fault):  # the database went away mid-batch: no fault of the jobs'
@@ -416,6 +447,27 @@ class Drainer:
             reason = f"unexpected error: {type(fault).__name__}: {fault}"
             return [Outcome(Work(job), Verdict.ERROR, reason) for job in jobs], None
         return [outcome for share in shares for outcome in share], run.away
+
+    def _finish_batch(
+        self, router: Router, outcomes: list[Outcome], error: RouterError | None, *, urgent: bool
+    ) -> DrainReport:
+        """Record a batch: an urgent one ends its urgency once written; a bulk one gives way
+        to urgent work before it writes."""
+        if not urgent:
+            if error is not None:
+                self._way.give_way()
+                return self._finish(router, outcomes, error)
+            # Written a part at a time, so urgent work waits for the database no longer than
+            # one part takes.
+            report = DrainReport()
+            for start in range(0, len(outcomes), BULK_RECORD):
+                self._way.give_way()
+                report.add(self._finish(router, outcomes[start : start + BULK_RECORD], None))
+            return report
+        try:
+            return self._finish(router, outcomes, error)
+        finally:
+            self._way.leave()
 
     def _finish(
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
@@ -472,6 +524,8 @@ class Drainer:
         """The share one job after another; once the router is away the rest is held."""
         outcomes = []
         for work in works:
+            if run.bulk:
+                self._way.give_way()
             outcomes.append(self._before(run, work) or self._converge_job(run, client, work))
         return outcomes
 
@@ -506,7 +560,9 @@ class Drainer:
             if outcomes[index] is not None:
                 continue
             try:
-                sequences.append(self._job_steps(run.profiles, client, work))
+                sequences.append(
+                    self._leased(run, work, self._job_steps(run.profiles, client, work))
+                )
                 tried.append(index)
             except RouterError as error:
                 if _session_failure(error):
@@ -521,8 +577,12 @@ class Drainer:
                 logger.exception("job %s failed on an unexpected error", work.job.id)
                 failures[index] = error
         window = self.settings.routers.commands_in_flight
-        for index, result in zip(tried, Pipeline(client, window).drive(sequences), strict=True):
-            failures[index] = result if isinstance(result, Exception) else None
+        pipeline = Pipeline(client, window, before_sending=self._way.give_way if run.bulk else None)
+        for index, result in zip(tried, pipeline.drive(sequences), strict=True):
+            if isinstance(result, Skipped):
+                outcomes[index] = result.outcome
+            else:
+                failures[index] = result if isinstance(result, Exception) else None
         pipelined = set(tried)
         for index, failure in failures.items():
             work = works[index]
@@ -532,6 +592,26 @@ class Drainer:
                 logger.error("job %s failed on an unexpected error: %r", work.job.id, failure)
             outcomes[index] = self._verdict(run, client, work, failure)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _leased(self, run: BatchRun, work: Work, steps: Steps[object]) -> Steps[object]:
+        """A job's steps, stopped before any further command once it is not to go on (its lease
+        lost, the router away, the drain stopping): as one command at a time stops before the
+        next job. What it already sent stands; the worker holding it now converges it again."""
+        try:
+            command = next(steps)
+            while True:
+                outcome = self._before(run, work)
+                if outcome is not None:
+                    steps.close()
+                    raise Skipped(outcome)
+                try:
+                    reply = yield command
+                except RouterError as error:
+                    command = steps.throw(error)
+                else:
+                    command = steps.send(reply)
+        except StopIteration as end:
+            return end.value
 
     def _job_steps(self, profiles: ProfileCache, client: RouterClient, work: Work) -> Steps[object]:
         """The steps of one job, its profile ensured first (raises what the ensuring met)."""
@@ -642,6 +722,14 @@ class Drainer:
             profiles.forget(work.profile)
             profiles.ensure(client, work.profile)
             actions.activate(client, work.account, adopted=adopted)
+
+
+class Skipped(Exception):
+    """A pipelined job stopped before its next command; `outcome` says why."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
 
 
 def _profile_missing(work: Work, failure: Exception | None) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -53,11 +53,19 @@ Result = Any | Exception
 class Pipeline:
     """Runs sequences of commands on one client's session, up to `window` commands at a time."""
 
-    def __init__(self, client: RouterClient, window: int = WINDOW) -> None:
+    def __init__(
+        self,
+        client: RouterClient,
+        window: int = WINDOW,
+        *,
+        before_sending: Callable[[], None] | None = None,
+    ) -> None:
+        """`before_sending` is called before each write of commands (bulk work giving way)."""
         if window < 1:
             raise ValueError("a pipeline needs a window of at least one command")
         self.client = client
         self.window = window
+        self._before_sending = before_sending
         self._tags = 0
         self._in_flight: dict[str, InFlight] = {}
         self._outgoing: list[bytes] = []
@@ -140,6 +148,8 @@ class Pipeline:
     def _flush(self, held: Held) -> None:
         """Write the queued commands at once, within the oldest command's deadline."""
         if self._outgoing:
+            if self._before_sending is not None:
+                self._before_sending()
             self._arm(held)
             held.transport.write(b"".join(self._outgoing))
             self._outgoing.clear()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from db import queue
 from db.activation import ActivationService
 from db.delivery import mark_delivered
 from db.engine import session_scope
@@ -35,6 +36,19 @@ def test_expired_subscription_requeues_its_account_to_deactivate(engine):
         assert session.get(Subscription, result.subscription_id).status == "expired"
         row = session.get(RouterProvisioning, result.job_id)
         assert (row.action, row.status) == ("deactivate", "pending")
+        # A midnight's expiries are bulk work: a customer's payment is claimed before them.
+        assert row.priority == queue.BULK
+
+
+def test_a_payment_after_expiry_queues_the_account_as_urgent_again(engine):
+    factories.setup(engine)
+    first = ActivationService(engine).activate("jdoe", "Home 10M", now=T0)
+    complete_all(engine)
+    expire_due(engine, now=T0 + timedelta(days=30))
+    ActivationService(engine).activate("jdoe", "Home 10M", now=T0 + timedelta(days=30))
+    with session_scope(engine) as session:
+        row = session.get(RouterProvisioning, first.job_id)
+        assert (row.action, row.status, row.priority) == ("activate", "pending", queue.URGENT)
 
 
 def test_expiry_is_idempotent(engine):

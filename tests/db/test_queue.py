@@ -195,3 +195,26 @@ def test_operator_retry_resets_failed_jobs_only(engine):
         assert queue.retry(session) == [2]
         rows = {r.id: (r.status, r.attempts) for r in session.scalars(select(RouterProvisioning))}
     assert rows == {1: ("pending", 0), 2: ("pending", 0), 3: ("pending", 0)}
+
+
+def test_a_claim_of_one_priority_takes_the_urgent_jobs_alone_then_the_bulk(engine):
+    factories.router(engine)
+    with session_scope(engine) as session:
+        for i in range(4):
+            queue.queue_account(
+                session,
+                router_id=1,
+                router_username=f"voucher{i}",
+                service_type="hotspot",
+                action="activate",
+                priority=queue.BULK,
+            )
+    enqueue(engine, 2, prefix="paid")  # queued after the vouchers
+    urgent = queue.claim(engine, worker="w1", limit=10, one_priority=True)
+    assert [(j.router_username, j.priority) for j in urgent] == [
+        ("paid00000", queue.URGENT),
+        ("paid00001", queue.URGENT),
+    ]
+    bulk = queue.claim(engine, worker="w1", limit=10, one_priority=True)
+    assert [j.router_username for j in bulk] == [f"voucher{i}" for i in range(4)]
+    assert {j.priority for j in bulk} == {queue.BULK}

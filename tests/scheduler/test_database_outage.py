@@ -71,6 +71,9 @@ def test_an_outage_mid_drain_is_said_once_and_its_end_once(
                 time.sleep(5)  # the outage itself: every timer fails a few times meanwhile
                 allow_connections(name, True)
                 wait_for(lambda: statuses(engine)["completed"] == 300, timeout=180)
+                # "Back" is said by the first success once no failure was seen for a while
+                # (outage.QUIET_SECONDS): the timers go on succeeding after the last batch.
+                wait_for(lambda: "the database is back" in log.read_text(), timeout=60)
             finally:
                 allow_connections(name, True)
                 runner.send_signal(signal.SIGTERM)
