@@ -5,7 +5,8 @@ Each run starts clean in a temporary folder, removed on exit. Routers are lab ro
 already online. One router is down, to show how the console reports it, and one PPPoE router
 refuses its first writes, so that a job fails and can be retried from the console. A Daraja
 simulator takes M-Pesa payments (console.demo_mpesa): a customer pays every few seconds, and the
-operator's STK Push requests are answered by a simulated phone.
+operator's STK Push requests are answered by a simulated phone. A batch of hotspot vouchers is
+on sale at the busiest router, put there as bulk work after the paid activations.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from console.demo_mpesa import (
     start_mpesa,
     start_portal,
 )
-from db import catalog
+from db import catalog, vouchers
 from db.activation import ActivationService
 from db.config import Settings
 from db.engine import make_engine, session_scope, upgrade
@@ -89,6 +90,8 @@ ACTIVATIONS = (
     ("kiprono", "Campus 5M", None),
 )
 """Paid before the console opened: all but three reach their router at once (see the module)."""
+VOUCHERS = ("Daily 5M", 40, "CBD")
+"""A voucher batch made at start: package, count, code prefix."""
 REFUSED_WRITES = 3
 """kisumu refuses this many PPPoE writes: with two attempts per job, one PPPoE job fails for good."""
 
@@ -195,3 +198,12 @@ def seed(demo: Demo) -> None:
     service = ActivationService(demo.engine)
     for client, package, reference in ACTIVATIONS:
         service.activate(client, package, reference)
+    package, count, prefix = VOUCHERS
+    vouchers.generate(
+        demo.engine,
+        package=package,
+        count=count,
+        created_by="demo",
+        prefix=prefix,
+        note="printed for the CBD kiosk",
+    )

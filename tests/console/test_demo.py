@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from console.demo import ACTIVATIONS, CLIENTS, PACKAGES, ROUTERS, start_demo
+from console.demo import ACTIVATIONS, CLIENTS, PACKAGES, ROUTERS, VOUCHERS, start_demo
 from console.demo_mpesa import CUSTOMER_PAYMENTS
-from db.models import Client, Package, Router, RouterProvisioning
+from db.models import Client, Package, Router, RouterProvisioning, Voucher
 from db.mpesa import transactions
+from db.queue import BULK, URGENT
 from scheduler.mpesa.service import mpesa_running
 from tests.waiting import wait_for
 
@@ -22,8 +23,17 @@ def test_demo_builds_routers_packages_clients_and_queued_activations(tmp_path) -
             assert session.scalar(select(func.count()).select_from(Router)) == len(ROUTERS)
             assert session.scalar(select(func.count()).select_from(Package)) == len(PACKAGES)
             assert session.scalar(select(func.count()).select_from(Client)) == len(CLIENTS)
-            jobs = session.scalars(select(RouterProvisioning.status)).all()
-        assert len(jobs) == len(ACTIVATIONS) and set(jobs) == {"pending"}
+            jobs = session.execute(
+                select(col(RouterProvisioning.status), col(RouterProvisioning.priority))
+            ).all()
+            codes = session.scalars(select(Voucher.code)).all()
+        _, count, prefix = VOUCHERS
+        assert len(codes) == count and all(code.startswith(prefix) for code in codes)
+        # The paid activations, then the vouchers as bulk work behind them.
+        assert (
+            sorted(priority for _, priority in jobs) == [URGENT] * len(ACTIVATIONS) + [BULK] * count
+        )
+        assert {status for status, _ in jobs} == {"pending"}
         online = demo.fleet["nairobi-cbd"].rows("/ip/hotspot/active")
         assert online, "some users are already online"
     finally:
