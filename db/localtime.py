@@ -14,6 +14,11 @@ FORMAT = "%Y-%m-%d %H:%M %Z"
 _zone: tzinfo = UTC
 
 
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC. Microseconds are kept: MariaDB columns use DATETIME(6)."""
+    return datetime.now(UTC)
+
+
 def use_zone(zone: tzinfo) -> None:
     """Show times in `zone` from now on in this process."""
     global _zone

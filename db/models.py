@@ -8,76 +8,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from db.states import (
+    Action,
+    ClientStatus,
+    Health,
+    JobStatus,
+    PaymentStatus,
+    ServiceType,
+    SubscriptionStatus,
+)
+from db.states import MpesaStatus as MpesaStatus
+from db.states import RouterStatus as RouterStatus
+from db.states import VoucherMode as VoucherMode
+from db.states import VoucherState as VoucherState
 from db.types import UTCDateTime, utcnow
 
-
-class ServiceType(StrEnum):
-    """How a router account reaches the customer."""
-
-    HOTSPOT = "hotspot"
-    PPPOE = "pppoe"
-
-
-class Action(StrEnum):
-    """The desired state of a router account."""
-
-    ACTIVATE = "activate"
-    DEACTIVATE = "deactivate"
-    REMOVE = "remove"
-
-
-class JobStatus(StrEnum):
-    """Where a router account's desired state is on its way to the router."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class SubscriptionStatus(StrEnum):
-    """A subscription's state; scheduled: bought to start when the current one ends."""
-
-    ACTIVE = "active"
-    SCHEDULED = "scheduled"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-
-
-class PaymentStatus(StrEnum):
-    """completed: spent on a package; credit: a part payment held until it reaches a price."""
-
-    COMPLETED = "completed"
-    CREDIT = "credit"
-
-
-class RouterStatus(StrEnum):
-    """inactive: kept for its history, never drained or checked."""
-
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-
-
-class ClientStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    INACTIVE = "inactive"
-
-
-class Health(StrEnum):
-    """What the last contact with a router said."""
-
-    UNKNOWN = "unknown"
-    UP = "up"
-    DOWN = "down"
-    AUTH_FAILED = "auth_failed"
-
+# The states' words (JobStatus, Health, ...) are defined in db.states, without SQLAlchemy; they
+# are imported from here too.
 
 SERVICE_TYPES = tuple(ServiceType)
 ACCOUNT_TYPES = ("personal", "business")
@@ -354,20 +306,6 @@ S: Table = Subscription.__table__  # type: ignore[attr-defined]
 import db.validation  # noqa: E402,F401
 
 
-class MpesaStatus(StrEnum):
-    """Where an M-Pesa transaction is: pending (a push awaits its result), received (stored, not
-    yet applied), applied (it paid for a package or went to credit), unmatched (no client or
-    package for it: an operator's), failed (the customer did not pay: cancelled, timed out),
-    expired (a push that neither callback nor query resolved within mpesa.push_expiry)."""
-
-    PENDING = "pending"
-    RECEIVED = "received"
-    APPLIED = "applied"
-    UNMATCHED = "unmatched"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
-
 class MpesaTransaction(SQLModel, table=True):
     """Every STK Push and every Daraja callback or recovered transaction, stored before it is
     acknowledged; the raw payload beside the parsed fields. Unique on the receipt and on the
@@ -416,23 +354,6 @@ class MpesaTransaction(SQLModel, table=True):
 
 
 M: Table = MpesaTransaction.__table__  # type: ignore[attr-defined]
-
-
-class VoucherMode(StrEnum):
-    """How a voucher logs in: its code as user and password, or a user name and a password."""
-
-    CODE = "code"
-    USER_PASS = "user-pass"
-
-
-class VoucherState(StrEnum):
-    """unused (on the router, never logged in), in use (its clock runs from the first login),
-    expired (its time is over), revoked (withdrawn by the operator before use)."""
-
-    UNUSED = "unused"
-    IN_USE = "in use"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
 
 
 class VoucherBatch(SQLModel, table=True):

@@ -12,13 +12,10 @@ outage already said, not to a new one.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
-
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-from db.engine import is_deadlock
 
 logger = logging.getLogger("wisp.database")
 
@@ -29,6 +26,12 @@ QUIET_SECONDS = 2.0
 def is_outage(exc: BaseException) -> bool:
     """True for errors that mean the database cannot be reached or used right now (not a
     deadlock: the database is there, and broke off one transaction of two)."""
+    if "sqlalchemy.exc" not in sys.modules:
+        return False  # nothing has used the database yet (logging is set up before it loads)
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    from db.engine import is_deadlock
+
     if is_deadlock(exc):
         return False
     if isinstance(exc, OperationalError | InterfaceError):

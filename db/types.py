@@ -9,10 +9,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC. Microseconds are kept: MariaDB columns use DATETIME(6)."""
-    return datetime.now(UTC)
+from db.localtime import utcnow as utcnow  # defined without SQLAlchemy; imported from here too
 
 
 class UTCDateTime(TypeDecorator[datetime]):
