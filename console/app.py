@@ -1,6 +1,11 @@
 """The WISP Console Textual app: settings, the database, the embedded scheduler, global keys.
 
 Build it with `build_app` (the production factory the CLI and the tests share).
+
+The first frame comes first: this module and the main screen's import Textual and the console's
+widgets, not SQLAlchemy, the models or the engine. Given an `Opener` instead of an engine (as
+`wisp console` does), the app paints the main screen with its panes loading, then opens the
+database and starts the embedded provisioning service in a worker thread, and fills the panes.
 """
 
 from __future__ import annotations
@@ -14,18 +19,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from sqlalchemy.engine import Engine
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from console.screens.main import MainScreen
-from db.config import Settings
-from db.models import Health
-from db.types import utcnow
+from db.localtime import utcnow
+from db.states import Health
 from scheduler.engine.events import (
     DrainFinished,
     EngineEvent,
@@ -35,6 +39,9 @@ from scheduler.engine.events import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from db.config import Settings
     from scheduler.mpesa.service import MpesaService
 
 
@@ -59,6 +66,13 @@ class Scheduler(Protocol):
     def resume(self) -> None: ...
 
     def wake(self) -> None: ...
+
+
+class Opener(Protocol):
+    """Opens the database (checked as every command checks it) and starts the embedded
+    provisioning service if there is one; called once, in a worker thread, after the first frame."""
+
+    def __call__(self, app: WispApp) -> tuple[Engine, Scheduler | None]: ...
 
 
 class WispApp(App[int]):
@@ -108,6 +122,14 @@ class WispApp(App[int]):
     class PaymentApplied(Message):
         """An M-Pesa payment received here queued a router job (posted from the M-Pesa threads)."""
 
+    class Opened(Message):
+        """The opener has opened the database (and started the service, if any)."""
+
+        def __init__(self, engine: Engine, service: Scheduler | None) -> None:
+            super().__init__()
+            self.engine = engine
+            self.service = service
+
     class MpesaStarted(Message):
         """The M-Pesa receiver and recovery started beside the engine, or could not (`error`)."""
 
@@ -118,15 +140,21 @@ class WispApp(App[int]):
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        engine: Engine | None = None,
         *,
+        opener: Opener | None = None,
         service: Scheduler | None = None,
         now: Callable[[], datetime] = utcnow,
         watch_terminal: bool = True,
     ) -> None:
         super().__init__()
+        if (engine is None) == (opener is None):
+            raise TypeError("the console takes an engine or an opener: one of the two")
         self.settings = settings
-        self.engine = engine
+        self._engine = engine
+        self._opener = opener
+        self.open_error: BaseException | None = None
+        """Why the opener failed (the console closed at once; `wisp console` tells it)."""
         self.service = service
         self.now = now
         self._watch_terminal = watch_terminal
@@ -140,6 +168,19 @@ class WispApp(App[int]):
         self._settled = False
 
     @property
+    def engine(self) -> Engine:
+        """The database, once the console has opened it (see `is_open`)."""
+        if self._engine is None:
+            raise RuntimeError("the console has not opened the database yet")
+        return self._engine
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the database is open: until then the panes are loading and the keys that need
+        the database wait."""
+        return self._engine is not None
+
+    @property
     def keymap(self) -> dict[str, str]:
         """The operator's key overrides ([console.keymap]): binding id -> keys."""
         return self.settings.console.keymap
@@ -149,10 +190,43 @@ class WispApp(App[int]):
         self.push_screen(MainScreen())
         if self._watch_terminal:
             self._install_watchdog()
-        if self.service is not None and self.settings.mpesa.listen:
-            self.run_worker(self._start_mpesa, thread=True, group="mpesa", exit_on_error=False)
+        if self.is_open:
+            self._start_beside_engine()
         if self.greeting:
             self.notify(self.greeting, timeout=30)
+
+    def on_ready(self) -> None:
+        """The first frame is on the terminal: open the database now, in a worker thread."""
+        if self._opener is not None:
+            self.run_worker(self._open, thread=True, group="open", exit_on_error=False)
+
+    def _open(self) -> None:
+        assert self._opener is not None
+        engine, service = self._opener(self)
+        self.post_message(self.Opened(engine, service))
+
+    @on(Opened)
+    def _opened(self, message: Opened) -> None:
+        """Fill the panes, let the keys that need the database work, start M-Pesa beside the
+        engine."""
+        self._engine = message.engine
+        if message.service is not None:
+            self.service = message.service
+        self._start_beside_engine()
+        self._refresh_panes()
+        self.refresh_bindings()
+
+    @on(Worker.StateChanged)
+    def _open_failed(self, event: Worker.StateChanged) -> None:
+        """The database could not be opened (none there, another schema, a wrong secret key):
+        close, and let `wisp console` say why as any command does."""
+        if event.worker.group == "open" and event.state == WorkerState.ERROR:
+            self.open_error = event.worker.error
+            self.exit(return_code=1)
+
+    def _start_beside_engine(self) -> None:
+        if self.service is not None and self.settings.mpesa.listen:
+            self.run_worker(self._start_mpesa, thread=True, group="mpesa", exit_on_error=False)
 
     def on_unmount(self) -> None:
         """The console is closing: stop receiving M-Pesa callbacks with the engine."""
@@ -329,7 +403,7 @@ class WispApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: the console's own actions first, then Textual's."""
         main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
-        if main is not None:
+        if main is not None and self.is_open:
             yield SystemCommand(
                 "Activate a client", "Pay for a package and queue the account", main.action_activate
             )
@@ -391,11 +465,20 @@ class WispApp(App[int]):
 
 def build_app(
     settings: Settings,
-    engine: Engine,
+    engine: Engine | None = None,
     *,
+    opener: Opener | None = None,
     service: Scheduler | None = None,
     now: Callable[[], datetime] = utcnow,
     watch_terminal: bool = True,
 ) -> WispApp:
-    """The console, as the CLI runs it and the tests drive it."""
-    return WispApp(settings, engine, service=service, now=now, watch_terminal=watch_terminal)
+    """The console, as the CLI runs it (with an opener) and the tests drive it (with an engine,
+    or an opener)."""
+    return WispApp(
+        settings,
+        engine,
+        opener=opener,
+        service=service,
+        now=now,
+        watch_terminal=watch_terminal,
+    )

@@ -99,21 +99,36 @@ class ZonedFormatter(logging.Formatter):
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    """The settings for this invocation (read once)."""
+    """The settings for this invocation (read once), a relative SQLite path made absolute."""
     return _settings(getattr(args, "config", None))
+
+
+def read_settings(args: argparse.Namespace) -> Settings:
+    """The settings as read, the database URL as written (making a relative SQLite path absolute
+    loads SQLAlchemy): the console draws its first frame from them, and `settings(args)` later
+    completes this same object."""
+    return _read(getattr(args, "config", None))[0]
 
 
 @cache
 def _settings(path: str | None) -> Settings:
-    from db.config import config_path, load_settings
     from db.paths import relative_to
+
+    loaded, folder = _read(path)
+    loaded.database.url = relative_to(loaded.database.url, folder)
+    return loaded
+
+
+@cache
+def _read(path: str | None) -> tuple[Settings, Path]:
+    """The settings as read, and the folder a relative SQLite path is relative to."""
+    from db.config import config_path, load_settings
 
     from_shell = "WISP_DATABASE_URL" in os.environ  # before .env files are read into it
     loaded = load_settings(path)
     folder = Path.cwd() if from_shell else config_path(path).absolute().parent
-    loaded.database.url = relative_to(loaded.database.url, folder)
     localtime.use_zone(loaded.zone)
-    return loaded
+    return loaded, folder
 
 
 def engine(args: argparse.Namespace, *, check_schema: bool = True, create: bool = False) -> Engine:

@@ -46,25 +46,34 @@ HELP_IN_DIALOG = Binding("question_mark,f1", "app.help", "Help", id="help", show
 rebinds both."""
 
 
-def places() -> list[Place]:
-    """Every place with keys: the console as a whole first, then each screen."""
+def first_places() -> list[Place]:
+    """The console as a whole and the main screen: the places of the first frame, imported without
+    the other screens (which load the database's modules)."""
     from console.app import WispApp
-    from console.screens.activate import ActivateScreen
-    from console.screens.activate_push import MpesaRequest
-    from console.screens.assign import AssignScreen
-    from console.screens.confirm import ConfirmScreen
-    from console.screens.details import DetailsScreen
-    from console.screens.help import HelpScreen
     from console.screens.main import MainScreen
-    from console.screens.reconcile import ReconcileScreen
-    from console.screens.router_users import RouterUsersScreen
-    from console.screens.vouchers import GenerateScreen, VouchersScreen
     from console.widgets.main.pane import Pane
 
     moving = ("↑ ↓ pgup pgdn", "Move in a list or scroll (home, end: to the first, the last)")
     return [
         Place("Outside dialogs", (WispApp,), (moving,)),
         Place("Main screen", (MainScreen, Pane), (("esc", "Back from a maximized pane"),)),
+    ]
+
+
+def places() -> list[Place]:
+    """Every place with keys: the console as a whole first, then each screen."""
+    from console.screens.activate import ActivateScreen
+    from console.screens.activate_push import MpesaRequest
+    from console.screens.assign import AssignScreen
+    from console.screens.confirm import ConfirmScreen
+    from console.screens.details import DetailsScreen
+    from console.screens.help import HelpScreen
+    from console.screens.reconcile import ReconcileScreen
+    from console.screens.router_users import RouterUsersScreen
+    from console.screens.vouchers import GenerateScreen, VouchersScreen
+
+    return [
+        *first_places(),
         Place("Details", (DetailsScreen,)),
         Place("Activate a client", (ActivateScreen, MpesaRequest), (("tab", "Next field"),)),
         Place("Assign a payment", (AssignScreen,), (("tab", "Next field"),)),
@@ -84,11 +93,14 @@ def binding_ids() -> list[str]:
 
 
 def binding(binding_id: str) -> Binding | None:
-    """The binding declared with `binding_id`, if any."""
-    for place in places():
-        for declared in place.bindings:
-            if declared.id == binding_id:
-                return declared
+    """The binding declared with `binding_id`, if any. The first places are looked in first (they
+    come first in `places` too): the keys the main screen's panes name in its first frame are found
+    without importing every screen."""
+    for group in (first_places, places):
+        for place in group():
+            for declared in place.bindings:
+                if declared.id == binding_id:
+                    return declared
     return None
 
 

@@ -1,5 +1,7 @@
 """The main screen: packages, subscriptions, the provisioning queue and M-Pesa payments, live.
 
+Until the first poll lands, each pane's title and the status bar say they are loading (never 0).
+
 On a short terminal (80x24 over SSH) the queue and the payments share the bottom of the screen as
 two tabs: 3 shows the queue, 4 the payments. From 30 lines up both are shown.
 
@@ -19,7 +21,6 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 from console.screens.main_actions import MainActions
-from console.views.errors import one_sentence
 from console.views.snapshot import Filters, Snapshot, take
 from console.widgets.footer import KeysFooter
 from console.widgets.main.packages_pane import PackagesPane
@@ -157,7 +158,12 @@ class MainScreen(MainActions):
     # ------------------------------------------------------------------------------- the poll loop
 
     def poll(self) -> None:
-        """Query the panes now, unless a poll is in flight (then once more when it lands)."""
+        """Query the panes now, unless a poll is in flight (then once more when it lands).
+
+        Before the console has opened the database there is nothing to query: the panes say they
+        are loading, and the app polls once it is open."""
+        if not self.wisp.is_open:
+            return
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -229,6 +235,8 @@ class MainScreen(MainActions):
             self._landed()
         if state != WorkerState.ERROR:
             return
+        from console.views.errors import one_sentence
+
         reason = one_sentence(event.worker.error, self.wisp.engine)
         if group == "retry":
             self.notify(f"The retry was not recorded: {reason}", severity="error", timeout=8)

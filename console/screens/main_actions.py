@@ -1,5 +1,8 @@
 """What the main screen's keys do: activate, retry, assign a payment, details, filter, pause, moving
-between panes."""
+between panes.
+
+The queries and the payments' row words are imported by the actions that use them, when they run:
+the main screen's first frame is drawn before the database's modules are loaded."""
 
 from __future__ import annotations
 
@@ -13,14 +16,17 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from console.screens.typed import OnWispApp
-from console.views.payment_assign import voucher_refusal
-from console.views.payments import voucher_code, voucher_id
-from console.views.snapshot import Snapshot
-from console.views.status import QueueStatus
 from console.widgets.main.pane import Pane
-from db import queue
-from db.engine import session_scope
-from db.models import JobStatus, MpesaStatus
+from db.states import JobStatus, MpesaStatus
+
+if TYPE_CHECKING:
+    from console.views.snapshot import Snapshot
+    from console.views.status import QueueStatus
+
+NEEDS_DATABASE = frozenset(
+    {"details", "activate", "retry", "retry_all", "assign", "users", "vouchers"}
+)
+"""Keys that read or write the database: they wait (greyed) until the console has opened it."""
 
 
 class MainActions(OnWispApp, Screen[None]):
@@ -69,6 +75,8 @@ class MainActions(OnWispApp, Screen[None]):
         return bindings
 
     def _applies(self, action: str) -> bool:
+        if action in NEEDS_DATABASE and not self.wisp.is_open:
+            return False
         if action == "retry":
             return self._selected_job_failed()
         if action == "retry_all":
@@ -99,6 +107,8 @@ class MainActions(OnWispApp, Screen[None]):
         pane = self.focused_pane
         if pane is None or pane.KIND != "payment" or pane.selected is None:
             return None
+        from console.views.payments import voucher_id
+
         row = pane.selected
         if voucher_id(row.key) is not None or row.status != MpesaStatus.UNMATCHED:
             return None
@@ -109,6 +119,8 @@ class MainActions(OnWispApp, Screen[None]):
         pane = self.focused_pane
         if pane is None or pane.KIND != "payment" or pane.selected is None:
             return None
+        from console.views.payments import voucher_code
+
         return voucher_code(pane.selected)
 
     def _failed_count(self) -> int:
@@ -143,6 +155,7 @@ class MainActions(OnWispApp, Screen[None]):
     def action_details(self) -> None:
         """Every field of the selected row, with its history."""
         from console.screens.details import DetailsScreen
+        from console.views.payments import voucher_id
 
         pane = self.focused_pane
         if pane is None or pane.selected is None:
@@ -163,6 +176,7 @@ class MainActions(OnWispApp, Screen[None]):
         """Give the selected unmatched M-Pesa payment to a client and package (a voucher's row is
         refused in one sentence)."""
         from console.screens.assign import AssignScreen
+        from console.views.payment_assign import voucher_refusal
 
         code = self._voucher_selected()
         if code is not None:
@@ -218,6 +232,9 @@ class MainActions(OnWispApp, Screen[None]):
 
     @work(thread=True, group="retry", exit_on_error=False)
     def _retry(self, job_id: int | None) -> None:
+        from db import queue
+        from db.engine import session_scope
+
         with session_scope(self.wisp.engine) as session:
             ids = queue.retry(session, job_id, now=self.wisp.now())
         self.post_message(self.JobsRetried(ids))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.views.window import matching
+from console.views.matching import matching
 from db.models import C, ClientStatus, P, R
 
 

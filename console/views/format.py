@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 
@@ -45,6 +46,18 @@ def due(moment: datetime | None, now: datetime) -> str:
 def local(moment: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """A stored UTC time in the operator's zone, with the zone's abbreviation, or '-'."""
     return moment.astimezone(zone).strftime(fmt) if moment else "-"
+
+
+def amount_text(amount: Decimal | None) -> str:
+    """Shillings without cents when there are none: 1,500 or 99.50."""
+    if amount is None:
+        return "-"
+    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+
+
+def zone_name(now: datetime, zone: ZoneInfo) -> str:
+    """The zone's abbreviation now (EAT)."""
+    return now.astimezone(zone).strftime("%Z")
 
 
 def first_line(text: str | None, limit: int = 60) -> str:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.views.format import ago, due, expires_in, first_line, span
-from console.views.window import WINDOW, Row, Window, matching
+from console.views.matching import matching
+from console.views.window import WINDOW, Row, Window
 from db.models import (
     Action,
     C,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from console.views.payments import amount_text
+from console.views.format import amount_text
 from db import logs
 from db.catalog import Refused
 from db.config import Settings

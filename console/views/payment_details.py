@@ -18,8 +18,8 @@ from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from console.views.details import Details, NotFound, _history, _router_name, _text
-from console.views.format import local
-from console.views.payments import amount_text, payment_state
+from console.views.format import amount_text, local
+from console.views.payments import payment_state
 from db.logs import scrub
 from db.models import (
     Client,

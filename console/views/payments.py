@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.sql.schema import Table
 
-from console.views.window import WINDOW, Row, Window, matching
+from console.views.format import amount_text
+from console.views.matching import matching
+from console.views.window import WINDOW, Row, Window
 from db.models import C, J, JobStatus, M, MpesaStatus, Payment, S, Voucher, VoucherBatch
 
 CANCELLED, TIMED_OUT = 1032, 1037
@@ -57,13 +59,6 @@ def job_word(status: str | None) -> str:
     return "waiting" if status == JobStatus.PENDING else str(status)
 
 
-def amount_text(amount: Decimal | None) -> str:
-    """Shillings without cents when there are none: 1,500 or 99.50."""
-    if amount is None:
-        return "-"
-    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-
-
 def when_text(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     """A time in the operator's zone: 14:05 today, else 29 Nov 14:05 (the zone is in the header)."""
     if moment is None:
@@ -72,11 +67,6 @@ def when_text(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     return (
         f"{local:%H:%M}" if local.date() == now.astimezone(zone).date() else f"{local:%d %b %H:%M}"
     )
-
-
-def zone_name(now: datetime, zone: ZoneInfo) -> str:
-    """The zone's abbreviation now (EAT)."""
-    return now.astimezone(zone).strftime("%Z")
 
 
 def _job_status():  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from console.views.payments import amount_text, payment_state
+from console.views.format import amount_text
+from console.views.payments import payment_state
 from db.models import MpesaStatus, MpesaTransaction
 from scheduler.mpesa.push import PushOrder, settled
 

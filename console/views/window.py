@@ -1,12 +1,9 @@
-"""The shape every pane query returns: a window of keyed rows, in display order."""
+"""The shape every pane query returns: a window of keyed rows, in display order (plain data: the
+widgets that show it load no SQLAlchemy; the filter's SQL is in `console.views.matching`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import String, cast, or_
-from sqlalchemy.sql.elements import ColumnElement
 
 WINDOW = 200
 """Rows a pane holds at most; the rest stay in the database until a filter brings them in."""
@@ -32,18 +29,3 @@ class Window:
     @property
     def keys(self) -> list[str]:
         return [row.key for row in self.rows]
-
-
-def matching(text: str, *columns: Any) -> ColumnElement[bool] | None:
-    """A case-insensitive `LIKE` on any of `columns`; each word of `text` must match somewhere."""
-    words = [w for w in text.lower().split() if w]
-    if not words:
-        return None
-    clauses = []
-    for word in words:
-        like = f"%{word.replace('%', '').replace('_', '')}%"
-        clauses.append(or_(*(cast(c, String).ilike(like) for c in columns)))
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined = combined & clause
-    return combined

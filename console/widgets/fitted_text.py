@@ -13,9 +13,9 @@ class FittedText(Static):
     when the widget is narrower than it.
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.versions: tuple[Text, ...] = ()
+    def __init__(self, *versions: Text, **kwargs: object) -> None:
+        super().__init__(versions[0] if versions else "", **kwargs)  # type: ignore[arg-type]
+        self.versions: tuple[Text, ...] = versions
 
     def show(self, *versions: Text) -> None:
         """Set the versions, fullest first; redrawn only when they changed."""

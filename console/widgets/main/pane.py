@@ -48,7 +48,9 @@ class Pane(Vertical, can_focus=False):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(classes="pane", **kwargs)
         self.filter_text = ""
-        self._total = 0
+        self._total: int | None = None
+        """How many rows match, once the first poll has landed (until then the title says
+        loading, not 0)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), classes="pane-title")
@@ -81,7 +83,12 @@ class Pane(Vertical, can_focus=False):
 
     def _title(self) -> str:
         shown = self.table.row_count if self.is_mounted and self.children else 0
-        count = f"{self._total:,}" if shown >= self._total else f"{shown:,} of {self._total:,}"
+        if self._total is None:
+            count = "loading…"
+        elif shown >= self._total:
+            count = f"{self._total:,}"
+        else:
+            count = f"{shown:,} of {self._total:,}"
         where = f"  filter: {self.filter_text}" if self.filter_text else ""
         return f"{self.NUMBER} {self.TITLE} ({count}){where or self._hints()}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from console.screens.typed import OnWispApp
 from console.views.columns import Column
-from console.views.payments import zone_name
+from console.views.format import zone_name
 from console.widgets.main.pane import Pane
 
 

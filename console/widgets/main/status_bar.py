@@ -4,6 +4,7 @@ the last drain, the hour's chart."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -11,13 +12,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from console.views.format import first_line
-from console.views.payments import PaymentsHour, amount_text
-from console.views.status import QueueStatus, RouterHealth
+from console.views.format import amount_text, first_line
 from console.widgets.fitted_text import FittedText
 from console.widgets.main.activity_chart import ActivityChart
-from db.models import Health
+from db.states import Health
 
+if TYPE_CHECKING:
+    from console.views.payments import PaymentsHour
+    from console.views.status import QueueStatus, RouterHealth
+
+LOADING = Text("loading…", style="dim")
+"""What the bar says until the first poll lands: no figure, rather than zeros."""
 SCHEDULER_STYLES = {"running": "bold green", "paused": "bold yellow", "off": "dim"}
 HEALTH_STYLES = {"up": "green", "down": "bold red", "auth_failed": "bold red", "unknown": "dim"}
 
@@ -140,7 +145,7 @@ class StatusBar(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="status-line"):
-            yield FittedText(id="scheduler")
+            yield FittedText(LOADING, id="scheduler")
             yield FittedText(id="mpesa-hour")
             yield Static(id="counts")
         with Horizontal(classes="status-line"):
@@ -153,11 +158,11 @@ class StatusBar(Vertical):
         state: str,
         last_drain: datetime | None,
         zone: ZoneInfo,
-        payments: PaymentsHour | None = None,
+        payments: PaymentsHour,
     ) -> None:
         """Redraw from a refresh tick (each part only if its text changed)."""
         self.query_one("#scheduler", FittedText).show(*scheduler_texts(state, last_drain, zone))
-        self.query_one("#mpesa-hour", FittedText).show(*payments_texts(payments or PaymentsHour()))
+        self.query_one("#mpesa-hour", FittedText).show(*payments_texts(payments))
         self._set("#counts", counts_text(status.counts))
         routers = self.query_one("#routers", FittedText)
         routers.show(*routers_texts(status.routers))
