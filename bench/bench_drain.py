@@ -8,7 +8,7 @@ add or set, mark it completed: one account at
 a time) as the baseline; both again with 50 ms added to every router command; and the latency from
 `activate` returning to the user being readable on the router at 20 activations per second, with
 the engine in the same process (idle, and while another router drains a backlog of 2,000 bulk
-jobs, queued again whenever it runs low) and in another process (`wisp run`). The routers run in a child
+jobs, topped up as it goes) and in another process (`wisp run`). The routers run in a child
 process (`scheduler.sim`), as a real router is another machine. The database is SQLite.
 """
 
@@ -47,6 +47,8 @@ from scheduler.routeros.client import Endpoint, RouterClient  # noqa: E402
 
 PASSWORD = "bench-pw"
 LATENCY = 0.050
+REFILL = 200
+"""Bulk jobs added at a time to keep another router's backlog full."""
 
 
 class Lab:
@@ -245,7 +247,7 @@ def latency_in_process(folder: Path, count: int) -> list[float]:
 def latency_beside_backlog(folder: Path, count: int, backlog: int) -> tuple[list[float], int]:
     """The console's case while another router drains a backlog (a voucher batch, a midnight
     expiry): activations on r1, woken in the same process, while r2 works through `backlog`
-    bulk jobs, queued again each time it is nearly done. Returns the latencies and the bulk
+    bulk jobs, topped up as it goes. Returns the latencies and the bulk
     jobs completed meanwhile."""
     lab = Lab(folder / "latency-beside", 2)
     add_clients(lab, count)
@@ -266,10 +268,12 @@ def latency_beside_backlog(folder: Path, count: int, backlog: int) -> tuple[list
             )
 
     def refill() -> None:
+        # Topped up a part at a time, as a small insert: one of thousands of rows would hold
+        # the database as no drain does.
         while not stop.is_set():
-            if pending_bulk() < backlog // 10:
+            if pending_bulk() < backlog:
                 rounds[0] += 1
-                lab.queue(backlog, prefix=f"bulk{rounds[0]}-", only="r2", priority=1)
+                lab.queue(REFILL, prefix=f"bulk{rounds[0]}-", only="r2", priority=1)
                 service.wake()
             stop.wait(0.05)
 
@@ -277,6 +281,7 @@ def latency_beside_backlog(folder: Path, count: int, backlog: int) -> tuple[list
         activations.activate(name, "p1")
         service.wake()
 
+    lab.queue(backlog, prefix="bulk0-", only="r2", priority=1)
     service.start()
     filler = threading.Thread(target=refill, daemon=True)
     filler.start()
@@ -287,7 +292,7 @@ def latency_beside_backlog(folder: Path, count: int, backlog: int) -> tuple[list
         stop.set()
         filler.join()
         service.shutdown()
-        done = rounds[0] * backlog - pending_bulk()
+        done = backlog + rounds[0] * REFILL - pending_bulk()
         lab.close()
     return seen, done
 
@@ -339,16 +344,21 @@ def report(
     backlog, routers = ("500", "5") if quick else ("2,000", "20")
     print("\nDrain throughput (jobs/s; routers in a child process over TCP, SQLite)")
     print(
-        f"  loopback     one router, {backlog} backlog:   {loopback['one']:8.0f}   target >= 1,000"
+        f"  loopback     one router, {backlog} backlog:   {loopback['one']:8.0f}   target >= 2,000"
     )
-    print(f"  loopback     {routers} routers:                 {loopback['fleet']:8.0f}")
+    print(
+        f"  loopback     {routers} routers:                 {loopback['fleet']:8.0f}   target >= 2,500"
+    )
     print(
         f"  loopback     baseline (PHP way, {loopback['baseline_sample']:.0f} jobs):    {loopback['baseline']:8.0f}"
     )
     print(
         f"  loopback     ratio engine / baseline:       {loopback['one'] / loopback['baseline']:8.1f}x  target >= 3x"
     )
-    print(f"  50 ms/cmd    one router, {backlog} backlog:   {far['one']:8.1f}")
+    print(
+        f"  50 ms/cmd    one router, {backlog} backlog:   {far['one']:8.1f}   target >= 400 "
+        f"({Settings().routers.sessions} sessions)"
+    )
     print(f"  50 ms/cmd    {routers} routers:                 {far['fleet']:8.1f}")
     print(
         f"  50 ms/cmd    baseline:                      {far['baseline']:8.2f}   "
