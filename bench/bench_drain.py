@@ -128,9 +128,15 @@ class Lab:
         self.engine.dispose()
 
 
-def engine_rate(lab: Lab, jobs: int) -> float:
-    """Jobs per second of the engine draining a backlog of `jobs`."""
-    service = ProvisioningService(lab.settings(), lab.engine, worker="bench")
+def engine_rate(lab: Lab, jobs: int, *, sessions: int | None = None, in_flight: int = 0) -> float:
+    """Jobs per second of the engine draining a backlog of `jobs` (with that many sessions per
+    router and commands in flight per session, if given)."""
+    settings = lab.settings()
+    if sessions is not None:
+        settings.routers.sessions = sessions
+    if in_flight:
+        settings.routers.commands_in_flight = in_flight
+    service = ProvisioningService(settings, lab.engine, worker="bench")
     started = time.perf_counter()
     report = service.drain_once()
     elapsed = time.perf_counter() - started
@@ -173,6 +179,10 @@ def drain_figures(folder: Path, label: str, latency: float, quick: bool) -> dict
     lab.sim.set_latency(latency)
     sample = backlog if latency == 0 else (20 if quick else 60)
     figures["baseline"] = baseline_rate(lab, sample)
+    # The engine with one session and no tags: one command at a time, as before pipelining.
+    figures["untagged"] = engine_rate(
+        lab, lab.queue(sample, prefix="untagged"), sessions=1, in_flight=1
+    )
     figures["one"] = engine_rate(lab, lab.queue(backlog))
     figures["baseline_sample"] = sample
     lab.close()
@@ -367,6 +377,11 @@ def report(
     print(
         f"  50 ms/cmd    ratio engine / baseline:       {far['one'] / far['baseline']:8.1f}x  target >= 10x"
     )
+    for label, figures in (("loopback  ", loopback), ("50 ms/cmd ", far)):
+        print(
+            f"  {label}   one session, no tags ({figures['baseline_sample']:.0f} jobs): "
+            f"{figures['untagged']:8.1f}   pipelined {figures['one'] / figures['untagged']:.1f}x that"
+        )
     print("\nActivation → readable on the router, 20 activations/s")
     for label, values, target in (
         ("in-process", embedded, "100 ms"),
