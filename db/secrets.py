@@ -155,15 +155,17 @@ def encrypt(plain: str, *, masked: bool = True) -> str:
     return _fernet().encrypt(plain.encode()).decode()
 
 
-def decrypt(token: str) -> str:
-    """Decrypt a stored secret."""
+def decrypt(token: str, *, masked: bool = True) -> str:
+    """Decrypt a stored secret; log output masks it from now on unless not `masked` (the
+    caller then decides, as `encrypt`'s do)."""
     try:
         plain = _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretError(
             f"a stored password cannot be decrypted with this {SECRET_KEY_ENV} (was the key changed?)."
         ) from None
-    remember(plain)
+    if masked:
+        remember(plain)
     return plain
 
 

@@ -100,9 +100,13 @@ def account_for(job: Job, profile: ProfileSpec, package: Package | None) -> Acco
     password = None
     if job.router_password:
         try:
-            password = secrets.decrypt(job.router_password)
+            password = secrets.decrypt(job.router_password, masked=False)
         except secrets.SecretError as error:
             raise PlanError(f"job {job.id} ({job.router_username}): {error}") from None
+        if password != job.router_username:
+            # A voucher whose code is its password is named in logs as its account (it is on
+            # paper and in the console); masking it would hide the account's name.
+            secrets.remember(password)
     data_limit = (
         package.hotspot_data_limit if package and package.hotspot_plan_type == "data" else None
     )

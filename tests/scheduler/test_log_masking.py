@@ -10,6 +10,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from db import secrets
+from db.queue import Job
+from scheduler.engine.plan import account_for
+from scheduler.routeros.actions import ProfileSpec
 from scheduler.sim import SimRouter
 from tests import factories
 from tests.scheduler.bulk import queue_accounts
@@ -66,3 +69,32 @@ def test_a_remembered_secret_is_masked_in_its_escaped_forms() -> None:
     secrets.remember(secret)
     for shown in secrets.encodings(secret):
         assert secrets.mask(f"comment={shown}!") == f"comment={secrets.MASK}!", shown
+
+
+def test_a_voucher_named_by_its_code_is_named_in_the_log_and_a_password_is_not() -> None:
+    """A code-mode voucher's password is its account name (printed on its card, shown in the
+    console): planning it leaves the log able to name the account. A password of its own, a
+    user-pass voucher's PIN included, is masked from the moment it is read."""
+    profile = ProfileSpec("hotspot", "HOTSPOT_5M", "5M/5M")
+
+    def job(name: str, password: str, job_id: int) -> Job:
+        return Job(
+            id=job_id,
+            revision=1,
+            router_id=1,
+            client_id=None,
+            package_id=1,
+            subscription_id=None,
+            service_type="hotspot",
+            action="activate",
+            router_username=name,
+            router_password=secrets.encrypt(password, masked=False),
+            router_profile=profile.name,
+            attempts=0,
+        )
+
+    voucher = account_for(job("KBQ7X4P2", "KBQ7X4P2", 1), profile, None)
+    pin = account_for(job("KBR8Y5Q3", "40917735", 2), profile, None)
+    assert voucher.password == "KBQ7X4P2" and pin.password == "40917735"
+    said = secrets.mask("job 1 completed: KBQ7X4P2 activate; job 2: KBR8Y5Q3 with 40917735")
+    assert said == f"job 1 completed: KBQ7X4P2 activate; job 2: KBR8Y5Q3 with {secrets.MASK}"
