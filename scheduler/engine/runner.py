@@ -7,8 +7,10 @@ the job each session is on finishes, the rest of its claims go back to pending.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,6 +116,10 @@ def run_forever(
     else in this process queues jobs (the M-Pesa intake), so their jobs are drained at once.
     """
     quiet_duplicate_logs()
+    # `kill -USR1 PID` writes where every thread of a runner is to its stderr (the journal under
+    # systemd): what a runner that does not stop, or does not drain, is waiting for.
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     stop = threading.Event()
     with stopping_on_signals(stop.set):
         service = ProvisioningService(settings, engine, worker=worker, on_event=log_event)

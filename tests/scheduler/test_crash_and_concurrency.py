@@ -114,11 +114,15 @@ def test_four_drainers_on_one_queue_never_process_a_row_twice(
             queue={"batch_size": 100},
             scheduler={"drain_interval": 0.2, "health_interval": 600, "expiry_interval": 600},
         )
-        runners = [start_runner(config, "--worker", f"drainer-{n}") for n in range(4)]
+        logs = [tmp_path / f"drainer-{n}.log" for n in range(4)]
+        runners = []
+        for n, log in enumerate(logs):
+            with log.open("w") as out:
+                runners.append(start_runner(config, "--worker", f"drainer-{n}", stderr=out))
         try:
             wait_for_completed(engine, 10_000, timeout=200, poll=0.5)
         finally:
-            codes = stop_runners(runners)
+            codes = stop_runners(runners, logs)
         assert codes == [0, 0, 0, 0]
         assert statuses(engine) == Counter({"completed": 10_000})
         assert sim.stats[ADD] == 10_000 and sim.stats[SET] == 0
