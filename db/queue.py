@@ -31,8 +31,12 @@ from db.types import utcnow
 URGENT = 0
 """Queue priority of a customer's own account (a payment, an operator's activation)."""
 BULK = 1
-"""Queue priority of bulk work (a voucher batch, the accounts of expired subscriptions): after
-every due job of URGENT, and giving way to it in a drain of this process."""
+"""Queue priority of bulk work (the accounts of a midnight's expired subscriptions): after every
+due job of URGENT, and giving way to it in a drain of this process. Every priority from BULK on
+is bulk work."""
+STOCK = 2
+"""Queue priority of new stock (a voucher batch): bulk work, after the accounts of expired
+subscriptions, so nobody keeps access past their time while a batch of vouchers drains."""
 
 
 @dataclass(frozen=True)

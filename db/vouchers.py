@@ -44,7 +44,7 @@ from db.models import (
     VoucherMode,
     VoucherState,
 )
-from db.queue import BULK, requeue_accounts
+from db.queue import STOCK, requeue_accounts
 from db.shaping import add_validity
 from db.types import utcnow
 from db.voucher_codes import new_codes, new_password
@@ -200,7 +200,7 @@ def _queue_codes(
                     "router_comment": comment,
                     "adopt": False,
                     "status": JobStatus.PENDING,
-                    "priority": BULK,
+                    "priority": STOCK,
                     "attempts": 0,
                     "revision": 1,
                     "next_attempt_at": now,
@@ -761,7 +761,7 @@ def import_vouchers(
             router_extra=item.extra or None,
             adopt=True,
             status=JobStatus.COMPLETED,
-            priority=BULK,
+            priority=STOCK,
             completed_at=now,
             imported_at=now,
         )

@@ -11,7 +11,7 @@ from console.demo import ACTIVATIONS, CLIENTS, PACKAGES, ROUTERS, VOUCHERS, star
 from console.demo_mpesa import CUSTOMER_PAYMENTS
 from db.models import Client, Package, Router, RouterProvisioning, Voucher
 from db.mpesa import transactions
-from db.queue import BULK, URGENT
+from db.queue import STOCK, URGENT
 from scheduler.mpesa.service import mpesa_running
 from tests.waiting import wait_for
 
@@ -31,7 +31,8 @@ def test_demo_builds_routers_packages_clients_and_queued_activations(tmp_path) -
         assert len(codes) == count and all(code.startswith(prefix) for code in codes)
         # The paid activations, then the vouchers as bulk work behind them.
         assert (
-            sorted(priority for _, priority in jobs) == [URGENT] * len(ACTIVATIONS) + [BULK] * count
+            sorted(priority for _, priority in jobs)
+            == [URGENT] * len(ACTIVATIONS) + [STOCK] * count
         )
         assert {status for status, _ in jobs} == {"pending"}
         online = demo.fleet["nairobi-cbd"].rows("/ip/hotspot/active")

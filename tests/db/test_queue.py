@@ -218,3 +218,28 @@ def test_a_claim_of_one_priority_takes_the_urgent_jobs_alone_then_the_bulk(engin
     bulk = queue.claim(engine, worker="w1", limit=10, one_priority=True)
     assert [j.router_username for j in bulk] == [f"voucher{i}" for i in range(4)]
     assert {j.priority for j in bulk} == {queue.BULK}
+
+
+def test_expired_accounts_are_claimed_before_a_voucher_batch_and_after_payments(engine):
+    """Nobody keeps access past their time while new vouchers go out; a payment goes first."""
+    factories.router(engine)
+
+    def put(name: str, action: str, priority: int) -> None:
+        with session_scope(engine) as session:
+            queue.queue_account(
+                session,
+                router_id=1,
+                router_username=name,
+                service_type="hotspot",
+                action=action,
+                priority=priority,
+            )
+
+    put("voucher1", "activate", queue.STOCK)
+    put("expired1", "deactivate", queue.BULK)
+    put("paid1", "activate", queue.URGENT)
+    order = [
+        [j.router_username for j in queue.claim(engine, worker="w", limit=10, one_priority=True)]
+        for _ in range(3)
+    ]
+    assert order == [["paid1"], ["expired1"], ["voucher1"]]

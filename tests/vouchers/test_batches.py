@@ -24,6 +24,7 @@ from db.models import (
     Voucher,
     VoucherState,
 )
+from db.queue import STOCK
 from db.types import utcnow
 from scheduler.engine.drain import Drainer
 from scheduler.engine.vouchers import FirstLogins, look_for_first_logins
@@ -83,7 +84,7 @@ def test_a_batch_reaches_the_router_each_voucher_ours_with_its_batch_in_the_comm
         accounts = {
             a.router_username: a
             for a in session.scalars(
-                select(RouterProvisioning).where(RouterProvisioning.priority == 1)
+                select(RouterProvisioning).where(RouterProvisioning.priority == STOCK)
             )
         }
     for code in made.codes:
