@@ -373,6 +373,10 @@ class Drainer:
                 if bulk and urgent:
                     urgent = False
                     self._way.leave()
+                elif not bulk and not urgent:
+                    # A customer's job came to a router that was on bulk work: it is urgent too.
+                    urgent = True
+                    self._way.enter()
                 ids = [job.id for job in jobs]
                 self._leases.hold(ids)
                 started = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -13,6 +14,7 @@ from db.activation import ActivationService
 from db.engine import session_scope
 from db.models import RouterProvisioning
 from db.queue import BULK
+from db.types import utcnow
 from scheduler.engine import way as way_module
 from scheduler.engine.service import ProvisioningService
 from scheduler.engine.way import Way
@@ -106,3 +108,34 @@ def test_a_customers_activation_is_claimed_alone_ahead_of_a_voucher_batch_on_its
     assert sorted(name for batch in batches[1:] for name in batch) == [
         f"v{n:05}" for n in range(30)
     ]
+
+
+def test_a_customers_job_that_comes_to_a_router_on_bulk_work_is_urgent_there_too(
+    sqlite_engine: Engine, sim: SimRouter
+) -> None:
+    factories.setup(sqlite_engine, router_port=sim.port, password=SIM_PASSWORD)
+    queue_accounts(sqlite_engine, router="r1", package="Home 10M", count=30, prefix="v")
+    make_bulk(sqlite_engine)
+    service = ProvisioningService(
+        engine_settings(str(sqlite_engine.url), batch_size=10), sqlite_engine
+    )
+    original = service.drainer._converge_batch
+    urgency: dict[str, int] = {}
+
+    def converge(router, jobs, **kwargs):  # type: ignore[no-untyped-def]
+        names = [job.router_username for job in jobs]
+        urgency[names[0]] = service.drainer.way.urgent
+        if names[0] == "v00000":  # while the first bulk batch is under way, a customer pays
+            # (dated at the drain's start: `drain_once` takes what was due when it began)
+            ActivationService(sqlite_engine).activate("jdoe", "Home 10M", now=began)
+        return original(router, jobs, **kwargs)
+
+    service.drainer._converge_batch = converge  # type: ignore[method-assign]
+    began = utcnow() - timedelta(seconds=1)
+    try:
+        report = service.drain_once()
+    finally:
+        service.shutdown()
+    assert report.completed == 31
+    assert urgency["jdoe"] == 1, "the customer's batch made the process's bulk work give way"
+    assert urgency["v00000"] == 0  # bulk work alone marks nothing urgent
