@@ -72,9 +72,9 @@ RETRY_SECONDS = 5.0
 PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
 LEASE_FIT = 0.5
+"""Share of a lease one batch is sized to take, at the pace the router's last batch went."""
 BULK_RECORD = 50
 """Outcomes of bulk work written per transaction."""
-"""Share of a lease one batch is sized to take, at the pace the router's last batch went."""
 
 
 def default_worker() -> str:
@@ -457,21 +457,19 @@ class Drainer:
     ) -> DrainReport:
         """Record a batch: an urgent one ends its urgency once written; a bulk one gives way
         to urgent work before it writes."""
-        if not urgent:
-            if error is not None:
-                self._way.give_way()
+        if urgent:
+            try:
                 return self._finish(router, outcomes, error)
-            # Written a part at a time, so urgent work waits for the database no longer than
-            # one part takes.
-            report = DrainReport()
-            for start in range(0, len(outcomes), BULK_RECORD):
-                self._way.give_way()
-                report.add(self._finish(router, outcomes[start : start + BULK_RECORD], None))
-            return report
-        try:
-            return self._finish(router, outcomes, error)
-        finally:
-            self._way.leave()
+            finally:
+                self._way.leave()
+        # Written a part at a time (a batch that found the router away at once, as its pause
+        # is counted per batch), so urgent work waits for the database no more than a part.
+        step = max(1, len(outcomes)) if error is not None else BULK_RECORD
+        report = DrainReport()
+        for start in range(0, len(outcomes), step):
+            self._way.give_way()
+            report.add(self._finish(router, outcomes[start : start + step], error))
+        return report
 
     def _finish(
         self, router: Router, outcomes: list[Outcome], error: RouterError | None
@@ -591,7 +589,9 @@ class Drainer:
         for index, failure in failures.items():
             work = works[index]
             if index in pipelined and _profile_missing(work, failure) and not self._cut(run):
-                failure = self._activate_again(run.profiles, client, work)
+                failure = self._attempt(
+                    run.profiles, client, work, fresh=False, apply=self._activate_afresh
+                )
             elif failure is not None and not isinstance(failure, RouterError | NotOurs):
                 logger.error("job %s failed on an unexpected error: %r", work.job.id, failure)
             outcomes[index] = self._verdict(run, client, work, failure)
@@ -634,23 +634,6 @@ class Drainer:
         adopted = partial(record_adoption, self.engine, router, job)
         return actions.activate_steps(router, work.account, adopted=adopted)
 
-    def _activate_again(
-        self, profiles: ProfileCache, client: RouterClient, work: Work
-    ) -> Exception | None:
-        """The profile went missing on the router since it was ensured: ensure it again, once."""
-        assert work.profile is not None and work.account is not None, "planned activation"
-        try:
-            profiles.forget(work.profile)
-            profiles.ensure(client, work.profile)
-            adopted = partial(record_adoption, self.engine, client.name, work.job)
-            actions.activate(client, work.account, adopted=adopted)
-        except (RouterError, NotOurs) as error:
-            return error
-        except Exception as error:
-            logger.exception("job %s failed on an unexpected error", work.job.id)
-            return error
-        return None
-
     def _converge_job(self, run: BatchRun, client: RouterClient, work: Work) -> Outcome:
         """One job, one command at a time."""
         failure = self._attempt(run.profiles, client, work, fresh=False)
@@ -690,13 +673,20 @@ class Drainer:
         return self._stopping.is_set() or run.away is not None
 
     def _attempt(
-        self, profiles: ProfileCache, client: RouterClient, work: Work, *, fresh: bool
+        self,
+        profiles: ProfileCache,
+        client: RouterClient,
+        work: Work,
+        *,
+        fresh: bool,
+        apply: Callable[[ProfileCache, RouterClient, Work], None] | None = None,
     ) -> Exception | None:
-        """Apply one job (on a fresh session if asked); the error it met, if any."""
+        """Apply one job (on a fresh session if asked), by `apply` if given; the error it met,
+        if any."""
         try:
             if fresh:
                 client.connect()
-            self._apply_job(profiles, client, work)
+            (apply or self._apply_job)(profiles, client, work)
         except (RouterError, NotOurs) as error:
             return error
         except Exception as error:  # a fault of ours must fail the job visibly, not kill the drain
@@ -705,27 +695,34 @@ class Drainer:
         return None
 
     def _apply_job(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
+        """The job one command at a time."""
         job = work.job
         if job.action == Action.DEACTIVATE:
             actions.deactivate(client, job.service_type, job.router_username, adopt=job.adopt)
         elif job.action == Action.REMOVE:
             actions.remove(client, job.service_type, job.router_username, adopt=job.adopt)
         else:
-            self._apply_activation(profiles, client, work)
-
-    def _apply_activation(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
-        assert work.profile is not None and work.account is not None, "planned activation"
-        adopted = partial(record_adoption, self.engine, client.name, work.job)
-        profiles.ensure(client, work.profile)
-        try:
-            actions.activate(client, work.account, adopted=adopted)
-        except RouterError as error:
-            if error.kind != Kind.TRAP or "profile" not in str(error):
-                raise
-            # The profile went missing on the router since it was ensured: ensure it again once.
-            profiles.forget(work.profile)
+            assert work.profile is not None, "planned activation"
             profiles.ensure(client, work.profile)
-            actions.activate(client, work.account, adopted=adopted)
+            try:
+                self._activate(client, work)
+            except RouterError as error:
+                if not _profile_missing(work, error):
+                    raise
+                self._activate_afresh(profiles, client, work)
+
+    def _activate_afresh(self, profiles: ProfileCache, client: RouterClient, work: Work) -> None:
+        """The profile went missing on the router since it was ensured: ensure it again, once,
+        and activate."""
+        assert work.profile is not None, "planned activation"
+        profiles.forget(work.profile)
+        profiles.ensure(client, work.profile)
+        self._activate(client, work)
+
+    def _activate(self, client: RouterClient, work: Work) -> None:
+        assert work.account is not None, "planned activation"
+        adopted = partial(record_adoption, self.engine, client.name, work.job)
+        actions.activate(client, work.account, adopted=adopted)
 
 
 class Skipped(Exception):

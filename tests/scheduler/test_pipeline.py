@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from db.config import RouterSettings
 from db.models import RouterProvisioning
+from scheduler.engine.events import DrainReport
 from scheduler.engine.service import ProvisioningService
 from scheduler.routeros import actions
 from scheduler.routeros.actions import AccountSpec, NotOurs
@@ -180,7 +181,9 @@ def test_an_account_not_ours_is_refused_in_a_pipeline_and_left_as_it_is(
     assert theirs["comment"] == "shop owner" and theirs["disabled"] == "true"
 
 
-def drain_far_router(engine: Engine, sim: SimRouter, *, count: int, **routers: object) -> object:
+def drain_far_router(
+    engine: Engine, sim: SimRouter, *, count: int, **routers: object
+) -> DrainReport:
     """Queue `count` activations on a router 20 ms away and drain them once."""
     factories.setup(engine, router_port=sim.port, password=SIM_PASSWORD)
     queue_accounts(engine, router="r1", package="Home 10M", count=count)
@@ -199,7 +202,7 @@ def test_the_drain_pipelines_a_batch_over_no_more_sessions_than_configured(
     sqlite_engine: Engine, sim: SimRouter
 ) -> None:
     report = drain_far_router(sqlite_engine, sim, count=120, sessions=2, commands_in_flight=16)
-    assert report.completed == 120 and report.failed == 0  # type: ignore[attr-defined]
+    assert report.completed == 120 and report.failed == 0
     assert len(sim.rows(HOTSPOT)) == 120
     assert sim.peak_connections <= 2
     assert 1 < sim.peak_in_flight <= 16
@@ -210,7 +213,7 @@ def test_one_command_in_flight_drains_one_command_at_a_time(
     sqlite_engine: Engine, sim: SimRouter
 ) -> None:
     report = drain_far_router(sqlite_engine, sim, count=12, sessions=1, commands_in_flight=1)
-    assert report.completed == 12  # type: ignore[attr-defined]
+    assert report.completed == 12
     assert sim.peak_connections == 1 and sim.peak_in_flight == 0  # no tagged command at all
 
 
@@ -219,7 +222,7 @@ def test_a_job_the_router_refuses_fails_alone_with_the_routers_words(
 ) -> None:
     sim.faults.trap(f"{HOTSPOT}/add", "failure: not enough disk space", times=1)
     report = drain_far_router(sqlite_engine, sim, count=40, sessions=1)
-    assert report.completed == 39 and report.retried == 1  # type: ignore[attr-defined]
+    assert report.completed == 39 and report.retried == 1
     with Session(sqlite_engine) as session:
         [refused] = session.scalars(
             select(RouterProvisioning).where(RouterProvisioning.status != "completed")
@@ -235,5 +238,5 @@ def test_a_profile_removed_from_the_router_mid_batch_is_made_again_and_the_jobs_
     # the batch ensured it): that job ensures it again and goes on.
     sim.faults.trap(f"{HOTSPOT}/add", "input does not match any value of profile", times=1)
     report = drain_far_router(sqlite_engine, sim, count=30, sessions=1)
-    assert report.completed == 30 and report.failed == 0  # type: ignore[attr-defined]
+    assert report.completed == 30 and report.failed == 0
     assert len(sim.rows(HOTSPOT)) == 30

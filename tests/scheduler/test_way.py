@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -26,6 +27,17 @@ from tests.scheduler.processes import statuses
 from tests.waiting import wait_for
 
 ADD = "/ip/hotspot/user/add"
+
+
+def on_each_batch(service: ProvisioningService, seen: Callable[[list[str]], object]) -> None:
+    """`seen` is given the account names of each batch as the drain starts on it."""
+    original = service.drainer._converge_batch
+
+    def converge(router, jobs, **kwargs):  # type: ignore[no-untyped-def]
+        seen([job.router_username for job in jobs])
+        return original(router, jobs, **kwargs)
+
+    service.drainer._converge_batch = converge  # type: ignore[method-assign]
 
 
 def make_bulk(engine: Engine) -> None:
@@ -92,13 +104,7 @@ def test_a_customers_activation_is_claimed_alone_ahead_of_a_voucher_batch_on_its
     ActivationService(sqlite_engine).activate("jdoe", "Home 10M")
     batches: list[list[str]] = []
     service = ProvisioningService(engine_settings(str(sqlite_engine.url)), sqlite_engine)
-    original = service.drainer._converge_batch
-
-    def converge(router, jobs, **kwargs):  # type: ignore[no-untyped-def]
-        batches.append([job.router_username for job in jobs])
-        return original(router, jobs, **kwargs)
-
-    service.drainer._converge_batch = converge  # type: ignore[method-assign]
+    on_each_batch(service, batches.append)
     try:
         report = service.drain_once()
     finally:
@@ -119,18 +125,15 @@ def test_a_customers_job_that_comes_to_a_router_on_bulk_work_is_urgent_there_too
     service = ProvisioningService(
         engine_settings(str(sqlite_engine.url), batch_size=10), sqlite_engine
     )
-    original = service.drainer._converge_batch
     urgency: dict[str, int] = {}
 
-    def converge(router, jobs, **kwargs):  # type: ignore[no-untyped-def]
-        names = [job.router_username for job in jobs]
+    def seen(names: list[str]) -> None:
         urgency[names[0]] = service.drainer.way.urgent
         if names[0] == "v00000":  # while the first bulk batch is under way, a customer pays
             # (dated at the drain's start: `drain_once` takes what was due when it began)
             ActivationService(sqlite_engine).activate("jdoe", "Home 10M", now=began)
-        return original(router, jobs, **kwargs)
 
-    service.drainer._converge_batch = converge  # type: ignore[method-assign]
+    on_each_batch(service, seen)
     began = utcnow() - timedelta(seconds=1)
     try:
         report = service.drain_once()
