@@ -9,14 +9,21 @@ decrypted when a command opens the database, and a mismatch stops the command in
 from __future__ import annotations
 
 import os
-
-from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from db.config import SECRET_KEY_ENV
-from db.models import J, R
-from db.secrets import SecretError
+from db.secrets import SecretError, cipher
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+SAMPLES = (
+    "SELECT password_encrypted FROM routers WHERE password_encrypted IS NOT NULL LIMIT 1",
+    "SELECT router_password FROM router_provisionings WHERE router_password IS NOT NULL LIMIT 1",
+)
+"""One stored ciphertext of each kind (a router's API password, a client's account password), as
+plain SQL that SQLAlchemy and the standard library's sqlite3 both run."""
 
 
 def check_secret_key(engine: Engine) -> None:
@@ -25,25 +32,23 @@ def check_secret_key(engine: Engine) -> None:
     With no key set nothing is checked here: reading a secret then fails on its own, with a
     sentence saying the key is missing. With nothing stored yet, any valid key is accepted.
     """
-    key = os.environ.get(SECRET_KEY_ENV, "").strip()
-    if not key:
+    if not os.environ.get(SECRET_KEY_ENV, "").strip():
         return
-    try:
-        fernet = Fernet(key.encode())
-    except ValueError:
-        raise SecretError(
-            f"{SECRET_KEY_ENV} is not a valid key (it must be 32 url-safe base64-encoded bytes)."
-        ) from None
     with engine.connect() as connection:
-        samples = [
-            connection.scalar(
-                select(R.c.password_encrypted).where(R.c.password_encrypted.is_not(None)).limit(1)
-            ),
-            connection.scalar(
-                select(J.c.router_password).where(J.c.router_password.is_not(None)).limit(1)
-            ),
-        ]
-    for token in filter(None, samples):
+        check_samples(lambda sql: connection.exec_driver_sql(sql).scalar())
+
+
+def check_samples(scalar: Callable[[str], object]) -> None:
+    """check_secret_key on samples read by `scalar`, which runs one of SAMPLES and returns its
+    one value or None."""
+    if not os.environ.get(SECRET_KEY_ENV, "").strip():
+        return
+    from cryptography.fernet import InvalidToken
+
+    fernet = cipher()
+    for token in (scalar(sql) for sql in SAMPLES):
+        if not isinstance(token, str) or not token:
+            continue
         try:
             fernet.decrypt(token.encode())
         except InvalidToken:

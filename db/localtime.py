@@ -7,7 +7,7 @@ the default with `use_zone`, so the LogService's history and log lines speak the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -33,3 +33,18 @@ def zone() -> tzinfo:
 def at(moment: datetime, where: tzinfo | None = None) -> str:
     """`moment` in `where` (default: this process's zone), with the zone's abbreviation."""
     return moment.astimezone(where or _zone).strftime(FORMAT)
+
+
+def describe(time: timedelta) -> str:
+    """A duration in an operator's words: `2 days 3 h`, `5 h 20 min`, `45 min`, `30 s`."""
+    seconds = int(time.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"

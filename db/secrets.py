@@ -15,11 +15,13 @@ import secrets as _random
 import string
 import threading
 from collections import Counter, OrderedDict
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from db.config import SECRET_KEY_ENV
 from db.errors import UserError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 MASK = "********"
 MIN_SECRET = 4
@@ -128,10 +130,18 @@ class SecretError(UserError):
 
 def new_key() -> str:
     """A fresh key for WISP_SECRET_KEY."""
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 
-def _fernet() -> Fernet:
+def cipher() -> Fernet:
+    """WISP_SECRET_KEY's cipher; SecretError when the key is missing or not a key.
+
+    cryptography is imported here, when a secret is first used: the commands that log but never
+    touch one (`wisp jobs`) do not pay for it."""
+    from cryptography.fernet import Fernet
+
     key = os.environ.get(SECRET_KEY_ENV, "").strip()
     if not key:
         raise SecretError(
@@ -152,14 +162,16 @@ def encrypt(plain: str, *, masked: bool = True) -> str:
     every log line)."""
     if masked:
         remember(plain)
-    return _fernet().encrypt(plain.encode()).decode()
+    return cipher().encrypt(plain.encode()).decode()
 
 
 def decrypt(token: str, *, masked: bool = True) -> str:
     """Decrypt a stored secret; log output masks it from now on unless not `masked` (the
     caller then decides, as `encrypt`'s do)."""
+    from cryptography.fernet import InvalidToken
+
     try:
-        plain = _fernet().decrypt(token.encode()).decode()
+        plain = cipher().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretError(
             f"a stored password cannot be decrypted with this {SECRET_KEY_ENV} (was the key changed?)."

@@ -110,6 +110,13 @@ def read_settings(args: argparse.Namespace) -> Settings:
     return _read(getattr(args, "config", None))[0]
 
 
+def database_url_and_folder(args: argparse.Namespace) -> tuple[str, Path]:
+    """The database URL as read and the folder a relative SQLite path in it is relative to
+    (`settings(args)` makes that path absolute with SQLAlchemy's URL parser)."""
+    loaded, folder = _read(getattr(args, "config", None))
+    return loaded.database.url, folder
+
+
 @cache
 def _settings(path: str | None) -> Settings:
     from db.paths import relative_to
@@ -160,6 +167,7 @@ def require_schema(db: Engine) -> None:
     this reading does not follow) is left to require_schema, which says what is wrong."""
     from db.engine import check_connection
     from db.engine import require_schema as full_check
+    from db.revisions import migrations_head
 
     check_connection(db)
     head = migrations_head()
@@ -175,72 +183,13 @@ def stamped_revision(db: Engine) -> str | None:
     """The one revision in the database's alembic_version table; None without exactly one."""
     from sqlalchemy import inspect, text
 
+    from db.revisions import STAMP
+
     with db.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        rows = connection.execute(text(STAMP)).all()
     return str(rows[0][0]) if len(rows) == 1 else None
-
-
-REVISION_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
-
-
-@cache
-def migrations_head() -> str | None:
-    """The revision db/migrations/versions ends at, as Alembic finds it (the one revision no other
-    revises), read from each file's top-level literals; None when a file has none to read, names
-    a branch or a dependency, or the revisions do not end at exactly one (Alembic is asked then).
-    """
-    import ast
-
-    from db.engine import MIGRATIONS
-
-    revisions: dict[str, tuple[str, ...]] = {}
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        if path.name.startswith(("__init__", ".#")):
-            continue  # not a revision file to Alembic either
-        found: dict[str, object] = {}
-        try:
-            body = ast.parse(path.read_bytes()).body
-        except (SyntaxError, ValueError):
-            return None
-        for node in body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0], node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                target, value = node.target, node.value
-            else:
-                continue
-            if isinstance(target, ast.Name) and target.id in REVISION_NAMES:
-                try:
-                    found[target.id] = ast.literal_eval(value)
-                except (ValueError, TypeError, SyntaxError):
-                    return None
-        if "revision" not in found or "down_revision" not in found:
-            return None
-        revision, down = found["revision"], found["down_revision"]
-        downs = (
-            (down,)
-            if isinstance(down, str)
-            else tuple(down)
-            if isinstance(down, tuple | list)
-            else ()
-        )
-        if (
-            not isinstance(revision, str)
-            or revision in revisions
-            or found.get("branch_labels") is not None
-            or found.get("depends_on") is not None
-            or (down is not None and not downs)
-            or not all(isinstance(d, str) for d in downs)
-        ):
-            return None
-        revisions[revision] = downs
-    revised = {d for downs in revisions.values() for d in downs}
-    heads = [r for r in revisions if r not in revised]
-    if not revised <= revisions.keys() or len(heads) != 1:
-        return None
-    return heads[0]
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -338,7 +287,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, Seconds):
-        from db.activation import describe
+        from db.localtime import describe
 
         return describe(timedelta(seconds=int(value)))
     if isinstance(value, dict) and "text" in value:
@@ -352,12 +301,12 @@ def _cell(value: Any) -> str:
 
 def shown_time(args: argparse.Namespace, value: datetime | None) -> str:
     """A stored time as a person reads it: `2025-01-31 14:00 EAT`."""
-    return localtime.at(value, settings(args).zone) if value else "-"
+    return localtime.at(value, read_settings(args).zone) if value else "-"
 
 
 def local(args: argparse.Namespace, value: datetime | None) -> datetime | None:
     """A stored UTC time in the operator's zone."""
-    return value.astimezone(settings(args).zone) if value else None
+    return value.astimezone(read_settings(args).zone) if value else None
 
 
 def session_for(args: argparse.Namespace):  # type: ignore[no-untyped-def]

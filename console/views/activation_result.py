@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from console.views.job_state import JobState
-from db.activation import Activation, ActivationService, Bought, Quote, describe
+from db.activation import Activation, ActivationService, Bought, Quote
 from db.catalog import get_client, get_package
 from db.config import Settings
+from db.localtime import describe
 from db.models import JobStatus, Subscription, SubscriptionStatus
 from db.shaping import add_validity, format_validity
 

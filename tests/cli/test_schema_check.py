@@ -12,10 +12,11 @@ from sqlalchemy.engine import Engine
 from console.cli import common
 from db.engine import DatabaseError, head_revision, make_engine
 from db.engine import require_schema as full_check
+from db.revisions import migrations_head
 
 
 def test_the_head_read_from_the_migration_files_is_alembics() -> None:
-    assert common.migrations_head() == head_revision()
+    assert migrations_head() == head_revision()
 
 
 def test_a_database_at_this_version_passes(sqlite_engine: Engine) -> None:
