@@ -15,6 +15,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -68,9 +69,15 @@ class Scheduler(Protocol):
     def wake(self) -> None: ...
 
 
+SHOWN_WAIT = 2.0
+"""How long an opener lets the panes' first query go first before it starts the engine."""
+
+
 class Opener(Protocol):
     """Opens the database (checked as every command checks it) and starts the embedded
-    provisioning service if there is one; called once, in a worker thread, after the first frame."""
+    provisioning service if there is one; called once, in a worker thread, after the first frame.
+    An opener that has a service to start calls `app.database_open(engine)` first, so the panes
+    fill while the service starts."""
 
     def __call__(self, app: WispApp) -> tuple[Engine, Scheduler | None]: ...
 
@@ -123,12 +130,16 @@ class WispApp(App[int]):
         """An M-Pesa payment received here queued a router job (posted from the M-Pesa threads)."""
 
     class Opened(Message):
-        """The opener has opened the database (and started the service, if any)."""
+        """The opener has opened the database, and started the service if any (`starting`: the
+        service is still starting)."""
 
-        def __init__(self, engine: Engine, service: Scheduler | None) -> None:
+        def __init__(
+            self, engine: Engine, service: Scheduler | None, *, starting: bool = False
+        ) -> None:
             super().__init__()
             self.engine = engine
             self.service = service
+            self.starting = starting
 
     class MpesaStarted(Message):
         """The M-Pesa receiver and recovery started beside the engine, or could not (`error`)."""
@@ -163,9 +174,12 @@ class WispApp(App[int]):
         self.mpesa: MpesaService | None = None
         """The M-Pesa callback receiver and recovery, run beside the embedded engine."""
         self._closed = False
+        self._service_starting = False
         self.greeting: str | None = None
         """A word shown once the console is up (the demo's portal address)."""
         self._settled = False
+        self._shown = threading.Event()
+        """Set once the panes first show the database."""
 
     @property
     def engine(self) -> Engine:
@@ -205,14 +219,25 @@ class WispApp(App[int]):
         engine, service = self._opener(self)
         self.post_message(self.Opened(engine, service))
 
+    def database_open(self, engine: Engine, *, wait: float = SHOWN_WAIT) -> None:
+        """The opener's word that the database is open and the provisioning service is to start
+        (from its thread): the panes fill now, the status bar says "scheduler starting". Waits
+        until the panes show their first data, at most `wait` seconds: loading the engine holds
+        the interpreter for a quarter of a second, which the panes' first query need not share.
+        """
+        self.post_message(self.Opened(engine, None, starting=True))
+        if self.is_running:
+            self._shown.wait(wait)
+
     @on(Opened)
     def _opened(self, message: Opened) -> None:
         """Fill the panes, let the keys that need the database work, start M-Pesa beside the
         engine."""
         self._engine = message.engine
+        self._service_starting = message.starting
         if message.service is not None:
             self.service = message.service
-        self._start_beside_engine()
+            self._start_beside_engine()
         self._refresh_panes()
         self.refresh_bindings()
 
@@ -243,6 +268,7 @@ class WispApp(App[int]):
         if not self._settled:
             self._settled = True
             gc.freeze()
+            self._shown.set()
 
     # ------------------------------------------------------------------------------------ M-Pesa
 
@@ -294,8 +320,11 @@ class WispApp(App[int]):
 
     @property
     def scheduler_state(self) -> str:
-        """running, paused or off (no scheduler in this console)."""
-        return self.service.state if self.service is not None else "off"
+        """running, paused, starting (the console opens it beside the panes) or off (no scheduler
+        in this console)."""
+        if self.service is not None:
+            return self.service.state
+        return "starting" if self._service_starting else "off"
 
     @property
     def last_drain(self) -> datetime | None:

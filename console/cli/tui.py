@@ -86,6 +86,7 @@ class Opening:
         engine = self._connect()
         if not self._scheduler:
             return engine, None
+        app.database_open(engine)  # the panes fill while the engine loads and starts
         from scheduler.engine.service import ProvisioningService
 
         with self._lock:

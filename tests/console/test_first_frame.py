@@ -22,6 +22,7 @@ from console.cli.tui import Opening
 from console.screens.main import MainScreen
 from db.activation import ActivationService
 from db.errors import UserError
+from scheduler.engine.service import ProvisioningService
 from tests.console.conftest import console_settings, screen_text, settle, until
 
 SIZE = (120, 40)
@@ -68,6 +69,37 @@ async def test_panes_say_they_are_loading_until_the_database_is_open(seeded: Eng
             assert not isinstance(app.screen, MainScreen)  # the activation modal
     finally:
         release.set()
+
+
+async def test_the_panes_fill_while_the_provisioning_service_starts(seeded: Engine) -> None:
+    ActivationService(seeded).activate("client1", "Home 10M")
+    release = threading.Event()
+
+    def opener(app: WispApp) -> tuple[Engine, Scheduler | None]:
+        app.database_open(seeded)  # as Opening does before it loads and starts the engine
+        release.wait(60)
+        service = ProvisioningService(app.settings, seeded)
+        service.start()
+        return seeded, service
+
+    app = build_app(console_settings(seeded), opener=opener, watch_terminal=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            # not settle(): the opener's worker is still at work
+            await until(pilot, lambda: "3 Provisioning queue (1)" in screen_text(app))
+            shown = screen_text(app)
+            assert "loading…" not in shown
+            assert "scheduler starting" in shown and app.service is None
+            await pilot.press("a")
+            assert not isinstance(app.screen, MainScreen)  # the database's keys work already
+            await pilot.press("escape")
+            release.set()
+            await until(pilot, lambda: "scheduler running" in screen_text(app))
+            assert app.service is not None and app.service.state == "running"
+    finally:
+        release.set()
+        if isinstance(app.service, ProvisioningService):
+            app.service.shutdown(wait=True)
 
 
 async def test_a_database_that_cannot_be_opened_closes_the_console(seeded: Engine) -> None:

@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 LOADING = Text("loading…", style="dim")
 """What the bar says until the first poll lands: no figure, rather than zeros."""
-SCHEDULER_STYLES = {"running": "bold green", "paused": "bold yellow", "off": "dim"}
+SCHEDULER_STYLES = {
+    "running": "bold green",
+    "paused": "bold yellow",
+    "starting": "italic",
+    "off": "dim",
+}
 HEALTH_STYLES = {"up": "green", "down": "bold red", "auth_failed": "bold red", "unknown": "dim"}
 
 
