@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from console.cli import common
 from console.cli.exits import UsageError
+from db.errors import UserError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -258,6 +260,9 @@ def queue_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
             cursor = connection.execute(sql, params)
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor]
+        except sqlite3.Error as error:  # told as SQLAlchemy's OperationalError is (common.fail)
+            reason = str(error).strip().splitlines()[0]
+            raise UserError(f"the database cannot be used: {reason}") from None
         finally:
             connection.close()
     from sqlalchemy import text

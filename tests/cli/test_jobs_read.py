@@ -5,6 +5,8 @@ same either way, and a database it cannot read that simply is told as every comm
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -153,6 +155,23 @@ def test_a_database_it_cannot_simply_read_is_told_as_every_command_tells_it(
     said = behind("jobs", "--json")
     assert said.code == 1 and said.err == behind("client", "list").err
     assert "cannot be used as a database" in said.err
+
+
+def test_a_sqlite_file_that_fails_while_read_is_told_as_sqlalchemys_error_is(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wisp = Wisp(write_config(tmp_path, sqlite_url))
+    assert wisp.ok("jobs", "--json").json() == []
+    path = sqlite_file(sqlite_url)
+    assert path is not None
+    with closing(sqlite3.connect(path)) as connection:  # stamped as this version, yet broken
+        connection.execute("ALTER TABLE routers RENAME TO routers_gone")
+        connection.commit()
+    said = wisp("jobs", "--json")
+    assert (said.code, said.out) == (1, "")
+    assert said.err == "wisp: the database cannot be used: no such table: routers\n"
+    monkeypatch.setattr(sqlite_read, "connect_current", lambda *args: None)
+    assert wisp("jobs", "--json").err == said.err
 
 
 def test_a_wrong_secret_key_stops_the_listing(
