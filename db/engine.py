@@ -7,6 +7,7 @@ import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,7 +70,8 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True, keep: int = 
 
     SQLite opens the file for each transaction unless `keep` is set: then up to `keep`
     connections stay open (see `_keep_sqlite`), for a worker that writes many small
-    transactions, where opening one costs as much as the writing."""
+    transactions, where opening one costs as much as the writing. A thread never waits for a
+    kept connection: beyond `keep` in use at once, more are opened and closed as without."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     # Errors and logs never carry a statement's parameters (ciphertexts, phone numbers).
@@ -78,7 +80,7 @@ def make_engine(url: str, *, echo: bool = False, pool: bool = True, keep: int = 
         _prepare_sqlite_file(parsed)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}
         if keep:
-            kwargs.update(poolclass=QueuePool, pool_size=keep, max_overflow=keep)
+            kwargs.update(poolclass=QueuePool, pool_size=keep, max_overflow=-1)
         else:
             kwargs["poolclass"] = NullPool
     else:
@@ -115,30 +117,100 @@ def _prepare_sqlite_file(url: URL) -> None:
             raise DatabaseError(f"database folder {folder} does not exist.")
 
 
-_writer_locks: dict[str, threading.Lock] = {}
+class Turns:
+    """The turns this process's writers of one SQLite file take, one at a time, in the order
+    they asked (a lock would hand the file to whichever waiter the interpreter runs first).
+
+    A writer in a `yielding` block (bulk work) lets every other writer waiting for the file go
+    first, for YIELD_SECONDS at most; then it waits in line as they do.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._held = False
+        self._line: deque[object] = deque()
+        """The writers waiting in line, first first."""
+
+    def locked(self) -> bool:
+        """True while a writer has its turn."""
+        return self._held
+
+    @property
+    def waiting(self) -> int:
+        """Writers waiting in line (not those yielding)."""
+        return len(self._line)
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for a turn (`timeout` seconds at most); True once it is this thread's."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if getattr(_yielding, "on", False):
+                patience = min(timeout, YIELD_SECONDS)
+                if self._changed.wait_for(lambda: not (self._held or self._line), patience):
+                    self._held = True
+                    return True
+            me = object()
+            self._line.append(me)
+            if self._changed.wait_for(
+                lambda: not self._held and self._line[0] is me,
+                max(0.0, deadline - time.monotonic()),
+            ):
+                self._line.popleft()
+                self._held = True
+                return True
+            self._line.remove(me)
+            self._changed.notify_all()  # the one behind may be first now
+            return False
+
+    def release(self) -> None:
+        """End this writer's turn."""
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
+YIELD_SECONDS = 0.25
+"""Longest a yielding writer lets other writers go first, before it waits as they do."""
+_yielding = threading.local()
+
+
+@contextmanager
+def yielding() -> Iterator[None]:
+    """The SQLite writes this thread begins in the block let this process's other writers
+    waiting for the file go first (bulk work before a customer's payment or claim)."""
+    before = getattr(_yielding, "on", False)
+    _yielding.on = True
+    try:
+        yield
+    finally:
+        _yielding.on = before
+
+
+_writer_locks: dict[str, Turns] = {}
 _writer_locks_guard = threading.Lock()
 WRITER_FLAG = "wisp.writer"
 """Connection-record info key: this connection holds its file's writer lock."""
 
 
-def _writers_of(database: str | None) -> threading.Lock | None:
-    """The lock this process's writers of a SQLite file take turns by (None for memory)."""
+def _writers_of(database: str | None) -> Turns | None:
+    """The turns this process's writers of a SQLite file take (None for memory)."""
     if not database or database == ":memory:":
         return None
     key = str(Path(database).expanduser().resolve())
     with _writer_locks_guard:
-        return _writer_locks.setdefault(key, threading.Lock())
+        return _writer_locks.setdefault(key, Turns())
 
 
-def _tune_sqlite(engine: Engine, writers: threading.Lock | None) -> None:
+def _tune_sqlite(engine: Engine, writers: Turns | None) -> None:
     """WAL and the rest on every connection; transactions begun as `immediate` asks.
 
-    The write transactions of this process (BEGIN IMMEDIATE) also take turns by a lock of the
-    file's, held until the connection is handed back after its commit or rollback: SQLite's own
-    wait for a busy file sleeps and looks again, up to 100 ms a time, so a writer could wait
+    The write transactions of this process (BEGIN IMMEDIATE) also take turns (`Turns`) by the
+    file, each held until the connection is handed back after its commit or rollback: SQLite's
+    own wait for a busy file sleeps and looks again, up to 100 ms a time, so a writer could wait
     through many transactions of a busier thread (a paid activation behind a drain of
-    thousands, seen 0.7 s); a lock hands the file over as soon as it is free. Other processes
-    still meet SQLite's busy wait.
+    thousands, seen 0.7 s); a turn passes as soon as the file is free, to the writer that asked
+    first, bulk writes (`yielding`) after the others. Other processes still meet SQLite's busy
+    wait.
     """
 
     @event.listens_for(engine, "connect")
@@ -182,7 +254,7 @@ def _tune_sqlite(engine: Engine, writers: threading.Lock | None) -> None:
             _let_writers_on(record.info, writers)
 
 
-def _let_writers_on(info: dict[str, Any], writers: threading.Lock | None) -> None:
+def _let_writers_on(info: dict[str, Any], writers: Turns | None) -> None:
     if writers is not None and info.pop(WRITER_FLAG, False):
         writers.release()
 

@@ -21,16 +21,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime
 from functools import partial
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from db import queue
 from db.config import Settings
+from db.engine import kept, yielding
 from db.models import Action, Health, JobStatus, Router, RouterProvisioning, RouterStatus
 from db.outage import is_outage
 from db.types import utcnow
@@ -73,6 +75,8 @@ PAUSE_CAP_SECONDS = 60.0
 """Longest wait before a paused router's jobs are tried again (the health probe may end it sooner)."""
 LEASE_FIT = 0.5
 """Share of a lease one batch is sized to take, at the pace the router's last batch went."""
+KEPT_CONNECTIONS = 8
+"""SQLite connections the drain keeps open (more are opened while more are in use)."""
 BULK_RECORD = 50
 """Outcomes of bulk work written per transaction."""
 
@@ -80,6 +84,16 @@ BULK_RECORD = 50
 def default_worker() -> str:
     """host:pid, the name this process claims jobs under unless configured."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Due(NamedTuple):
+    """A router with jobs due."""
+
+    router_id: int
+    away: bool
+    """Known down or refusing us, or paused after an error."""
+    urgent: bool
+    """A customer's own job (URGENT) is among them."""
 
 
 class BatchRun:
@@ -118,7 +132,10 @@ class Drainer:
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self.engine = engine
+        self._given = engine
+        self.engine = kept(engine, KEPT_CONNECTIONS)
+        """On SQLite, an engine whose connections stay open: a customer's job took six
+        transactions from wake to router, and opening the file for each was a third of that."""
         self.worker = worker or settings.scheduler.worker_name or default_worker()
         self.sink = sink
         self._connections = Connections(settings.routers, lanes or settings.routers.sessions)
@@ -155,28 +172,29 @@ class Drainer:
 
     def due_routers(self, due_by: datetime | None = None) -> list[int]:
         """Active routers that have jobs due by `due_by` (default: now), those answering first."""
-        return [router_id for router_id, _ in self._due(due_by)]
+        return [due.router_id for due in self._due(due_by)]
 
-    def _due(self, due_by: datetime | None) -> list[tuple[int, bool]]:
-        """(router, away) for each router with due jobs; away: known down or refusing us."""
+    def _due(self, due_by: datetime | None) -> list[Due]:
+        """Each active router with due jobs: whether it is away (known down or refusing us) and
+        whether a customer's own job is among them; those answering first."""
         J = RouterProvisioning
         query = (
-            select(col(J.router_id), col(Router.health))
+            select(col(J.router_id), col(Router.health), func.min(col(J.priority)))
             .join(Router, Router.id == J.router_id)  # type: ignore[arg-type]
             .where(
                 col(J.status) == JobStatus.PENDING,
                 col(J.next_attempt_at) <= (due_by or self.clock()),
                 col(Router.status) == RouterStatus.ACTIVE,
             )
-            .distinct()
+            .group_by(col(J.router_id), col(Router.health))
         )
         with Session(self.engine) as session:
             found = session.execute(query).all()
         due = [
-            (router_id, health in AWAY_HEALTH or router_id in self._pauses)
-            for router_id, health in found
+            Due(router_id, health in AWAY_HEALTH or router_id in self._pauses, first < queue.BULK)
+            for router_id, health, first in found
         ]
-        return sorted(due, key=lambda item: (item[1], item[0]))
+        return sorted(due, key=lambda item: (item.away, item.router_id))
 
     def dispatch(self, due_by: datetime | None = None) -> list[Future[DrainReport]]:
         """Start a task for each router with due jobs that has none running; returns at once.
@@ -184,7 +202,8 @@ class Drainer:
         Routers known to be away, and those stuck in a command, share AWAY_TASKS threads; the
         others ROUTER_TASKS. A router left out for want of a thread is started by the next
         dispatch (a task ending, or the next tick). `due_by` limits the tasks to jobs due by then
-        (a drain's start), instead of due at each claim.
+        (a drain's start), instead of due at each claim. A task started for a customer's job
+        is urgent work from now (see scheduler.engine.way), not only once its thread runs.
         """
         if self._stopping.is_set() or self._paused.is_set():
             return []
@@ -193,7 +212,7 @@ class Drainer:
         with self._lock:
             self._skipped = False
             answering, away = self._shares()
-        for router_id, known_away in due:
+        for router_id, known_away, urgent in due:
             with self._lock:
                 if router_id in self._busy:
                     self._busy[router_id] = True  # the running task goes round once more
@@ -208,9 +227,13 @@ class Drainer:
                     answering += 1
                 self._busy[router_id] = False
                 self._away_tasks[router_id] = known_away
+            if urgent:
+                self._way.enter()  # the task takes it over
             try:
-                future = self._pool.submit(self._router_task, router_id, due_by)
+                future = self._pool.submit(self._router_task, router_id, due_by, urgent)
             except RuntimeError:  # the pool closed: this process is stopping
+                if urgent:
+                    self._way.leave()
                 with self._lock:
                     self._busy.pop(router_id, None)
                     self._away_tasks.pop(router_id, None)
@@ -290,11 +313,16 @@ class Drainer:
         if wait:
             self._leases.close()
             self._connections.close()
+            if self.engine is not self._given:
+                self.engine.dispose()
 
-    def _router_task(self, router_id: int, due_by: datetime | None) -> DrainReport:
+    def _router_task(
+        self, router_id: int, due_by: datetime | None, urgent: bool = False
+    ) -> DrainReport:
+        """Drain one router; `urgent`: the dispatch marked this task's urgent work as under way."""
         report = DrainReport()
         try:
-            report = self._drain_router(router_id, due_by)
+            report = self._drain_router(router_id, due_by, urgent)
         except Exception:
             logger.exception("the drain of router %s stopped on an unexpected error", router_id)
             self._retry_soon()
@@ -336,18 +364,25 @@ class Drainer:
             self._retry_soon()
             raise
 
-    def _drain_router(self, router_id: int, due_by: datetime | None) -> DrainReport:
-        """Batches of one router until none is due; each batch is recorded while the next runs."""
+    def _drain_router(
+        self, router_id: int, due_by: datetime | None, entered: bool = False
+    ) -> DrainReport:
+        """Batches of one router until none is due; each batch is recorded while the next runs.
+
+        `entered`: urgent work was marked as under way for this task's first claim."""
         report = DrainReport()
         name = str(router_id)
         recording: Future[DrainReport] | None = None
         bulk = False
+        if entered and (self._stopping.is_set() or self._paused.is_set()):
+            self._way.leave()
         while not (self._stopping.is_set() or self._paused.is_set()):
             # Urgent work may be found unless the last batch was bulk: marked from before the
             # claim, which waits for the database like any writer (see scheduler.engine.way).
             urgent = not bulk
-            if urgent:
+            if urgent and not entered:
                 self._way.enter()
+            entered = False
             try:
                 if bulk:
                     self._way.give_way()
@@ -358,15 +393,18 @@ class Drainer:
                 if router is None:
                     break
                 name = router.name
-                jobs = queue.claim(
-                    self.engine,
-                    worker=self.worker,
-                    limit=self._batch_size(router_id),
-                    router_id=router_id,
-                    now=self.clock(),
-                    due_by=due_by,
-                    one_priority=True,
-                )
+                # After a bulk batch the claim is most likely bulk too: it lets other writers
+                # of this process (a payment, another router's urgent claim) go first.
+                with yielding() if bulk else nullcontext():
+                    jobs = queue.claim(
+                        self.engine,
+                        worker=self.worker,
+                        limit=self._batch_size(router_id),
+                        router_id=router_id,
+                        now=self.clock(),
+                        due_by=due_by,
+                        one_priority=True,
+                    )
                 if not jobs:
                     break
                 bulk = jobs[0].priority >= queue.BULK
@@ -431,7 +469,7 @@ class Drainer:
         An unexpected fault fails the batch's jobs visibly instead of leaving them claimed.
         """
         try:
-            works = plan(self.engine, jobs)
+            works = plan(self.engine, jobs, self._way.give_way if bulk else None)
             try:
                 lanes = self._connections.lanes(router)
                 lanes.resume()
@@ -468,7 +506,8 @@ class Drainer:
         report = DrainReport()
         for start in range(0, len(outcomes), step):
             self._way.give_way()
-            report.add(self._finish(router, outcomes[start : start + step], error))
+            with yielding():
+                report.add(self._finish(router, outcomes[start : start + step], error))
         return report
 
     def _finish(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -37,8 +37,11 @@ Shaped = dict[tuple[int | None, str], "ProfileSpec | ShapeError"]
 """Each package's profile for a service (or why RouterOS would refuse its shape), for a batch."""
 
 
-def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
-    """Work for each job, reading the packages of the batch in one query."""
+def plan(
+    engine: Engine, jobs: Sequence[Job], between: Callable[[], object] | None = None
+) -> list[Work]:
+    """Work for each job, reading the packages of the batch in one query; `between` is called
+    before each job's (bulk work giving way: a batch of hundreds decrypts as many passwords)."""
     package_ids = {job.package_id for job in jobs if job.package_id is not None}
     with Session(engine) as session:
         packages = (
@@ -50,7 +53,12 @@ def plan(engine: Engine, jobs: Sequence[Job]) -> list[Work]:
             else {}
         )
     shaped: Shaped = {}
-    return [plan_job(job, packages, shaped) for job in jobs]
+    works = []
+    for job in jobs:
+        if between is not None:
+            between()
+        works.append(plan_job(job, packages, shaped))
+    return works
 
 
 def plan_job(job: Job, packages: dict[int | None, Package], shaped: Shaped) -> Work:

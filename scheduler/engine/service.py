@@ -171,7 +171,11 @@ class ProvisioningService:
                 return
             self._woken.clear()
             try:
-                self._dispatch()
+                # A wake follows jobs queued in this process, most often a customer's payment:
+                # bulk work gives way while the waker looks for them, and a router task it
+                # starts for a customer's job holds the way on from there.
+                with self.drainer.way.held():
+                    self._dispatch()
             except Exception:
                 logger.exception("the drain could not look for due jobs; it tries again")
             else:

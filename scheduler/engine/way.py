@@ -13,6 +13,8 @@ short (GIVE_WAY_SECONDS at a time), so a stream of payments slows bulk work and 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 GIVE_WAY_SECONDS = 0.25
 """Longest one pause of bulk work for urgent work."""
@@ -41,6 +43,15 @@ class Way:
             self._urgent -= 1
             if not self._urgent:
                 self._changed.notify_all()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Urgent work under way for the length of the block."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.leave()
 
     def give_way(self) -> None:
         """Wait while urgent work is under way (GIVE_WAY_SECONDS at most)."""

@@ -256,14 +256,15 @@ def ensure_profile(
     client: RouterClient,
     spec: ProfileSpec,
     *,
-    ours: bool,
+    ours: bool | Callable[[], bool],
     before_add: Callable[[], object] | None = None,
     alike: Callable[[ProfileSpec, Mapping[str, str]], bool] | None = None,
 ) -> str:
     """Create the profile, or correct it when it is `ours`; "added", "updated" or "unchanged".
 
-    `before_add` records the profile as ours before it is created. A profile that exists and is not
-    ours is never written: it is used as it is when `alike` says it shapes traffic as `spec` does
+    `ours` may be a function, asked only when a profile found needs changing. `before_add` records
+    the profile as ours before it is created. A profile that exists and is not ours is never
+    written: it is used as it is when `alike` says it shapes traffic as `spec` does
     ("unchanged"), and refused with `NotOurs` otherwise.
 
     Workers starting together on a router race to add a new profile: the losers' add is refused
@@ -286,11 +287,11 @@ def ensure_profile(
             current = find(client, path, spec.name, tuple(wanted))
             if current is None:
                 raise
-            ours = ours or before_add is not None
+            ours = True if before_add is not None else ours
     changes = {key: value for key, value in wanted.items() if current.get(key) != value}
     if not changes:
         return "unchanged"
-    if not ours:
+    if not (ours() if callable(ours) else ours):
         if alike is not None and alike(spec, current):
             return "unchanged"
         raise NotOurs(foreign_profile_sentence(client.name, spec, current))

@@ -52,6 +52,28 @@ def test_ensure_profile_corrects_a_profile_changed_on_the_router(
     assert by_name(sim, PROFILES, HOME.name)[0]["rate-limit"] == "10M/10M"
 
 
+def test_ensure_profile_asks_whose_the_profile_is_only_when_it_needs_changing(
+    client: RouterClient, sim: SimRouter
+) -> None:
+    asked: list[str] = []
+
+    def ours() -> bool:
+        asked.append(HOME.name)
+        return True
+
+    actions.ensure_profile(client, HOME, ours=True)
+    assert actions.ensure_profile(client, HOME, ours=ours) == "unchanged"
+    assert asked == []  # as it should be: whose it is does not matter
+    profile_id = client.print(PROFILES, where={"name": HOME.name}, proplist=[".id"])[0][".id"]
+    client.set(PROFILES, profile_id, {"rate-limit": "1M/1M"})
+    assert actions.ensure_profile(client, HOME, ours=ours) == "updated"
+    assert asked == [HOME.name]
+    client.set(PROFILES, profile_id, {"rate-limit": "1M/1M"})
+    with pytest.raises(actions.NotOurs):
+        actions.ensure_profile(client, HOME, ours=lambda: False)
+    assert by_name(sim, PROFILES, HOME.name)[0]["rate-limit"] == "1M/1M"
+
+
 def test_activate_adds_an_enabled_tagged_user_with_profile_and_data_limit(
     client: RouterClient, sim: SimRouter
 ) -> None:
