@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from db import engine as engine_module
 from db.activation import ActivationService
-from db.engine import _writers_of, session_scope, yielding
+from db.engine import _writers_of, ahead, session_scope, yielding
 from db.models import RouterProvisioning
 from db.queue import BULK
 from db.types import utcnow
@@ -152,13 +152,14 @@ def test_a_customers_job_that_comes_to_a_router_on_bulk_work_is_urgent_there_too
 
 
 def write_in_turn(
-    engine: Engine, name: str, order: list[str], *, bulk: bool = False
+    engine: Engine, name: str, order: list[str], *, bulk: bool = False, claim: bool = False
 ) -> threading.Thread:
-    """A thread that writes to the database (a bulk write if asked) and notes when it had its
-    turn."""
+    """A thread that writes to the database (a bulk write, or a claim of customers' jobs, if
+    asked) and notes when it had its turn."""
 
     def write() -> None:
-        with yielding() if bulk else nullcontext(), session_scope(engine) as session:
+        way = yielding() if bulk else ahead() if claim else nullcontext()
+        with way, session_scope(engine) as session:
             session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the file's turn is this one's
             order.append(name)
 
@@ -203,6 +204,25 @@ def test_a_bulk_write_lets_the_writers_waiting_for_the_file_go_first(
     # With no other writer waiting, a bulk write goes at once.
     write_in_turn(sqlite_engine, "bulk again", order, bulk=True).join(timeout=60)
     assert order[-1] == "bulk again"
+
+
+def test_a_claim_of_customers_jobs_goes_before_the_writers_waiting(
+    sqlite_engine: Engine,
+) -> None:
+    turns = _writers_of(sqlite_engine.url.database)
+    assert turns is not None
+    order: list[str] = []
+    with session_scope(sqlite_engine) as session:
+        session.execute(text("SELECT 1"))
+        threads = [write_in_turn(sqlite_engine, "payment", order)]
+        wait_for(lambda: turns.waiting == 1)
+        threads.append(write_in_turn(sqlite_engine, "next payment", order))
+        wait_for(lambda: turns.waiting == 2)
+        threads.append(write_in_turn(sqlite_engine, "claim", order, claim=True))
+        wait_for(lambda: turns.waiting == 3)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert order == ["claim", "payment", "next payment"]
 
 
 def test_a_bulk_write_waits_in_line_once_it_has_let_others_go_first_long_enough(
