@@ -22,12 +22,11 @@ from sqlalchemy.pool import NullPool, QueuePool
 from sqlmodel import Session, create_engine
 
 from db.errors import UserError
+from db.revisions import MIGRATIONS
+from db.sqlite_read import SQLITE_BUSY_MS
 
 logger = logging.getLogger("wisp.database")
 T = TypeVar("T")
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_MS = 30_000
 
 
 class DatabaseError(UserError):
