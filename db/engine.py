@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,28 +189,27 @@ _ahead = threading.local()
 
 
 @contextmanager
-def ahead() -> Iterator[None]:
+def _set_within(flag: threading.local) -> Iterator[None]:
+    """`flag.on` is True in this thread within the block (and as it was after it)."""
+    before = getattr(flag, "on", False)
+    flag.on = True
+    try:
+        yield
+    finally:
+        flag.on = before
+
+
+def ahead() -> AbstractContextManager[None]:
     """The SQLite writes this thread begins in the block go before this process's other
     writers waiting for the file (a short claim of customers' paid jobs before a long
     transaction storing the next payment)."""
-    before = getattr(_ahead, "on", False)
-    _ahead.on = True
-    try:
-        yield
-    finally:
-        _ahead.on = before
+    return _set_within(_ahead)
 
 
-@contextmanager
-def yielding() -> Iterator[None]:
+def yielding() -> AbstractContextManager[None]:
     """The SQLite writes this thread begins in the block let this process's other writers
     waiting for the file go first (bulk work before a customer's payment or claim)."""
-    before = getattr(_yielding, "on", False)
-    _yielding.on = True
-    try:
-        yield
-    finally:
-        _yielding.on = before
+    return _set_within(_yielding)
 
 
 _writer_locks: dict[str, Turns] = {}
